@@ -1,0 +1,73 @@
+"""Airflow's shared query rules: page limits, offsets, order_by, update_mask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from simulator.config import Settings
+from simulator.errors import BadRequest
+
+T = TypeVar("T")
+
+
+def check_limit(settings: Settings, limit: int | None) -> int:
+    """Airflow's check_limit: capped at the maximum, 0 means the fallback."""
+    if limit is None:
+        return settings.fallback_page_limit
+    if limit > settings.maximum_page_limit:
+        return settings.maximum_page_limit
+    if limit == 0:
+        return settings.fallback_page_limit
+    if limit < 0:
+        raise BadRequest("Page limit must be a positive integer")
+    return limit
+
+
+def paginate(
+    settings: Settings, rows: Sequence[T], limit: int | None, offset: int | None
+) -> list[T]:
+    """One page of `rows` with the limit clamped as most list endpoints do."""
+    start = offset or 0
+    return list(rows[start : start + check_limit(settings, limit)])
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # PostgreSQL puts NULLs last in ascending order (and first descending).
+    return (1, 0) if value is None else (0, value)
+
+
+def order_rows(
+    rows: Iterable[T],
+    order_by: str | None,
+    allowed: Mapping[str, Callable[[T], Any]],
+    default: str,
+) -> list[T]:
+    """Airflow's apply_sorting: `-` for descending, names from an allow-list.
+
+    Sorting is stable over insertion order, which stands in for the row id
+    Airflow does not add as a tiebreak.
+    """
+    order_by = order_by or default
+    name = order_by.lstrip("-")
+    if name not in allowed:
+        raise BadRequest(
+            detail=f"Ordering with '{name}' is disallowed or the attribute does not exist on the model"
+        )
+    return sorted(rows, key=lambda row: _sort_key(allowed[name](row)), reverse=order_by[0] == "-")
+
+
+def mask_names(update_mask: list[str] | None) -> list[str] | None:
+    """Whitespace-trimmed mask names; an empty mask behaves like no mask."""
+    if not update_mask:
+        return None
+    names = [name.strip() for name in update_mask if name.strip()]
+    return names or None
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """A date-time query value already checked against RFC 3339 by validation."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -1,0 +1,1 @@
+"""The simulation engine: virtual clock, event heap and the state machines. No HTTP here."""

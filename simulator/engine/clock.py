@@ -1,0 +1,53 @@
+"""VirtualClock: the only source of time in the simulator.
+
+`frozen` moves only when told; `realtime` follows the wall clock times `speed`
+from `start`. Either way it never goes backwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+FROZEN = "frozen"
+REALTIME = "realtime"
+
+
+class VirtualClock:
+    def __init__(
+        self,
+        start: datetime,
+        *,
+        mode: str = FROZEN,
+        speed: float = 1.0,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if mode not in (FROZEN, REALTIME):
+            raise ValueError(f"unknown clock mode {mode!r}")
+        self.mode = mode
+        self.speed = speed
+        self._wall = wall
+        self._base = start  # virtual time at _wall_base
+        self._wall_base = wall()
+        self._last = start
+
+    def now(self) -> datetime:
+        if self.mode == REALTIME:
+            elapsed = (self._wall() - self._wall_base) * self.speed
+            current = self._base + timedelta(seconds=elapsed)
+            if current > self._last:
+                self._last = current
+        return self._last
+
+    def advance(self, seconds: float) -> datetime:
+        if seconds < 0:
+            raise ValueError("the clock never moves backwards")
+        return self.advance_to(self.now() + timedelta(seconds=seconds))
+
+    def advance_to(self, moment: datetime) -> datetime:
+        if moment < self.now():
+            raise ValueError("the clock never moves backwards")
+        self._last = moment
+        self._base, self._wall_base = moment, self._wall()
+        return moment

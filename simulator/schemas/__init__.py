@@ -1,0 +1,1 @@
+"""Serializers: entity -> JSON-ready dict, one module per resource, named dump_*."""

@@ -1,0 +1,1 @@
+"""The HTTP side: the aiohttp app, routing from the spec, validation, auth."""

@@ -1,0 +1,80 @@
+"""One generic aiohttp wrapper per operation: extract -> validate -> auth ->
+call the handler -> JSON / text / 204.
+
+The order of checks is Airflow's: the body, then the query, then
+authentication, then permissions, then the handler.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from simulator.api.responses import Json, Text
+from simulator.server import audit
+from simulator.server.access import PUBLIC
+from simulator.server.encoding import dump_json
+from simulator.server.keys import AUTH, SIM
+from simulator.server.validation import OperationValidator
+from simulator.spec.loader import Operation
+
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Request facts a handler may ask for by naming them in its signature.
+CONTEXT = ("user", "accept")
+
+
+def to_response(result: Any) -> web.StreamResponse:
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, Text):
+        return web.Response(text=result.body, content_type=result.content_type)
+    if isinstance(result, Json):
+        body = json.dumps(result.body, indent=result.indent, sort_keys=result.sort_keys)
+        return web.Response(body=body.encode(), content_type="application/json")
+    return web.Response(body=dump_json(result), content_type="application/json")
+
+
+def make_endpoint(operation: Operation, handler: Callable[..., Any]) -> Endpoint:
+    wanted = set(inspect.signature(handler).parameters)
+    context = [name for name in CONTEXT if name in wanted]
+    path_params = [
+        (p.name, p.type == "integer") for p in operation.parameters if p.location == "path"
+    ]
+    public = operation.operation_id in PUBLIC
+    validator: OperationValidator | None = None
+
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        nonlocal validator
+        if validator is None:  # built on first use: start-up stays fast
+            validator = OperationValidator.build(operation)
+        app = request.app
+        sim = app[SIM]
+        kwargs: dict[str, Any] = {}
+        if validator.body is not None:
+            raw = await request.read()
+            kwargs["body"] = validator.parse_body(request.headers.get("Content-Type", ""), raw)
+        kwargs.update(validator.parse_query(request.query))
+        path = {
+            name: int(request.match_info[name]) if is_int else request.match_info[name]
+            for name, is_int in path_params
+        }
+        kwargs.update(path)
+        user = None
+        if not public:
+            user = app[AUTH].authenticate(sim, request.headers.get("Authorization"))
+            app[AUTH].authorize(sim, user, operation.operation_id, path.get("dag_id"))
+        sim.catch_up()
+        if "user" in context:
+            kwargs["user"] = user
+        if "accept" in context:
+            kwargs["accept"] = request.headers.get("Accept")
+        result = handler(sim, **kwargs)
+        audit.record(sim, operation.operation_id, user, request.query.items(), path)
+        return to_response(result)
+
+    endpoint.__name__ = operation.operation_id
+    return endpoint

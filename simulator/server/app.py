@@ -1,0 +1,32 @@
+"""create_app(settings) -> web.Application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from simulator.config import Settings
+from simulator.server.auth import Authenticator
+from simulator.server.keys import AUTH, RESPONSES, SETTINGS, SIM
+from simulator.server.middleware import problems_middleware, response_validation_middleware
+from simulator.server.routing import add_routes
+from simulator.server.validation import ResponseValidator
+from simulator.simulator import Simulator
+from simulator.spec import load_spec
+
+
+def create_app(
+    settings: Settings | None = None, simulator: Simulator | None = None
+) -> web.Application:
+    settings = settings or Settings()
+    middlewares = [problems_middleware]
+    if settings.validate_responses:
+        # Inside the error renderer: problem bodies are validated too.
+        middlewares = [response_validation_middleware, problems_middleware]
+    app = web.Application(middlewares=middlewares)
+    app[SETTINGS] = settings
+    app[SIM] = simulator or Simulator(settings)
+    app[AUTH] = Authenticator()
+    if settings.validate_responses:
+        app[RESPONSES] = ResponseValidator()
+    add_routes(app, load_spec())
+    return app

@@ -1,0 +1,15 @@
+"""web.AppKey constants."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from simulator.config import Settings
+from simulator.server.auth import Authenticator
+from simulator.server.validation import ResponseValidator
+from simulator.simulator import Simulator
+
+SIM = web.AppKey("simulator", Simulator)
+SETTINGS = web.AppKey("settings", Settings)
+AUTH = web.AppKey("authenticator", Authenticator)
+RESPONSES = web.AppKey("response_validator", ResponseValidator)

@@ -1,0 +1,60 @@
+"""Middlewares: every error rendered as a problem body, and, in response
+validation mode, every response checked against the spec."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from simulator.errors import ApiError
+from simulator.server import problems
+from simulator.server.keys import RESPONSES
+from simulator.server.validation import ResponseMismatch
+from simulator.spec import load_spec
+
+log = logging.getLogger("simulator")
+
+
+@web.middleware
+async def problems_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as error:
+        return problems.render(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problems.render_http(exc)
+    except Exception:
+        # Never expected: a crash is a bug. Answer as later Airflow releases do.
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return problems.problem_response(
+            500, "Internal Server Error", None, f"{problems.DOCS}#section/Errors/Unknown"
+        )
+
+
+@web.middleware
+async def response_validation_middleware(
+    request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    response = await handler(request)
+    name = request.match_info.route.name
+    if name is None or not isinstance(response, web.Response):
+        return response
+    operation = load_spec().operation(name)
+    content_type = response.content_type if response.body is not None else ""
+    body = None
+    if content_type.endswith("json") and response.body:
+        assert isinstance(response.body, bytes)
+        body = json.loads(response.body)
+    try:
+        request.app[RESPONSES].validate(operation, response.status, content_type, body)
+    except ResponseMismatch as mismatch:
+        log.error("response does not conform to the spec: %s", mismatch)
+        return problems.problem_response(
+            500, "Response does not conform to the spec", str(mismatch), "about:blank"
+        )
+    return response

@@ -1,0 +1,58 @@
+"""ApiError -> RFC 7807 problem body with Airflow's `type` links.
+
+aiohttp's own 404/405 and any crash are rendered here too, so every error
+a client sees has one shape.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from simulator.errors import ApiError, NotAcceptable
+from simulator.server.encoding import dump_json
+
+DOCS = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html"
+PROBLEM_JSON = "application/problem+json"
+
+# werkzeug's stock sentences, which Airflow passes through for route errors.
+ROUTE_NOT_FOUND = (
+    "The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again."
+)
+METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL."
+
+
+def type_url(error: ApiError) -> str:
+    return f"{DOCS}#section/Errors/{error.type_name}" if error.type_name else "about:blank"
+
+
+def problem_response(
+    status: int,
+    title: str | None,
+    detail: str | None,
+    type_: str,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    body = {"detail": detail, "status": status, "title": title, "type": type_}
+    return web.Response(
+        status=status, body=dump_json(body), content_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def render(error: ApiError) -> web.Response:
+    if isinstance(error, NotAcceptable):
+        # Airflow answers 406 outside the problem format.
+        return web.Response(status=406, text=error.body, content_type="text/plain")
+    return problem_response(error.status, error.title, error.detail, type_url(error), error.headers)
+
+
+def render_http(exc: web.HTTPException) -> web.Response:
+    """aiohttp's route-level errors, as werkzeug words them (type about:blank)."""
+    if exc.status == 404:
+        return problem_response(404, "Not Found", ROUTE_NOT_FOUND, "about:blank")
+    if exc.status == 405:
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return problem_response(
+            405, "Method Not Allowed", METHOD_NOT_ALLOWED, "about:blank", headers
+        )
+    return problem_response(exc.status, exc.reason, exc.text, "about:blank")

@@ -1,0 +1,190 @@
+"""Load v1.yaml once, normalize it, and describe each operation.
+
+The spec is the single source of truth for routes and validity. Loading it
+is the largest part of start-up, so it is read once per process and shared.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_PATH = Path(__file__).with_name("v1.yaml")
+BASE_PATH = "/api/v1"
+
+# Spec tag -> api/ module. An operation with several tags uses its first.
+TAG_MODULES = {
+    "Config": "config",
+    "Connection": "connections",
+    "DAG": "dags",
+    "DAGRun": "dag_runs",
+    "DagWarning": "dag_warnings",
+    "Dataset": "datasets",
+    "EventLog": "event_logs",
+    "ImportError": "import_errors",
+    "Monitoring": "monitoring",
+    "Permission": "permissions",
+    "Plugin": "plugins",
+    "Pool": "pools",
+    "Provider": "providers",
+    "Role": "roles",
+    "TaskInstance": "task_instances",
+    "User": "users",
+    "Variable": "variables",
+    "XCom": "xcom",
+}
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    location: str  # "path" | "query"
+    required: bool
+    schema: dict[str, Any]
+    explode: bool
+    default: Any = None
+    # Where the parameter's schema sits in the document, for validators.
+    pointer: tuple[str | int, ...] = ()
+
+    @property
+    def type(self) -> str:
+        return str(self.schema.get("type", "string"))
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    operation_id: str
+    method: str  # upper case
+    path: str  # spec path, relative to /api/v1
+    tag: str
+    module: str
+    parameters: tuple[Parameter, ...]
+    body_schema: dict[str, Any] | None
+    body_required: bool
+    responses: dict[str, dict[str, Any]] = field(repr=False)
+
+    @property
+    def query_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.parameters if p.location == "query")
+
+
+@dataclass(slots=True)
+class Spec:
+    raw: dict[str, Any]
+    document: dict[str, Any]  # normalized: what validation uses
+    operations: list[Operation]
+
+    def operation(self, operation_id: str) -> Operation:
+        for op in self.operations:
+            if op.operation_id == operation_id:
+                return op
+        raise KeyError(operation_id)
+
+
+def normalize(document: dict[str, Any]) -> dict[str, Any]:
+    """Make `nullable: true` beside `$ref` mean what Airflow means by it.
+
+    OpenAPI 3.0 ignores siblings of `$ref`, so validators treat such a field
+    as not nullable although Airflow returns and accepts null there. Wrapping
+    the reference in `allOf` is not enough for openapi-schema-validator (it
+    descends into the referenced object schema with the null), so the
+    reference becomes `anyOf: [ref, null]`.
+    """
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {key: walk(value) for key, value in node.items()}
+            if "$ref" in node and node.get("nullable") is True:
+                rest = {k: v for k, v in node.items() if k not in ("$ref", "nullable")}
+                return {**rest, "anyOf": [{"$ref": node["$ref"]}, {"enum": [None]}]}
+            return node
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(copy.deepcopy(document))
+
+
+def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _parameter(
+    document: dict[str, Any], node: dict[str, Any], pointer: tuple[str | int, ...]
+) -> Parameter:
+    if "$ref" in node:
+        pointer = tuple(node["$ref"].lstrip("#/").split("/"))
+        node = _resolve(document, node)
+    location = node["in"]
+    style_default = "form" if location == "query" else "simple"
+    explode = node.get("explode", node.get("style", style_default) == "form")
+    return Parameter(
+        name=node["name"],
+        location=location,
+        required=bool(node.get("required", False)),
+        schema=node.get("schema", {}),
+        explode=bool(explode),
+        default=node.get("schema", {}).get("default"),
+        pointer=(*pointer, "schema"),
+    )
+
+
+def _operations(document: dict[str, Any]) -> list[Operation]:
+    operations = []
+    for path, item in document["paths"].items():
+        shared = [
+            _parameter(document, p, ("paths", path, "parameters", i))
+            for i, p in enumerate(item.get("parameters", []))
+        ]
+        for method in METHODS:
+            node = item.get(method)
+            if node is None:
+                continue
+            own = [
+                _parameter(document, p, ("paths", path, method, "parameters", i))
+                for i, p in enumerate(node.get("parameters", []))
+            ]
+            names = {p.name for p in own}
+            params = tuple([p for p in shared if p.name not in names] + own)
+            body = node.get("requestBody")
+            body_schema = None
+            if body is not None:
+                body = _resolve(document, body)
+                body_schema = body["content"]["application/json"]["schema"]
+            tag = node["tags"][0]
+            operations.append(
+                Operation(
+                    operation_id=node["operationId"],
+                    method=method.upper(),
+                    path=path,
+                    tag=tag,
+                    module=TAG_MODULES[tag],
+                    parameters=params,
+                    body_schema=body_schema,
+                    body_required=bool(body and body.get("required", False)),
+                    responses={
+                        str(code): _resolve(document, resp)
+                        for code, resp in node.get("responses", {}).items()
+                    },
+                )
+            )
+    return operations
+
+
+@functools.cache
+def load_spec() -> Spec:
+    with SPEC_PATH.open("rb") as fh:
+        raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    document = normalize(raw)
+    return Spec(raw=raw, document=document, operations=_operations(document))

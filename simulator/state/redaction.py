@@ -1,0 +1,51 @@
+"""Airflow's secrets masker, for what the API shows of sensitive values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SENSITIVE_NAMES = (
+    "access_token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "passphrase",
+    "passwd",
+    "password",
+    "private_key",
+    "secret",
+    "token",
+    "keyfile_dict",
+    "service_account",
+)
+MASK = "***"
+
+
+def is_sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SENSITIVE_NAMES)
+
+
+def redact(value: Any, name: str | None = None) -> Any:
+    """Mask `value` when `name` is sensitive; recurse into containers.
+
+    Under a sensitive name every string leaf is masked; numbers, booleans
+    and None are left alone, as Airflow's masker does.
+    """
+    if name is not None and is_sensitive(name):
+        return _mask_all(value)
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v) for v in value)
+    return value
+
+
+def _mask_all(value: Any) -> Any:
+    if isinstance(value, str):
+        return MASK
+    if isinstance(value, dict):
+        return {k: _mask_all(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_mask_all(v) for v in value)
+    return value

@@ -1,0 +1,78 @@
+"""Passwords and permissions, as Flask-AppBuilder keeps them for Airflow 2.5.
+
+Passwords are stored in werkzeug's `pbkdf2:sha256:<n>$salt$hash` form, never
+in clear. Permissions are (action, resource) pairs granted through roles;
+`DAG:<dag_id>` resources grant access to one DAG.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import string
+from collections.abc import Iterable
+
+from simulator.state.entities import User
+from simulator.state.store import Store
+
+DAG_RESOURCE = "DAGs"
+DAG_PREFIX = "DAG:"
+DAG_ACTIONS = frozenset({"can_read", "can_edit", "can_delete"})
+SALT_CHARS = string.ascii_letters + string.digits
+
+Permission = tuple[str, str]
+
+
+def hash_password(password: str, rng: random.Random, iterations: int) -> str:
+    salt = "".join(rng.choice(SALT_CHARS) for _ in range(16))
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return f"pbkdf2:sha256:{iterations}${salt}${digest.hex()}"
+
+
+def check_password(stored: str, password: str) -> bool:
+    try:
+        method, salt, expected = stored.split("$", 2)
+        _, algorithm, iterations = method.split(":")
+    except ValueError:
+        return False
+    digest = hashlib.pbkdf2_hmac(algorithm, password.encode(), salt.encode(), int(iterations))
+    return hmac.compare_digest(digest.hex(), expected)
+
+
+def user_permissions(store: Store, user: User) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for name in user.roles:
+        role = store.roles.get(name)
+        if role is not None:
+            granted.update(role.permissions)
+    return frozenset(granted)
+
+
+def can(
+    granted: frozenset[Permission],
+    action: str,
+    resource: str,
+    dag_id: str | None = None,
+    dag_ids: Iterable[str] = (),
+) -> bool:
+    """Airflow's check: a DAG pair passes on `DAGs`, else on `DAG:<dag_id>`.
+
+    Without a dag_id (or with `~`) it passes when the user holds the action
+    on at least one DAG of `dag_ids`.
+    """
+    if (action, resource) in granted:
+        return True
+    if resource != DAG_RESOURCE or action not in DAG_ACTIONS:
+        return False
+    if dag_id and dag_id != "~":
+        return (action, DAG_PREFIX + dag_id) in granted
+    return any((action, DAG_PREFIX + d) in granted for d in dag_ids)
+
+
+def accessible_dag_ids(
+    granted: frozenset[Permission], action: str, dag_ids: Iterable[str]
+) -> set[str]:
+    if (action, DAG_RESOURCE) in granted:
+        return set(dag_ids)
+    return {d for d in dag_ids if (action, DAG_PREFIX + d) in granted}

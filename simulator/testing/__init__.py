@@ -1,0 +1,1 @@
+"""Helpers for tests of the simulator and of projects that use it."""

@@ -1,0 +1,109 @@
+"""Shared fixtures: an in-process app with response validation on, basic-auth
+headers, and a live server for the official client."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from simulator.config import Settings
+from simulator.server.app import create_app
+from simulator.server.keys import SIM
+from simulator.simulator import Simulator
+from simulator.testing.live import LiveServer, live_server
+
+DOCS = (
+    "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html#section/Errors/"
+)
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+ADMIN = basic("admin", "admin")
+
+
+def problem(
+    status: int, title: str | None, detail: str | None, name: str | None = None
+) -> dict[str, Any]:
+    """The problem body Airflow answers; `name` is the Errors/<name> link, None for about:blank."""
+    return {
+        "detail": detail,
+        "status": status,
+        "title": title,
+        "type": DOCS + name if name else "about:blank",
+    }
+
+
+@pytest.fixture
+def settings() -> Settings:
+    # Response validation is always on in tests; a cheap hash keeps user creation fast.
+    return Settings(validate_responses=True, clock="frozen", password_hash_iterations=1000)
+
+
+@pytest.fixture
+def app(settings: Settings) -> web.Application:
+    return create_app(settings)
+
+
+@pytest.fixture
+def sim(app: web.Application) -> Simulator:
+    return app[SIM]
+
+
+@pytest.fixture
+async def client(aiohttp_client: Callable[..., Any], app: web.Application) -> TestClient:
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+def make_user(sim: Simulator) -> Callable[..., dict[str, str]]:
+    """Create a user with the given roles; return its basic-auth headers."""
+
+    def make(username: str, *roles: str, password: str = "secret") -> dict[str, str]:
+        sim.add_user(
+            username=username,
+            password=password,
+            first_name=username.title(),
+            last_name="Tester",
+            email=f"{username}@example.com",
+            roles=list(roles),
+        )
+        return basic(username, password)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def live_settings() -> Settings:
+    return Settings(validate_responses=True, clock="frozen", password_hash_iterations=1000)
+
+
+@pytest.fixture(scope="session")
+def _live(live_settings: Settings) -> Iterator[LiveServer]:
+    with live_server(live_settings) as server:
+        yield server
+
+
+@pytest.fixture
+def live(_live: LiveServer) -> LiveServer:
+    """A live server whose world is reset for each test."""
+    _live.sim.reset()
+    return _live
+
+
+@pytest.fixture
+def api_client(live: LiveServer) -> Iterator[Any]:
+    """The official apache-airflow-client, logged in as admin."""
+    import airflow_client.client as airflow_client
+
+    configuration = airflow_client.Configuration(host=live.url, username="admin", password="admin")
+    with airflow_client.ApiClient(configuration) as api:
+        yield api
