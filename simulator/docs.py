@@ -1,0 +1,58 @@
+"""The README's generated tables: operation coverage and the quirks registry.
+
+`python -m simulator.docs --write README.md` rewrites both; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from simulator.api.pending import is_pending
+from simulator.quirks import QUIRKS
+from simulator.server.routing import resolve_handler
+from simulator.spec import load_spec
+
+COVERAGE_START = "<!-- coverage:start -->"
+COVERAGE_END = "<!-- coverage:end -->"
+QUIRKS_START = "<!-- quirks:start -->"
+QUIRKS_END = "<!-- quirks:end -->"
+
+
+def coverage_table() -> str:
+    rows = ["| tag | operationId | method | path | status |", "|---|---|---|---|---|"]
+    for op in sorted(load_spec().operations, key=lambda o: (o.tag, o.path, o.method)):
+        status = "pending (501)" if is_pending(resolve_handler(op)) else "implemented"
+        rows.append(f"| {op.tag} | `{op.operation_id}` | {op.method} | `{op.path}` | {status} |")
+    return "\n".join(rows)
+
+
+def quirks_table() -> str:
+    rows = ["| id | kind | operations | what the simulator does |", "|---|---|---|---|"]
+    for quirk in QUIRKS:
+        ops = ", ".join(f"`{o}`" for o in quirk.operations) if quirk.operations != ("*",) else "all"
+        rows.append(f"| `{quirk.id}` | {quirk.kind} | {ops} | {quirk.summary} |")
+    return "\n".join(rows)
+
+
+def _replace(text: str, start: str, end: str, table: str) -> str:
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print the tables, or with `--write README.md` rewrite them in place."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--write"]:
+        path = Path(args[1])
+        text = _replace(path.read_text(), COVERAGE_START, COVERAGE_END, coverage_table())
+        path.write_text(_replace(text, QUIRKS_START, QUIRKS_END, quirks_table()))
+        return
+    print(COVERAGE_START, coverage_table(), COVERAGE_END, sep="\n")
+    print()
+    print(QUIRKS_START, quirks_table(), QUIRKS_END, sep="\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""`airflow-sim serve`: flags, AIRFLOW_SIM_* variables, and clean failures."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from simulator.cli import build_parser, main, settings_from
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestSettingsFromFlags:
+    def test_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for name in list(os.environ):
+            if name.startswith("AIRFLOW_SIM_"):
+                monkeypatch.delenv(name)
+        settings = settings_from(build_parser().parse_args(["serve"]))
+        assert (settings.host, settings.port, settings.auth) == ("127.0.0.1", 8080, "basic")
+        assert (settings.admin_user, settings.admin_password) == ("admin", "admin")
+        assert settings.validate_responses is False
+        assert settings.expose_config is False
+
+    def test_flags(self) -> None:
+        args = build_parser().parse_args(
+            ["serve", "--port", "9999", "--auth", "none", "--seed", "7",
+             "--validate-responses", "--expose-config", "--admin-user", "root"]
+        )  # fmt: skip
+        settings = settings_from(args)
+        assert (settings.port, settings.auth, settings.seed) == (9999, "none", 7)
+        assert settings.validate_responses and settings.expose_config
+        assert settings.admin_user == "root"
+
+    def test_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AIRFLOW_SIM_PORT", "8181")
+        monkeypatch.setenv("AIRFLOW_SIM_VALIDATE_RESPONSES", "true")
+        monkeypatch.setenv("AIRFLOW_SIM_ADMIN_PASSWORD", "s3cret")
+        settings = settings_from(build_parser().parse_args(["serve"]))
+        assert settings.port == 8181
+        assert settings.validate_responses is True
+        assert settings.admin_password == "s3cret"
+
+    def test_flag_beats_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AIRFLOW_SIM_PORT", "8181")
+        assert settings_from(build_parser().parse_args(["serve", "--port", "1234"])).port == 1234
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        "argv",
+        [["serve", "--port", "abc"], ["serve", "--auth", "ldap"], ["serve", "--bogus"],
+         ["serve", "--port", "70000"], []],
+    )  # fmt: skip
+    def test_exit_code_2(self, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err and err[-1].startswith("airflow-sim")
+
+    def test_bad_environment_value(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("AIRFLOW_SIM_PORT", "eighty")
+        assert main(["serve"]) == 2
+        assert capsys.readouterr().err.strip() == (
+            "airflow-sim: error: AIRFLOW_SIM_PORT: invalid literal for int() with base 10: 'eighty'"
+        )
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--port", str(port),
+         "--admin-password", "hunter2-pass"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.05)
+    yield proc, port
+    if proc.poll() is None:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+class TestServe:
+    def test_serves_on_loopback_and_keeps_passwords_out_of_logs(
+        self, server: tuple[subprocess.Popen[str], int]
+    ) -> None:
+        proc, port = server
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/pools")
+        request.add_header("Authorization", "Basic YWRtaW46aHVudGVyMi1wYXNz")  # admin:hunter2-pass
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+        proc.terminate()
+        output, _ = proc.communicate(timeout=10)
+        assert "http://127.0.0.1:" in output
+        assert "hunter2-pass" not in output
+        assert "YWRtaW46aHVudGVyMi1wYXNz" not in output
+
+    def test_port_in_use(self, server: tuple[subprocess.Popen[str], int]) -> None:
+        _, port = server
+        result = subprocess.run(
+            [sys.executable, "-m", "simulator", "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert result.returncode == 2
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"airflow-sim: error: cannot listen on 127.0.0.1:{port}")
