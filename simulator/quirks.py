@@ -52,6 +52,17 @@ def _fail_login_count(doc: Document) -> None:
     props["fail_login_count"] = {"type": "integer", "nullable": True, "readOnly": True}
 
 
+def _plugin_string_lists(doc: Document) -> None:
+    props = _schema(doc, "PluginCollectionItem")["properties"]
+    for name in (
+        "macros",
+        "flask_blueprints",
+        "global_operator_extra_links",
+        "operator_extra_links",
+    ):
+        props[name]["items"] = {"type": "string", "nullable": True}
+
+
 def _role_created_empty(doc: Document) -> None:
     # POST /roles answers {}: its 200 schema loses its required fields.
     op = doc["paths"]["/roles"]["post"]["responses"]["200"]["content"]["application/json"]
@@ -123,6 +134,207 @@ QUIRKS: list[Quirk] = [
         AIRFLOW,
         ("get_variables",),
         "The variable collection includes each value (the spec prose says it does not).",
+    ),
+    Quirk(
+        "connection-conflict-undeclared",
+        AIRFLOW,
+        ("post_connection",),
+        'A duplicate connection id is 409 "Connection already exist. ID: <id>" (the spec '
+        "declares no 409).",
+    ),
+    Quirk(
+        "connection-test-simulated",
+        SIMULATOR,
+        ("test_connection",),
+        "The test opens no connection: sqlite succeeds, ftp/http succeed with a host, imap "
+        "and unknown types fail with the message the real hook gives.",
+    ),
+    Quirk(
+        "connection-patch-empty-id-renames",
+        AIRFLOW,
+        ("patch_connection",),
+        'A body `connection_id` of "" skips the id check and renames the connection to ""; '
+        'onto an existing "" id it is a 409 here (a database error in Airflow).',
+    ),
+    Quirk(
+        "variable-patch-missing-404",
+        LATER,
+        ("patch_variable",),
+        'PATCH of a missing variable is 404 "Variable not found" / "Variable does not '
+        'exist" (2.5.3 crashes with 500); update_mask errors still come first.',
+    ),
+    Quirk(
+        "variable-create-upsert",
+        AIRFLOW,
+        ("post_variables",),
+        "POST never answers 409: an existing key is replaced. The stored description is "
+        "dropped; the response echoes it only when it was sent.",
+    ),
+    Quirk(
+        "variable-description-not-null",
+        AIRFLOW,
+        ("post_variables", "patch_variable"),
+        '`"description": null` passes the spec but is 400 '
+        "\"{'description': ['Field may not be null.']}\".",
+    ),
+    Quirk(
+        "variable-update-mask-val",
+        AIRFLOW,
+        ("patch_variable",),
+        "update_mask names are the stored field names: `val` and `description` work, "
+        "`value` and `key` are 400.",
+    ),
+    Quirk(
+        "update-mask-empty-name",
+        AIRFLOW,
+        ("patch_connection", "patch_variable", "patch_user", "patch_role", "patch_pool"),
+        "`update_mask=` (an empty name) is a 400 naming the unknown field ''.",
+    ),
+    Quirk(
+        "marshmallow-unknown-order",
+        SIMULATOR,
+        ("*",),
+        "With several unknown body fields, Airflow's message order varies by process; the "
+        "simulator lists them in body order.",
+    ),
+    Quirk(
+        "role-create-without-actions",
+        SIMULATOR,
+        ("post_role", "patch_role"),
+        "A role body without `actions` (or `update_mask=actions` without them) crashes in "
+        "Airflow; the simulator answers 400 \"{'actions': ['Missing data for required "
+        "field.']}\".",
+    ),
+    Quirk(
+        "role-permission-item-incomplete",
+        SIMULATOR,
+        ("post_role", "patch_role"),
+        "An `actions` item with only one of action/resource crashes in Airflow; the simulator "
+        "answers a 400 naming the missing field. Empty items are skipped, as in Airflow.",
+    ),
+    Quirk(
+        "users-order-by-not-attribute",
+        SIMULATOR,
+        ("get_users",),
+        "`order_by=user_name|is_active|role` passes Airflow's allow-list and then crashes; "
+        'the simulator answers the usual 400 "Ordering with ... is disallowed".',
+    ),
+    Quirk(
+        "order-by-ascending-only",
+        AIRFLOW,
+        ("get_roles", "get_users"),
+        "The allow-list is checked against the raw value, dash included, so any descending "
+        "order (`-name`) is a 400.",
+    ),
+    Quirk(
+        "role-patch-adds-permissions",
+        AIRFLOW,
+        ("patch_role",),
+        "`actions` adds permissions to the role and never removes any.",
+    ),
+    Quirk(
+        "role-rename-conflict-ignored",
+        AIRFLOW,
+        ("patch_role",),
+        "Renaming a role onto an existing name is skipped silently (200, old name); the "
+        "request's permissions are still added. A rename answers the new name.",
+    ),
+    Quirk(
+        "usernames-case-insensitive",
+        AIRFLOW,
+        ("get_user", "post_user", "patch_user", "delete_user"),
+        "Usernames match case-insensitively (`/users/ADMIN` finds `admin`; basic auth too, "
+        "and falls back to the email).",
+    ),
+    Quirk(
+        "user-changed-on-fixed",
+        AIRFLOW,
+        ("patch_user",),
+        "`changed_on` never changes after creation.",
+    ),
+    Quirk(
+        "marshmallow-required-fields",
+        AIRFLOW,
+        ("post_user", "patch_user", "post_role", "patch_role"),
+        "The four user name/email fields and the role `name` are required even with an "
+        'update_mask; length caps give "Longer than maximum length N.".',
+    ),
+    Quirk(
+        "conflict-undeclared",
+        AIRFLOW,
+        ("patch_user", "post_role"),
+        "These answer 409 on a duplicate, which the spec does not declare for them.",
+    ),
+    Quirk(
+        "user-create-without-public-role",
+        SIMULATOR,
+        ("post_user",),
+        "A user created without roles gets Public; if Public was deleted (a crash in "
+        "Airflow) the user is created with no roles.",
+    ),
+    Quirk(
+        "user-roles-deduplicated",
+        SIMULATOR,
+        ("post_user", "patch_user"),
+        "A role listed twice in a user body is held once.",
+    ),
+    Quirk(
+        "login-stats-unchanged",
+        SIMULATOR,
+        ("*",),
+        "Airflow bumps a user's login_count/last_login (or fail_login_count) on every "
+        "basic-auth call; the simulator leaves them as created, so that reading the API "
+        "does not change what it reads and a failed request changes no state.",
+    ),
+    Quirk(
+        "jsonschema-417-wording",
+        AIRFLOW,
+        ("*",),
+        "Request validation words length errors as Airflow's jsonschema 4.17 did "
+        "(\"'' is too short - 'username'\").",
+    ),
+    Quirk(
+        "pool-infinite-open-slots",
+        LATER,
+        ("get_pools", "get_pool", "post_pool", "patch_pool"),
+        "A pool with `slots: -1` shows `open_slots: -1` (2.5.3 computes infinity and fails "
+        "its own response check).",
+    ),
+    Quirk(
+        "pool-patch-mask-keyerror",
+        LATER,
+        ("patch_pool",),
+        'A masked read-only field is 400 "Invalid field: <f> in update mask"; a masked field '
+        'missing from the body is 400 "Missing required property(ies): [...]" (2.5.3 '
+        "crashes).",
+    ),
+    Quirk(
+        "pool-patch-rename-conflict",
+        LATER,
+        ("patch_pool",),
+        'Renaming onto an existing pool is 409 "Pool: <name> already exists" (a database '
+        "error in 2.5.3).",
+    ),
+    Quirk(
+        "pool-conflict-undeclared",
+        AIRFLOW,
+        ("post_pool",),
+        'A duplicate pool is 409 "Pool: <name> already exists", which the spec does not declare.',
+    ),
+    Quirk(
+        "plugin-string-lists",
+        LATER,
+        ("get_plugins",),
+        "`macros`, `flask_blueprints` and the two extra-link lists are lists of strings "
+        "(2.5.3 answers 500 for any non-empty one).",
+        _plugin_string_lists,
+    ),
+    Quirk(
+        "config-settings-overlay",
+        SIMULATOR,
+        ("get_config",),
+        "`[webserver] expose_config`, the `[api]` page limits and `auth_backends` show the "
+        "simulator's own settings.",
     ),
 ]
 

@@ -1,13 +1,105 @@
-"""Config operations (routed; answered by the simulation engine issue)."""
+"""Config operation: the running configuration, when the admin exposes it."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
-from simulator.api.pending import pending
+from simulator.api.responses import Json, Text
+from simulator.errors import NotAcceptable, PermissionDenied
+from simulator.schemas.config import config_text, dump_config
 from simulator.simulator import Simulator
 
+TEXT, JSON = "text/plain", "application/json"
+# Airflow's serializer order: text wins when the client accepts both equally.
+OFFERS = (TEXT, JSON)
+NOT_EXPOSED = (
+    "Your Airflow administrator chose not to expose the configuration, "
+    "most likely for security reasons."
+)
+NO_AUTH_BACKEND = "airflow.api.auth.backend.default"
 
-@pending
-def get_config(sim: Simulator) -> Any:
-    """GET /config"""
+# One media range of an Accept header and its q weight (werkzeug's grammar:
+# parameters are kept with the range, anything after q= is ignored).
+_RANGE = re.compile(
+    r"([^\s;,]+(?:[ \t]*;[ \t]*(?:[^\s;,q][^\s;,]*|q[^\s;,=][^\s;,]*))*)"
+    r"(?:[ \t]*;[ \t]*q=(\d*(?:\.\d+)?)[^,]*)?"
+)
+_MIME_SPLIT = re.compile(r"/|(?:\s*;\s*)")
+
+
+def get_config(sim: Simulator, *, accept: str | None = None) -> Text | Json:
+    """GET /config: content negotiation first, then the expose_config switch."""
+    media_type = best_match(accept, OFFERS)
+    if media_type is None:
+        raise NotAcceptable()  # an empty 406, not a problem body
+    if not sim.settings.expose_config:
+        raise PermissionDenied(detail=NOT_EXPOSED)
+    config = effective_config(sim)
+    if media_type == TEXT:
+        return Text(config_text(config), content_type=TEXT)
+    # Airflow dumps this one with indent=4, keys in schema order, no newline.
+    return Json(dump_config(config), indent=4)
+
+
+def effective_config(sim: Simulator) -> dict[str, dict[str, str]]:
+    """The installed configuration with the options the simulator's own
+    settings stand for (each keeps its place in its section)."""
+    config = {section: dict(options) for section, options in sim.store.config.items()}
+    settings = sim.settings
+    config.setdefault("webserver", {})["expose_config"] = str(settings.expose_config)
+    api = config.setdefault("api", {})
+    api["maximum_page_limit"] = str(settings.maximum_page_limit)
+    api["fallback_page_limit"] = str(settings.fallback_page_limit)
+    if settings.auth == "none":
+        api["auth_backends"] = NO_AUTH_BACKEND
+    return config
+
+
+def best_match(accept: str | None, offers: tuple[str, ...]) -> str | None:
+    """werkzeug's MIMEAccept.best_match: the offer the client weights most,
+    ties going to the more specific client range, then to the earlier offer."""
+    ranges = _parse_accept(accept)
+    result: str | None = None
+    best_quality = -1.0
+    best_specificity: tuple[int, ...] = (-1,)
+    for offer in offers:
+        match = next(((item, q) for item, q in ranges if _matches(offer, item)), None)
+        if match is None:
+            continue
+        item, quality = match
+        specificity = _specificity(item)
+        if quality <= 0 or quality < best_quality:
+            continue
+        if quality > best_quality or specificity > best_specificity:
+            result, best_quality, best_specificity = offer, quality, specificity
+    return result
+
+
+def _parse_accept(accept: str | None) -> list[tuple[str, float]]:
+    """Media ranges, most specific first, then by weight (a stable sort)."""
+    if not accept:
+        return []
+    ranges = [
+        (m.group(1), max(min(float(m.group(2)), 1.0), 0.0) if m.group(2) else 1.0)
+        for m in _RANGE.finditer(accept)
+    ]
+    return sorted(ranges, key=lambda r: (_specificity(r[0]), r[1]), reverse=True)
+
+
+def _specificity(item: str) -> tuple[bool, ...]:
+    return tuple(part != "*" for part in _MIME_SPLIT.split(item))
+
+
+def _matches(offer: str, item: str) -> bool:
+    if "/" not in item:
+        return False
+    offer_type, offer_subtype, *offer_params = _MIME_SPLIT.split(offer.lower())
+    item_type, item_subtype, *item_params = _MIME_SPLIT.split(item.lower())
+    if item_type == "*" and item_subtype != "*":
+        return False
+    if item_type == "*":
+        return True
+    return item_type == offer_type and (
+        item_subtype == "*"
+        or (item_subtype == offer_subtype and sorted(item_params) == sorted(offer_params))
+    )

@@ -49,13 +49,14 @@ def order_rows(
     Sorting is stable over insertion order, which stands in for the row id
     Airflow does not add as a tiebreak.
     """
-    order_by = order_by or default
+    order_by = default if order_by is None else order_by
     name = order_by.lstrip("-")
     if name not in allowed:
         raise BadRequest(
             detail=f"Ordering with '{name}' is disallowed or the attribute does not exist on the model"
         )
-    return sorted(rows, key=lambda row: _sort_key(allowed[name](row)), reverse=order_by[0] == "-")
+    descending = order_by.startswith("-")
+    return sorted(rows, key=lambda row: _sort_key(allowed[name](row)), reverse=descending)
 
 
 def mask_names(update_mask: list[str] | None) -> list[str] | None:

@@ -1,13 +1,13 @@
-"""Provider operations (routed; answered by the simulation engine issue)."""
+"""Provider operation: the installed provider packages."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from simulator.api.pending import pending
+from simulator.schemas.provider import dump_provider_collection
 from simulator.simulator import Simulator
 
 
-@pending
-def get_providers(sim: Simulator) -> Any:
-    """GET /providers"""
+def get_providers(sim: Simulator) -> dict[str, Any]:
+    """GET /providers: every installed provider, no pagination."""
+    return dump_provider_collection(sim.store.providers)

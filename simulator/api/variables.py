@@ -1,37 +1,88 @@
-"""Variable operations (routed; answered by the simulation engine issue)."""
+"""Variable operations: list, upsert, read, update and delete variables."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from simulator.api.pending import pending
+from simulator.api.params import check_limit, order_rows
+from simulator.errors import BadRequest, NotFound
+from simulator.schemas.connection import extract_update_mask
+from simulator.schemas.variable import (
+    dump_loaded_variable,
+    dump_variable,
+    dump_variable_collection,
+    load_variable,
+)
 from simulator.simulator import Simulator
+from simulator.state.entities import Variable
+
+# API order_by names -> sort keys (Airflow maps value to the val column).
+ORDER_BY = {
+    "value": lambda v: v.val,
+    "key": lambda v: v.key,
+    "id": lambda v: v.id,
+}
+NON_UPDATE_FIELDS = ("key",)
 
 
-@pending
 def get_variables(
-    sim: Simulator, *, limit: Any = None, offset: Any = None, order_by: Any = None
-) -> Any:
-    """GET /variables"""
+    sim: Simulator,
+    *,
+    limit: int | None = None,
+    offset: int | None = None,
+    order_by: str | None = None,
+) -> dict[str, Any]:
+    """GET /variables: a page of variables, values included (default order: row id)."""
+    size = check_limit(sim.settings, limit)  # before order_by, as in Airflow
+    rows = order_rows(sim.store.variables, order_by, ORDER_BY, "id")
+    start = offset or 0
+    page = rows[start : start + size]
+    return dump_variable_collection(page, len(sim.store.variables))
 
 
-@pending
-def post_variables(sim: Simulator, *, body: Any = None) -> Any:
-    """POST /variables"""
+def post_variables(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /variables: an upsert (Variable.set: delete, then insert a new row).
+
+    Airflow 2.5.3 stores no description on create but echoes the one sent.
+    """
+    data = load_variable(body)
+    table = sim.store.variables
+    if data["key"] in table:
+        table.delete(data["key"])
+    table.add(Variable(key=data["key"], val=data["val"]))
+    return dump_loaded_variable(data)
 
 
-@pending
-def get_variable(sim: Simulator, *, variable_key: Any = None) -> Any:
-    """GET /variables/{variable_key}"""
+def get_variable(sim: Simulator, *, variable_key: str) -> dict[str, Any]:
+    """GET /variables/{variable_key}."""
+    return dump_variable(sim.store.variables.require(variable_key))
 
 
-@pending
-def delete_variable(sim: Simulator, *, variable_key: Any = None) -> Any:
-    """DELETE /variables/{variable_key}"""
+def delete_variable(sim: Simulator, *, variable_key: str) -> None:
+    """DELETE /variables/{variable_key}."""
+    sim.store.variables.delete(variable_key)
 
 
-@pending
 def patch_variable(
-    sim: Simulator, *, variable_key: Any = None, update_mask: Any = None, body: Any = None
-) -> Any:
-    """PATCH /variables/{variable_key}"""
+    sim: Simulator,
+    *,
+    variable_key: str,
+    update_mask: list[str] | None = None,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    """PATCH /variables/{variable_key}: full load -> key check -> mask -> 404 -> apply.
+
+    Mask names are the loaded keys: `val` and `description` (so `value` is a 400).
+    """
+    data = load_variable(body)
+    if data["key"] != variable_key:
+        raise BadRequest("Invalid post body", "key from request body doesn't match uri parameter")
+    if update_mask:
+        data = extract_update_mask(update_mask, NON_UPDATE_FIELDS, data)
+    # Airflow 2.5.3 crashes (500) on a missing variable; 2.10 answers this 404.
+    variable = sim.store.variables.require(
+        variable_key, lambda _: NotFound("Variable not found", "Variable does not exist")
+    )
+    for name, value in data.items():
+        setattr(variable, name, value)
+    return dump_variable(variable)

@@ -14,7 +14,7 @@ DAGS, RUNS, TIS = "DAGs", "DAG Runs", "Task Instances"
 def _crud(
     resource: str, read: list[str], create: str, edit: str, delete: str
 ) -> dict[str, tuple[Permission, ...]]:
-    table = {op: ((R, resource),) for op in read}
+    table: dict[str, tuple[Permission, ...]] = {op: ((R, resource),) for op in read}
     table[create] = ((C, resource),)
     table[edit] = ((E, resource),)
     table[delete] = ((D, resource),)

@@ -31,7 +31,10 @@ def to_response(result: Any) -> web.StreamResponse:
     if result is None:
         return web.Response(status=204)
     if isinstance(result, Text):
-        return web.Response(text=result.body, content_type=result.content_type)
+        # Exactly the content type Airflow sends (aiohttp would add a charset).
+        return web.Response(
+            body=result.body.encode(), headers={"Content-Type": result.content_type}
+        )
     if isinstance(result, Json):
         body = json.dumps(result.body, indent=result.indent, sort_keys=result.sort_keys)
         return web.Response(body=body.encode(), content_type="application/json")
@@ -66,7 +69,8 @@ def make_endpoint(operation: Operation, handler: Callable[..., Any]) -> Endpoint
         user = None
         if not public:
             user = app[AUTH].authenticate(sim, request.headers.get("Authorization"))
-            app[AUTH].authorize(sim, user, operation.operation_id, path.get("dag_id"))
+            dag_id = path.get("dag_id")
+            app[AUTH].authorize(sim, user, operation.operation_id, str(dag_id) if dag_id else None)
         sim.catch_up()
         if "user" in context:
             kwargs["user"] = user

@@ -16,7 +16,7 @@ from simulator.errors import PermissionDenied, Unauthenticated
 from simulator.server.access import REQUIRED
 from simulator.simulator import Simulator
 from simulator.state.entities import User
-from simulator.state.security import can, check_password, user_permissions
+from simulator.state.security import can, check_password, find_user, user_permissions
 
 CHALLENGE = {"WWW-Authenticate": "Basic"}
 
@@ -45,7 +45,7 @@ class Authenticator:
         if creds is None:
             raise Unauthenticated(headers=CHALLENGE)
         username, password = creds
-        user = sim.store.users.get(username)
+        user = find_user(sim.store, username)
         if user is None or not user.active or not user.password_hash:
             raise Unauthenticated(headers=CHALLENGE)
         key = (username, user.password_hash)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from simulator.spec import load_spec
 from simulator.spec.loader import Operation, Parameter
 
 if TYPE_CHECKING:
+    from multidict import MultiMapping
     from jsonschema.exceptions import ValidationError
     from jsonschema_path import SchemaPath
 
@@ -48,6 +48,11 @@ def _message(error: ValidationError) -> str:
         return "Property is read-only"
     if error.validator == "type" and error.instance is None:
         return f"None is not of type {error.validator_value!r}"
+    # Airflow 2.5.3 runs jsonschema 4.17, before length messages were reworded.
+    if error.validator in ("minLength", "minItems"):
+        return f"{error.instance!r} is too short"
+    if error.validator in ("maxLength", "maxItems"):
+        return f"{error.instance!r} is too long"
     return error.message
 
 
@@ -144,7 +149,7 @@ class OperationValidator:
             raise BadRequest(detail=f"{_message(error)}{suffix}")
         return data
 
-    def parse_query(self, query: Mapping[str, str] | Any) -> dict[str, Any]:
+    def parse_query(self, query: MultiMapping[str]) -> dict[str, Any]:
         """Coerce and validate query parameters; fill in the spec's defaults."""
         if self.check_extra:
             extra = sorted(set(query.keys()) - self.query_names)
@@ -160,11 +165,9 @@ class OperationValidator:
                     raise BadRequest(detail=f"Missing query parameter '{param.name}'")
                 values[param.name] = param.default
                 continue
-            raw = (
-                query.getall(param.name)
-                if param.type == "array" and param.explode
-                else query.get(param.name)
-            )
+            # connexion keeps the last of repeated values (all of them for exploded arrays).
+            values_seen = query.getall(param.name)
+            raw = values_seen if param.type == "array" and param.explode else values_seen[-1]
             try:
                 value = _coerce(param, raw)
             except _TypeError:

@@ -40,6 +40,18 @@ def check_password(stored: str, password: str) -> bool:
     return hmac.compare_digest(digest.hex(), expected)
 
 
+def find_user(store: Store, login: str) -> User | None:
+    """FAB's lookup: the username case-insensitively, then an exact email."""
+    user = store.users.get(login)
+    if user is not None:
+        return user
+    lowered = login.lower()
+    for candidate in store.users:
+        if candidate.username.lower() == lowered:
+            return candidate
+    return next((u for u in store.users if u.email == login), None)
+
+
 def user_permissions(store: Store, user: User) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for name in user.roles:

@@ -32,7 +32,7 @@ class Store:
             not_found=lambda k: NotFound(
                 "Connection not found", f"The Connection with connection_id: `{k}` was not found"
             ),
-            exists=lambda k: AlreadyExists("Connection already exist. ID: " + k),
+            exists=lambda k: AlreadyExists(detail=f"Connection already exist. ID: {k}"),
         )
         self.variables: Table[str, Variable] = Table(
             lambda v: v.key, not_found=lambda k: NotFound("Variable not found")
