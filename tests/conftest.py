@@ -29,6 +29,12 @@ def basic(username: str, password: str) -> dict[str, str]:
 
 ADMIN = basic("admin", "admin")
 
+# connexion answers query-parameter errors with jsonschema 4.17's full text.
+NEGATIVE_OFFSET = (
+    "-1 is less than the minimum of 0\n\nFailed validating 'minimum' in schema:\n"
+    "    {'minimum': 0, 'type': 'integer'}\n\nOn instance:\n    -1"
+)
+
 
 def problem(
     status: int, title: str | None, detail: str | None, name: str | None = None

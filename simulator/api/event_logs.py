@@ -1,20 +1,44 @@
-"""EventLog operations (routed; answered by the simulation engine issue)."""
+"""EventLog operations: the audit log, read-only."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from simulator.api.pending import pending
+from simulator.api.params import check_limit, order_rows, paginate
+from simulator.schemas.event_log import dump_event_log, dump_event_log_collection
 from simulator.simulator import Simulator
+from simulator.state.entities import EventLog
+
+# API name -> column, as Airflow's allow-list and alias map
+# (event_log_id -> id, when -> dttm).
+ORDER_BY: dict[str, Callable[[EventLog], Any]] = {
+    "event_log_id": lambda log: log.id,
+    "when": lambda log: log.when,
+    "dag_id": lambda log: log.dag_id,
+    "task_id": lambda log: log.task_id,
+    "event": lambda log: log.event,
+    "execution_date": lambda log: log.execution_date,
+    "owner": lambda log: log.owner,
+    "extra": lambda log: log.extra,
+}
 
 
-@pending
 def get_event_logs(
-    sim: Simulator, *, limit: Any = None, offset: Any = None, order_by: Any = None
-) -> Any:
-    """GET /eventLogs"""
+    sim: Simulator,
+    *,
+    limit: int | None = None,
+    offset: int | None = None,
+    order_by: str | None = None,
+) -> dict[str, Any]:
+    """GET /eventLogs: one page of the audit log; total_entries counts every row."""
+    # Airflow checks the limit (a decorator) before the handler checks order_by.
+    limit = check_limit(sim.settings, limit)
+    table = sim.store.event_logs
+    rows = order_rows(table, order_by, ORDER_BY, "event_log_id")
+    return dump_event_log_collection(paginate(sim.settings, rows, limit, offset), len(table))
 
 
-@pending
-def get_event_log(sim: Simulator, *, event_log_id: Any = None) -> Any:
-    """GET /eventLogs/{event_log_id}"""
+def get_event_log(sim: Simulator, *, event_log_id: int) -> dict[str, Any]:
+    """GET /eventLogs/{event_log_id}: one audit log row."""
+    return dump_event_log(sim.store.event_logs.require(event_log_id))

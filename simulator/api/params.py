@@ -53,7 +53,8 @@ def order_rows(
     name = order_by.lstrip("-")
     if name not in allowed:
         raise BadRequest(
-            detail=f"Ordering with '{name}' is disallowed or the attribute does not exist on the model"
+            detail=f"Ordering with '{name}' is disallowed or "
+            "the attribute does not exist on the model"
         )
     descending = order_by.startswith("-")
     return sorted(rows, key=lambda row: _sort_key(allowed[name](row)), reverse=descending)

@@ -22,7 +22,7 @@ CHALLENGE = {"WWW-Authenticate": "Basic"}
 
 
 def _credentials(header: str | None) -> tuple[str, str] | None:
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode()

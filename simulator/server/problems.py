@@ -51,8 +51,6 @@ def render_http(exc: web.HTTPException) -> web.Response:
     if exc.status == 404:
         return problem_response(404, "Not Found", ROUTE_NOT_FOUND, "about:blank")
     if exc.status == 405:
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return problem_response(
-            405, "Method Not Allowed", METHOD_NOT_ALLOWED, "about:blank", headers
-        )
+        # connexion builds a fresh problem response: werkzeug's Allow header is lost.
+        return problem_response(405, "Method Not Allowed", METHOD_NOT_ALLOWED, "about:blank")
     return problem_response(exc.status, exc.reason, exc.text, "about:blank")

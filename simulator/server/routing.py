@@ -29,12 +29,12 @@ def aiohttp_path(operation: Operation) -> str:
         if param.location != "path":
             continue
         if param.type == "integer":
-            pattern = r"{%s:\d+}" % param.name
+            pattern = param.name + r":\d+"
         elif param.schema.get("format") == "path":
-            pattern = "{%s:.+}" % param.name
+            pattern = param.name + ":.+"
         else:
-            pattern = "{%s}" % param.name
-        path = path.replace("{%s}" % param.name, pattern)
+            pattern = param.name
+        path = path.replace("{" + param.name + "}", "{" + pattern + "}")
     return BASE_PATH + path
 
 
@@ -65,17 +65,17 @@ def resolve_handler(operation: Operation) -> Callable[..., Any]:
     unknown = accepted - expected - set(CONTEXT) - {"sim"}
     if missing or unknown:
         raise MissingHandler(
-            f"{operation.operation_id}: signature lacks {sorted(missing)}, has extra {sorted(unknown)}"
+            f"{operation.operation_id}: signature lacks {sorted(missing)}, "
+            f"has extra {sorted(unknown)}"
         )
     return handler
 
 
 def add_routes(app: web.Application, spec: Spec) -> None:
     for operation in sorted(spec.operations, key=_specificity):
-        handler = resolve_handler(operation)
-        app.router.add_route(
-            operation.method,
-            aiohttp_path(operation),
-            make_endpoint(operation, handler),
-            name=operation.operation_id,
-        )
+        endpoint = make_endpoint(operation, resolve_handler(operation))
+        resource = app.router.add_resource(aiohttp_path(operation), name=operation.operation_id)
+        resource.add_route(operation.method, endpoint)
+        if operation.method == "GET":
+            # werkzeug answers HEAD for every GET rule (the body is dropped).
+            resource.add_route("HEAD", endpoint)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
+import pprint
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +22,9 @@ from simulator.spec import load_spec
 from simulator.spec.loader import Operation, Parameter
 
 if TYPE_CHECKING:
-    from multidict import MultiMapping
     from jsonschema.exceptions import ValidationError
     from jsonschema_path import SchemaPath
+    from multidict import MultiMapping
 
 JSON_TYPES = ("application/json",)
 
@@ -54,6 +56,26 @@ def _message(error: ValidationError) -> str:
     if error.validator in ("maxLength", "maxItems"):
         return f"{error.instance!r} is too long"
     return error.message
+
+
+def _verbose(error: ValidationError) -> str:
+    """str(error) as jsonschema 4.17 (Airflow 2.5.3's pin) renders it: connexion
+    answers query-parameter errors with the whole text, the schema sorted by key."""
+
+    def index(word: str, parts: list[Any]) -> str:
+        return f"{word}[{']['.join(repr(p) for p in parts)}]" if parts else word
+
+    def pretty(thing: Any) -> str:
+        return textwrap.indent(pprint.pformat(thing, width=72), " " * 4).lstrip()
+
+    return (
+        f"{error.message}\n\n"
+        f"Failed validating {error.validator!r} in "
+        f"{index('schema', list(error.relative_schema_path)[:-1])}:\n"
+        f"    {pretty(error.schema)}\n\n"
+        f"On {index('instance', list(error.relative_path))}:\n"
+        f"    {pretty(error.instance)}"
+    )
 
 
 def is_json_mimetype(content_type: str) -> bool:
@@ -140,7 +162,10 @@ class OperationValidator:
             try:
                 data = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
-                raise BadRequest(detail="Request body is not valid JSON") from None
+                data = None
+            if data is None:
+                # Unparseable or a literal null: connexion cannot tell them apart.
+                raise BadRequest(detail="Request body is not valid JSON")
         assert self.body is not None
         error = _first_error(self.body, data)
         if error is not None:
@@ -176,7 +201,7 @@ class OperationValidator:
                 ) from None
             error = _first_error(validator, value)
             if error is not None:
-                raise BadRequest(detail=_message(error))
+                raise BadRequest(detail=_verbose(error))
             values[param.name] = value
         return values
 

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from simulator.simulator import Simulator
 from simulator.state.entities import Connection
-from tests.conftest import ADMIN, problem
+from tests.conftest import ADMIN, NEGATIVE_OFFSET, problem
 
 URL = "/api/v1/connections"
 UNAUTHENTICATED = problem(401, "Unauthorized", None, "Unauthenticated")
@@ -149,7 +149,7 @@ class TestGetConnections:
     async def test_negative_offset(self, client: TestClient) -> None:
         response = await client.get(URL, params={"offset": -1}, headers=ADMIN)
         assert response.status == 400
-        assert await response.json() == bad_request("-1 is less than the minimum of 0")
+        assert await response.json() == bad_request(NEGATIVE_OFFSET)
 
     async def test_unauthenticated(self, client: TestClient) -> None:
         response = await client.get(URL)

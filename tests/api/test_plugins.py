@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from simulator.simulator import Simulator
 from simulator.state.entities import Plugin
-from tests.conftest import ADMIN, problem
+from tests.conftest import ADMIN, NEGATIVE_OFFSET, problem
 
 URL = "/api/v1/plugins"
 
@@ -157,9 +157,7 @@ class TestGetPlugins:
     async def test_negative_offset(self, client: TestClient) -> None:
         response = await client.get(URL, headers=ADMIN, params={"offset": "-1"})
         assert response.status == 400
-        assert await response.json() == problem(
-            400, "Bad Request", "-1 is less than the minimum of 0", "BadRequest"
-        )
+        assert await response.json() == problem(400, "Bad Request", NEGATIVE_OFFSET, "BadRequest")
 
     async def test_order_by_is_not_a_parameter(self, client: TestClient) -> None:
         response = await client.get(URL, headers=ADMIN, params={"order_by": "name"})

@@ -1,0 +1,29 @@
+"""Event log (audit log) bodies, as Airflow's EventLogSchema dumps a Log row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from simulator.schemas.common import isoformat
+from simulator.state.entities import EventLog
+
+
+def dump_event_log(log: EventLog) -> dict[str, Any]:
+    return {
+        "dag_id": log.dag_id,
+        "event": log.event,
+        "event_log_id": log.id,
+        "execution_date": isoformat(log.execution_date),
+        "extra": log.extra,
+        "owner": log.owner,
+        "task_id": log.task_id,
+        "when": isoformat(log.when),
+    }
+
+
+def dump_event_log_collection(logs: Iterable[EventLog], total_entries: int) -> dict[str, Any]:
+    return {
+        "event_logs": [dump_event_log(log) for log in logs],
+        "total_entries": total_entries,
+    }
