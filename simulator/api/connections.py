@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.api.params import check_limit, order_rows
+from simulator.api.params import check_limit, extract_update_mask, order_rows
 from simulator.errors import AlreadyExists, BadRequest
 from simulator.schemas.connection import (
     dump_connection,
     dump_connection_collection,
     dump_connection_test,
-    extract_update_mask,
     load_connection,
 )
 from simulator.simulator import Simulator

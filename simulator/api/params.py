@@ -60,6 +60,20 @@ def order_rows(
     return sorted(rows, key=lambda row: _sort_key(allowed[name](row)), reverse=descending)
 
 
+def order_ascending(
+    rows: Iterable[T], order_by: str | None, allowed: Mapping[str, Callable[[T], Any]], default: str
+) -> list[T]:
+    """Role and user ordering: Airflow checks the allow-list against the raw value,
+    dash included, so any descending order is refused."""
+    value = default if order_by is None else order_by
+    if value not in allowed:
+        raise BadRequest(
+            detail=f"Ordering with '{value}' is disallowed or "
+            "the attribute does not exist on the model"
+        )
+    return sorted(rows, key=allowed[value])
+
+
 def mask_names(update_mask: list[str] | None) -> list[str] | None:
     """Whitespace-trimmed mask names; an empty mask behaves like no mask."""
     if not update_mask:
@@ -73,3 +87,20 @@ def parse_datetime(value: str | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+
+
+def extract_update_mask(
+    update_mask: Sequence[str], non_update_fields: Sequence[str], data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Airflow's extract_update_mask_data: each trimmed name must be a loaded key.
+
+    Names are matched against the *loaded* keys (conn_id, val, ...), not the
+    API names, and `update_mask=` is a mask of one empty name (a 400).
+    """
+    extracted: dict[str, Any] = {}
+    for raw in update_mask:
+        name = raw.strip()
+        if name not in data or name in non_update_fields:
+            raise BadRequest(detail=f"'{name}' is unknown or cannot be updated.")
+        extracted[name] = data[name]
+    return extracted

@@ -6,10 +6,10 @@ change over to every user that holds it, as FAB's association table does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from simulator.api.params import check_limit
+from simulator.api.params import check_limit, order_ascending
 from simulator.errors import BadRequest
 from simulator.schemas.role import (
     MISSING,
@@ -28,20 +28,6 @@ ROLE_ORDER: dict[str, Callable[[Role], Any]] = {
     "role_id": lambda role: role.id,
     "name": lambda role: role.name,
 }
-
-
-def order_ascending(
-    rows: Iterable[T], order_by: str | None, allowed: Mapping[str, Callable[[T], Any]], default: str
-) -> list[T]:
-    """Role and user ordering: Airflow checks the allow-list against the raw value,
-    dash included, so any descending order is refused."""
-    value = default if order_by is None else order_by
-    if value not in allowed:
-        raise BadRequest(
-            detail=f"Ordering with '{value}' is disallowed or "
-            "the attribute does not exist on the model"
-        )
-    return sorted(rows, key=allowed[value])
 
 
 def get_roles(

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from simulator.api.params import check_limit
-from simulator.api.roles import order_ascending
+from simulator.api.params import check_limit, order_ascending
 from simulator.errors import AlreadyExists, BadRequest
 from simulator.schemas.user import dump_user, dump_user_collection, load_user, role_names
 from simulator.simulator import Simulator

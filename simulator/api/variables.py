@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulator.api.params import check_limit, order_rows
+from simulator.api.params import check_limit, extract_update_mask, order_rows
 from simulator.errors import BadRequest, NotFound
-from simulator.schemas.connection import extract_update_mask
 from simulator.schemas.variable import (
     dump_loaded_variable,
     dump_variable,

@@ -12,54 +12,20 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from simulator.errors import BadRequest
+from simulator.schemas.loading import (
+    MISSING,
+    NULL,
+    Errors,
+    check_items,
+    check_string,
+    check_unknown,
+)
 from simulator.state.entities import Role
 
-MISSING = "Missing data for required field."
-UNKNOWN = "Unknown field."
-NULL = "Field may not be null."
-
-Errors = dict[Any, Any]
 # FAB's column lengths: ab_role.name, ab_permission.name, ab_view_menu.name.
 ROLE_NAME_LENGTH = 64
 ACTION_NAME_LENGTH = 100
 RESOURCE_NAME_LENGTH = 250
-
-
-def check_string(
-    data: Mapping[str, Any], name: str, max_length: int, errors: Errors, *, required: bool
-) -> None:
-    """A String auto_field: required if its column is not nullable, length-capped."""
-    if name not in data:
-        if required:
-            errors[name] = [MISSING]
-        return
-    value = data[name]
-    if isinstance(value, str) and len(value) > max_length:
-        errors[name] = [f"Longer than maximum length {max_length}."]
-
-
-def check_unknown(data: Mapping[str, Any], known: Iterable[str], errors: Errors) -> None:
-    """marshmallow reports unknown keys after the fields' own errors."""
-    allowed = set(known)
-    for key in data:
-        if key not in allowed:
-            errors[key] = [UNKNOWN]
-
-
-def check_items(
-    data: Mapping[str, Any], name: str, load_item: Callable[[Any], Errors], errors: Errors
-) -> None:
-    """A List(Nested(...)) field: errors keyed by item index."""
-    items = data.get(name)
-    if not isinstance(items, list):
-        return
-    found: Errors = {}
-    for index, item in enumerate(items):
-        item_errors = [NULL] if item is None else load_item(item)
-        if item_errors:
-            found[index] = item_errors
-    if found:
-        errors[name] = found
 
 
 def _named(max_length: int) -> Callable[[Any], Errors]:

@@ -11,13 +11,8 @@ from typing import Any
 
 from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat
-from simulator.schemas.role import (
-    Errors,
-    check_items,
-    check_string,
-    check_unknown,
-    load_role_name,
-)
+from simulator.schemas.loading import Errors, check_items, check_string, check_unknown
+from simulator.schemas.role import load_role_name
 from simulator.state.entities import User
 
 # FAB's non-nullable ab_user columns and their lengths, in the schema's field order.

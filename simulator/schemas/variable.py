@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from simulator.schemas.connection import Field, load
+from simulator.schemas.loading import Field, load
 from simulator.state.entities import Variable
 
 # No length limits (not a model schema); description may be absent but not null.
