@@ -30,3 +30,5 @@ class Settings:
     password_hash_iterations: int = 260000
     secret_key: str = "simulator-secret-key"
     fixtures_dir: Path = FIXTURES_DIR
+    # The DAG definitions the world starts with; None starts with no DAGs.
+    dags_file: Path | None = FIXTURES_DIR / "dags.yaml"

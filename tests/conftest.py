@@ -4,6 +4,7 @@ headers, and a live server for the official client."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -48,10 +49,17 @@ def problem(
     }
 
 
+# Response validation is always on in tests; a cheap hash keeps user creation fast.
+TEST_SETTINGS = Settings(validate_responses=True, clock="frozen", password_hash_iterations=1000)
+# Resource tests run in an Airflow without DAGs (like load_examples = False),
+# so no task instance takes a pool slot or writes an event log behind their back.
+NO_DAGS = dataclasses.replace(TEST_SETTINGS, dags_file=None)
+
+
 @pytest.fixture
 def settings() -> Settings:
-    # Response validation is always on in tests; a cheap hash keeps user creation fast.
-    return Settings(validate_responses=True, clock="frozen", password_hash_iterations=1000)
+    """Override in a test module to run against another world (e.g. TEST_SETTINGS: with DAGs)."""
+    return NO_DAGS
 
 
 @pytest.fixture
@@ -89,7 +97,7 @@ def make_user(sim: Simulator) -> Callable[..., dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def live_settings() -> Settings:
-    return Settings(validate_responses=True, clock="frozen", password_hash_iterations=1000)
+    return NO_DAGS
 
 
 @pytest.fixture(scope="session")

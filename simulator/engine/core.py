@@ -25,9 +25,13 @@ class Event:
 
 
 class Engine:
-    def __init__(self) -> None:
+    """`now` is the time of the event being processed, or, between runs, the
+    instant the engine has caught up to: state changes are stamped with it."""
+
+    def __init__(self, start: datetime) -> None:
         self._heap: list[Event] = []
         self._seq = itertools.count()
+        self.now = start
 
     def __len__(self) -> int:
         return sum(1 for e in self._heap if not e.cancelled)
@@ -48,6 +52,7 @@ class Engine:
     def step(self) -> Event:
         self.peek()
         event = heapq.heappop(self._heap)
+        self.now = max(self.now, event.time)
         event.action()
         return event
 
@@ -57,4 +62,5 @@ class Engine:
         while (due := self.peek()) is not None and due <= until:
             self.step()
             ran += 1
+        self.now = max(self.now, until)
         return ran

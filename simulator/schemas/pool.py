@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from simulator.errors import BadRequest
-from simulator.state.entities import Pool, TaskInstance
+from simulator.state.entities import Pool
 from simulator.state.enums import TaskInstanceState
+from simulator.state.run_model import TaskInstance
 
 # API name -> Pool attribute, for the fields a body may set.
 WRITABLE = {"name": "pool", "slots": "slots", "description": "description"}

@@ -118,32 +118,3 @@ class Provider:
     package_name: str
     description: str
     version: str
-
-
-@dataclass(slots=True, kw_only=True)
-class TaskInstance:
-    id: int = 0
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int = -1
-    state: str | None = None
-    pool: str = "default_pool"
-    pool_slots: int = 1
-    queue: str = "default"
-    priority_weight: int = 1
-    try_number: int = 0
-    max_tries: int = 0
-    start_date: datetime | None = None
-    end_date: datetime | None = None
-    duration: float | None = None
-    hostname: str = ""
-    unixname: str = "airflow"
-    pid: int | None = None
-    queued_dttm: datetime | None = None
-    operator: str | None = None
-    note: str | None = None
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.dag_id, self.run_id, self.task_id, self.map_index)

@@ -22,7 +22,7 @@ ORDER_BY_DISALLOWED = (
 def seed_three(sim: Simulator) -> None:
     """Three rows whose columns sort in different orders; `when` one minute apart."""
     sim.record_event("variable.create", owner="bob", extra="[]")
-    sim.clock.advance(60)
+    sim.advance(60)
     sim.record_event(
         "dag_run.create",
         owner="admin",
@@ -30,7 +30,7 @@ def seed_three(sim: Simulator) -> None:
         execution_date=datetime(2023, 1, 2, tzinfo=UTC),
         extra="[('dag_id', 'zeta')]",
     )
-    sim.clock.advance(60)
+    sim.advance(60)
     sim.record_event(
         "connection.delete",
         owner="carol",
@@ -93,7 +93,7 @@ class TestGetEventLog:
     async def test_fractional_seconds_render_as_six_digits(
         self, client: TestClient, sim: Simulator
     ) -> None:
-        sim.clock.advance(0.5)
+        sim.advance(0.5)
         sim.record_event("variable.edit", owner="bob")
         body = await (await client.get(f"{URL}/1", headers=ADMIN)).json()
         assert body["when"] == "2023-04-01T00:00:00.500000+00:00"

@@ -13,7 +13,7 @@ class TestGetHealth:
     async def test_healthy_with_heartbeat_from_virtual_clock(
         self, client: TestClient, sim: Simulator
     ) -> None:
-        sim.clock.advance(12)
+        sim.advance(12)
         response = await client.get("/api/v1/health")
         assert response.status == 200
         assert await response.json() == {

@@ -10,7 +10,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from simulator.simulator import Simulator
-from simulator.state.entities import Pool, TaskInstance
+from simulator.state.entities import Pool
+from simulator.state.run_model import TaskInstance
 from tests.conftest import ADMIN, NEGATIVE_OFFSET, problem
 
 URL = "/api/v1/pools"

@@ -162,7 +162,7 @@ class TestGetUsers:
 
 class TestPostUser:
     async def test_creates_an_active_user(self, client: TestClient, sim: Simulator) -> None:
-        sim.clock.advance(90)
+        sim.advance(90)
         body = {**BOB, "password": "s3cret!", "roles": [{"name": "Viewer"}]}
         created = "2023-04-01T00:01:30"
         expected = user_json("bob", "bob@example.com", "Bob", "Builder", ["Viewer"], created)
@@ -294,7 +294,7 @@ class TestPatchUser:
         self, client: TestClient, sim: Simulator, make_user: Callable[..., Any]
     ) -> None:
         make_user("bob", "Viewer", password="old")
-        sim.clock.advance(60)
+        sim.advance(60)
         body = {
             "username": "rob",
             "email": "rob@example.com",

@@ -40,7 +40,7 @@ class TestVirtualClock:
 
 class TestEngine:
     def test_runs_due_events_in_time_priority_then_schedule_order(self) -> None:
-        engine, log = Engine(), []
+        engine, log = Engine(T0), []
         engine.schedule(T0 + timedelta(seconds=2), lambda: log.append("late"))
         engine.schedule(T0, lambda: log.append("b"), priority=1)
         engine.schedule(T0, lambda: log.append("a1"))
@@ -50,7 +50,7 @@ class TestEngine:
         assert engine.peek() == T0 + timedelta(seconds=2)
 
     def test_cancelled_events_do_not_run(self) -> None:
-        engine, log = Engine(), []
+        engine, log = Engine(T0), []
         event = engine.schedule(T0, lambda: log.append("x"))
         engine.cancel(event)
         assert engine.run(until=T0) == 0

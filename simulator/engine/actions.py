@@ -1,0 +1,148 @@
+"""What the API can do to runs and task instances: mark, clear, delete.
+
+Each action changes state the way Airflow 2.5.3's API does and then lets the
+scheduler carry on from the new state. Selection (which instances, dry runs)
+is the caller's; these functions only act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from simulator.engine import lifecycle as lc
+from simulator.engine.executor import Executor
+from simulator.engine.scheduler import Scheduler
+from simulator.state.dag_model import Dag
+from simulator.state.run_model import DagRun, TaskInstance
+from simulator.state.store import Store
+
+# Unfinished states a failed run turns into failed rather than skipped.
+FAIL_ON_RUN_FAILED = frozenset({lc.RUNNING, lc.DEFERRED, "up_for_reschedule"})
+
+
+class Actions:
+    def __init__(self, store: Store, scheduler: Scheduler, executor: Executor) -> None:
+        self.store = store
+        self.scheduler = scheduler
+        self.executor = executor
+
+    @property
+    def now(self) -> datetime:
+        return self.scheduler.events.now
+
+    def _mark(self, ti: TaskInstance, state: str) -> None:
+        """TaskInstance.set_state: stamps start and end dates as Airflow does."""
+        self.executor.stop(ti)
+        lc.set_state(self.store, ti, state)
+        ti.start_date = ti.start_date or self.now
+        if state in lc.FINISHED or state == lc.UP_FOR_RETRY:
+            ti.end_date = ti.end_date or self.now
+            ti.duration = (ti.end_date - ti.start_date).total_seconds()
+
+    # -- runs -------------------------------------------------------------
+
+    def set_run_state(self, run: DagRun, state: str) -> None:
+        """PATCH dagRun state: success, failed or queued, with Airflow's side effects."""
+        dag = self.store.dags.require(run.dag_id)
+        if state == lc.SUCCESS:
+            for ti in self.store.tis_of(run):
+                if ti.state != lc.SUCCESS:
+                    self._mark(ti, lc.SUCCESS)
+        elif state == lc.FAILED:
+            for ti in self.store.tis_of(run):
+                if ti.state in FAIL_ON_RUN_FAILED:
+                    self._mark(ti, lc.FAILED)
+                # 2.5.3's filter drops instances with no state: they stay null.
+                elif ti.state is not None and ti.state not in lc.FINISHED:
+                    self._mark(ti, lc.SKIPPED)
+        if state == lc.QUEUED:
+            # Airflow stamps end_date even when re-queuing a run.
+            run.state, run.end_date = lc.QUEUED, self.now
+            self.scheduler.start_queued_runs(dag)
+        else:
+            self.scheduler.finish_run(run, state)
+
+    def clear_run(self, run: DagRun) -> None:
+        """POST .../clear: every task instance cleared, the run queued again."""
+        self.clear(self.store.tis_of(run), reset_runs=True)
+
+    def delete_run(self, run: DagRun) -> None:
+        for ti in self.store.tis_of(run):
+            self.executor.stop(ti)
+            lc.set_state(self.store, ti, None)
+        self.store.delete_run(run)
+
+    def delete_dag(self, dag: Dag) -> None:
+        """DELETE /dags/{id}: the DAG and everything that hangs off it."""
+        self.scheduler.pause(dag)
+        for run in self.store.runs_of(dag.dag_id):
+            self.delete_run(run)
+        self.store.runs_by_dag.pop(dag.dag_id, None)
+        self.store.dags.delete(dag.dag_id)
+
+    # -- task instances ---------------------------------------------------
+
+    def clear(self, tis: Iterable[TaskInstance], *, reset_runs: bool) -> None:
+        """Airflow's clear_task_instances: cleared instances run again with a
+        higher try number; runs are re-queued only when asked to."""
+        touched: dict[tuple[str, str], DagRun] = {}
+        for ti in tis:
+            dag = self.store.dags.require(ti.dag_id)
+            self.executor.stop(ti)
+            lc.set_state(self.store, ti, None)
+            ti.max_tries = ti.try_number + dag.tasks[ti.task_id].retries
+            ti.end_date = ti.duration = None
+            run = self.store.dag_runs.require((ti.dag_id, ti.run_id))
+            touched[run.key] = run
+        for run in touched.values():
+            if reset_runs:
+                run.state, run.start_date, run.end_date = lc.QUEUED, None, None
+                run.last_scheduling_decision = None
+                self.scheduler.start_queued_runs(self.store.dags.require(run.dag_id))
+            else:
+                self.scheduler.examine(run)
+
+    def set_state(self, tis: Iterable[TaskInstance], state: str) -> None:
+        """Mark instances success or failed; their failed or upstream_failed
+        downstream instances are cleared so they can run again."""
+        marked = [ti for ti in tis if ti.state != state]
+        for ti in marked:
+            self._mark(ti, state)
+        downstream = self._failed_downstream(marked)
+        if downstream:
+            self.clear(downstream, reset_runs=True)
+        for ti in marked:
+            self.scheduler.task_done(ti)
+
+    def _failed_downstream(self, marked: list[TaskInstance]) -> list[TaskInstance]:
+        found: dict[tuple[str, str, str, int], TaskInstance] = {}
+        for ti in marked:
+            dag = self.store.dags.require(ti.dag_id)
+            by_task = self.store.run_tis[(ti.dag_id, ti.run_id)]
+            for task_id in downstream_ids(dag, ti.task_id):
+                for other in by_task[task_id]:
+                    if other.state in (lc.FAILED, lc.UPSTREAM_FAILED):
+                        found[other.key] = other
+        return list(found.values())
+
+
+def downstream_ids(dag: Dag, task_id: str) -> list[str]:
+    """Every task downstream of `task_id`, nearest first."""
+    return _relatives(dag, task_id, downstream=True)
+
+
+def upstream_ids(dag: Dag, task_id: str) -> list[str]:
+    return _relatives(dag, task_id, downstream=False)
+
+
+def _relatives(dag: Dag, task_id: str, *, downstream: bool) -> list[str]:
+    seen: list[str] = []
+    frontier = [task_id]
+    while frontier:
+        task = dag.tasks[frontier.pop(0)]
+        for other in task.downstream if downstream else task.upstream:
+            if other not in seen:
+                seen.append(other)
+                frontier.append(other)
+    return seen

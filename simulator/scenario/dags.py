@@ -1,0 +1,111 @@
+"""DAG definitions from YAML (fixtures/dags.yaml, scenario files) into Dag entities.
+
+A definition names its tasks in order with their upstream task ids; the
+rest has Airflow's defaults. Errors name the DAG and the field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from itsdangerous import URLSafeSerializer
+
+from simulator.engine.timetable import parse_schedule
+from simulator.state.dag_model import Dag, Task
+
+DAGS_FOLDER = "/opt/airflow/dags"
+TASK_FIELDS = set(Task.__dataclass_fields__) - {"downstream", "start_date", "end_date"}
+DAG_FIELDS = {
+    "dag_id", "description", "doc_md", "schedule", "start_date", "end_date", "catchup",
+    "max_active_runs", "max_active_tasks", "is_paused", "tags", "params", "default_view",
+    "orientation", "dag_run_timeout", "render_template_as_native_obj", "template_search_path",
+    "tasks", "fileloc", "owner", "is_paused_upon_creation", "retries", "retry_delay",
+}  # fmt: skip
+# Keys of a DAG that become defaults of its tasks (Airflow's default_args).
+DEFAULT_ARGS = ("owner", "retries", "retry_delay")
+
+
+class DagDefinitionError(ValueError):
+    pass
+
+
+def _datetime(value: Any, where: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise DagDefinitionError(f"{where}: {exc}") from None
+    if parsed.tzinfo is None:
+        raise DagDefinitionError(f"{where}: a timezone is required")
+    return parsed
+
+
+def file_token(secret_key: str, fileloc: str) -> str:
+    """Airflow's URLSafeSerializer([webserver] secret_key).dumps(fileloc)."""
+    return str(URLSafeSerializer(secret_key).dumps(fileloc))
+
+
+def dag_from_dict(data: dict[str, Any], secret_key: str) -> Dag:
+    dag_id = str(data.get("dag_id") or "")
+    where = f"dag {dag_id or '?'}"
+    if not dag_id:
+        raise DagDefinitionError("dag: dag_id is required")
+    unknown = set(data) - DAG_FIELDS
+    if unknown:
+        raise DagDefinitionError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    try:
+        schedule = parse_schedule(data.get("schedule"))
+    except ValueError as exc:
+        raise DagDefinitionError(f"{where}.schedule: {exc}") from None
+    fileloc = data.get("fileloc") or f"{DAGS_FOLDER}/{dag_id}.py"
+    dag = Dag(
+        dag_id=dag_id,
+        fileloc=fileloc,
+        file_token=file_token(secret_key, fileloc),
+        schedule=schedule,
+        start_date=_datetime(data.get("start_date"), f"{where}.start_date"),
+        end_date=_datetime(data.get("end_date"), f"{where}.end_date"),
+        **{k: data[k] for k in DAG_FIELDS - {"dag_id", "schedule", "start_date", "end_date",
+                                              "tasks", "fileloc", *DEFAULT_ARGS} if k in data},
+    )  # fmt: skip
+    defaults = {k: data[k] for k in DEFAULT_ARGS if k in data}
+    for index, spec in enumerate(data.get("tasks") or []):
+        task = _task(spec, defaults, f"{where}.tasks[{index}]")
+        if task.task_id in dag.tasks:
+            raise DagDefinitionError(f"{where}: duplicate task_id {task.task_id!r}")
+        task.start_date = dag.start_date
+        dag.tasks[task.task_id] = task
+    _link(dag, where)
+    return dag
+
+
+def _task(spec: Any, defaults: dict[str, Any], where: str) -> Task:
+    if not isinstance(spec, dict) or not spec.get("task_id"):
+        raise DagDefinitionError(f"{where}: a task needs a task_id")
+    unknown = set(spec) - TASK_FIELDS
+    if unknown:
+        raise DagDefinitionError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    try:
+        return Task(**{**defaults, **spec})
+    except TypeError as exc:
+        raise DagDefinitionError(f"{where}: {exc}") from None
+
+
+def _link(dag: Dag, where: str) -> None:
+    for task in dag.tasks.values():
+        for upstream in task.upstream:
+            if upstream not in dag.tasks:
+                raise DagDefinitionError(f"{where}.{task.task_id}: unknown upstream {upstream!r}")
+            dag.tasks[upstream].downstream.append(task.task_id)
+    # Topological check: Airflow refuses cycles.
+    done: set[str] = set()
+    remaining = dict(dag.tasks)
+    while remaining:
+        ready = [t for t in remaining.values() if all(u in done for u in t.upstream)]
+        if not ready:
+            raise DagDefinitionError(f"{where}: the tasks form a cycle")
+        for task in ready:
+            done.add(task.task_id)
+            del remaining[task.task_id]
