@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from simulator.config import Settings
@@ -31,6 +32,20 @@ def _port(value: str) -> int:
     return port
 
 
+def _instant(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"a timezone is required: {value!r}")
+    return parsed
+
+
+def _speed(value: str) -> float:
+    speed = float(value)
+    if speed <= 0:
+        raise argparse.ArgumentTypeError(f"speed must be positive: {value}")
+    return speed
+
+
 # flag, settings field, type, help
 OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--host", "host", str, "address to bind (default 127.0.0.1)"),
@@ -50,6 +65,19 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "expose_config",
         _bool,
         "answer GET /config as [webserver] expose_config = True does (default false)",
+    ),
+    (
+        "--clock",
+        "clock",
+        str,
+        "realtime (virtual time follows the wall clock x speed) or frozen (moves via /_sim)",
+    ),
+    ("--speed", "speed", _speed, "virtual seconds per wall second in realtime mode (default 1)"),
+    (
+        "--start",
+        "start",
+        _instant,
+        "the virtual clock's start, ISO 8601 with offset (default 2023-04-01T00:00:00+00:00)",
     ),
 ]
 
@@ -85,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     if args.auth not in ("basic", "none"):
         raise SystemExit(f"{PROG}: error: --auth must be basic or none, not {args.auth!r}")
+    if args.clock not in ("realtime", "frozen"):
+        raise SystemExit(f"{PROG}: error: --clock must be realtime or frozen, not {args.clock!r}")
     return Settings(**{field: getattr(args, field) for _, field, _, _ in OPTIONS})
 
 

@@ -104,6 +104,11 @@ class Simulator:
     def _only_creations_pending(self) -> bool:
         return all(run.state not in ("queued", "running") for run in self.store.dag_runs)
 
+    @staticmethod
+    def parse_instant(value: str) -> datetime:
+        """An RFC 3339 instant (already format-checked) as an aware datetime."""
+        return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+
     def dag_ids(self) -> list[str]:
         """Ids of the DAGs in the world (the engine's DAG bag)."""
         return [dag.dag_id for dag in self.store.dags]

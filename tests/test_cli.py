@@ -51,6 +51,12 @@ class TestSettingsFromFlags:
         assert settings.validate_responses is True
         assert settings.admin_password == "s3cret"
 
+    def test_clock_flags(self) -> None:
+        args = ["serve", "--clock", "frozen", "--speed", "60", "--start", "2024-01-01T06:00:00Z"]
+        settings = settings_from(build_parser().parse_args(args))
+        assert (settings.clock, settings.speed) == ("frozen", 60.0)
+        assert settings.start.isoformat() == "2024-01-01T06:00:00+00:00"
+
     def test_flag_beats_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW_SIM_PORT", "8181")
         assert settings_from(build_parser().parse_args(["serve", "--port", "1234"])).port == 1234
@@ -60,7 +66,8 @@ class TestBadInput:
     @pytest.mark.parametrize(
         "argv",
         [["serve", "--port", "abc"], ["serve", "--auth", "ldap"], ["serve", "--bogus"],
-         ["serve", "--port", "70000"], []],
+         ["serve", "--port", "70000"], ["serve", "--clock", "paused"],
+         ["serve", "--speed", "0"], ["serve", "--start", "2023-01-01T00:00:00"], []],
     )  # fmt: skip
     def test_exit_code_2(self, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         assert main(argv) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from simulator.config import Settings
+from simulator.control.app import create_control_app
 from simulator.server.auth import Authenticator
 from simulator.server.keys import AUTH, RESPONSES, SETTINGS, SIM
 from simulator.server.middleware import problems_middleware, response_validation_middleware
@@ -29,4 +30,5 @@ def create_app(
     if settings.validate_responses:
         app[RESPONSES] = ResponseValidator()
     add_routes(app, load_spec())
+    app.add_subapp("/_sim", create_control_app())
     return app

@@ -42,9 +42,9 @@ async def response_validation_middleware(
 ) -> web.StreamResponse:
     response = await handler(request)
     name = request.match_info.route.name
-    if name is None or not isinstance(response, web.Response):
-        return response
-    operation = load_spec().operation(name)
+    operation = load_spec().find(name) if name else None
+    if operation is None or not isinstance(response, web.Response):
+        return response  # not an Airflow operation (route errors, /_sim)
     content_type = response.content_type if response.body is not None else ""
     body = None
     if content_type.endswith("json") and response.body:

@@ -81,10 +81,13 @@ class Spec:
     operations: list[Operation]
 
     def operation(self, operation_id: str) -> Operation:
-        for op in self.operations:
-            if op.operation_id == operation_id:
-                return op
-        raise KeyError(operation_id)
+        found = self.find(operation_id)
+        if found is None:
+            raise KeyError(operation_id)
+        return found
+
+    def find(self, operation_id: str) -> Operation | None:
+        return next((op for op in self.operations if op.operation_id == operation_id), None)
 
 
 def normalize(document: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,97 @@
+"""/_sim/clock: read and move the virtual clock; answers follow spec/control.yaml."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient
+from jsonschema_path import SchemaPath
+from openapi_core.validation.schemas import oas30_read_schema_validators_factory
+
+from simulator.config import Settings
+from simulator.control.app import CONTROL_SPEC
+from simulator.simulator import Simulator
+from tests.conftest import TEST_SETTINGS, problem
+
+SPEC = SchemaPath.from_dict(yaml.safe_load(CONTROL_SPEC.read_text()))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return TEST_SETTINGS
+
+
+def conforms(path: str, method: str, status: str, body: Any) -> None:
+    responses = SPEC / "paths" / path / method / "responses" / status / "content"
+    content_type = "application/json" if status == "200" else "application/problem+json"
+    schema = responses / content_type / "schema"
+    validator = oas30_read_schema_validators_factory.create(SPEC, schema).validator
+    assert not list(validator.iter_errors(body))
+
+
+class TestGetClock:
+    async def test_frozen_clock_at_the_fixed_start(self, client: TestClient) -> None:
+        response = await client.get("/_sim/clock")
+        assert response.status == 200
+        body = await response.json()
+        assert body == {"mode": "frozen", "now": "2023-04-01T00:00:00+00:00", "speed": 1.0}
+        conforms("/clock", "get", "200", body)
+
+    async def test_no_airflow_auth_needed(self, client: TestClient) -> None:
+        response = await client.get("/_sim/clock", headers={"Authorization": "Basic bad"})
+        assert response.status == 200
+
+
+class TestAdvanceClock:
+    async def test_by_seconds_runs_what_became_due(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        response = await client.post("/_sim/clock/advance", json={"seconds": 60})
+        assert response.status == 200
+        body = await response.json()
+        assert body["now"] == "2023-04-01T00:01:00+00:00"
+        assert body["events"] > 0
+        conforms("/clock/advance", "post", "200", body)
+        assert sim.engine.now == sim.clock.now()
+        assert any(ti.state == "success" for ti in sim.store.task_instances)
+
+    async def test_until_an_instant(self, client: TestClient) -> None:
+        response = await client.post("/_sim/clock/advance", json={"until": "2023-04-01T02:00:00Z"})
+        assert (await response.json())["now"] == "2023-04-01T02:00:00+00:00"
+
+    async def test_until_idle_stops_when_nothing_runs(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        response = await client.post("/_sim/clock/advance", json={"until_idle": True})
+        assert response.status == 200
+        assert not sim.store.active_tis
+        assert all(run.state in ("success", "failed") for run in sim.store.dag_runs)
+        again = await client.post("/_sim/clock/advance", json={"until_idle": True})
+        assert (await again.json())["events"] == 0
+
+    @pytest.mark.parametrize(
+        ("body", "detail"),
+        [
+            ({"seconds": -1}, "-1 is less than the minimum of 0"),
+            ({"until": "2023-03-01T00:00:00Z"}, "the clock never moves backwards"),
+            ({"until": "yesterday"}, "'yesterday' is not a 'date-time'"),
+            ({"hours": 1}, "Additional properties are not allowed ('hours' was unexpected)"),
+            ({"until_idle": False}, "False is not one of [True]"),
+        ],
+    )
+    async def test_bad_requests_change_nothing(
+        self, client: TestClient, sim: Simulator, body: dict[str, Any], detail: str
+    ) -> None:
+        response = await client.post("/_sim/clock/advance", json=body)
+        assert response.status == 400
+        problem_body = await response.json()
+        assert problem_body == problem(400, "Bad Request", detail, "BadRequest")
+        conforms("/clock/advance", "post", "400", problem_body)
+        assert sim.clock.now().isoformat() == "2023-04-01T00:00:00+00:00"
+
+    async def test_not_json(self, client: TestClient) -> None:
+        response = await client.post("/_sim/clock/advance", data=b"{")
+        assert response.status == 400
+        assert (await response.json())["detail"] == "Request body is not valid JSON"
