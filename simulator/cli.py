@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -66,6 +68,7 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         _bool,
         "answer GET /config as [webserver] expose_config = True does (default false)",
     ),
+    ("--access-log", "access_log", _bool, "log every request, aiohttp style (default false)"),
     (
         "--clock",
         "clock",
@@ -120,10 +123,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 async def _serve(settings: Settings) -> None:
     from aiohttp import web
+    from aiohttp.log import access_logger
 
     from simulator.server.app import create_app
 
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(
+        create_app(settings), access_log=access_logger if settings.access_log else None
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
@@ -134,16 +140,31 @@ async def _serve(settings: Settings) -> None:
             f"{PROG}: error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
         ) from None
     print(f"Airflow API simulator on http://{settings.host}:{settings.port}/api/v1", flush=True)
+    # What start-up built lives as long as the server: keep it out of the
+    # collector's full passes, which otherwise stall a request now and then.
+    gc.collect()
+    gc.freeze()
     try:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
+def _warm_admin_hash(settings: Settings) -> None:
+    """Derive the admin's password hash (which releases the GIL) while the
+    server's modules import, instead of after."""
+    from simulator.engine.rng import RandomStreams
+    from simulator.state.security import hash_password
+
+    rng = RandomStreams(settings.seed).stream("password", settings.admin_user)
+    hash_password(settings.admin_password, rng, settings.password_hash_iterations)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         settings = settings_from(args)
+        threading.Thread(target=_warm_admin_hash, args=(settings,), daemon=True).start()
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)

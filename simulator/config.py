@@ -20,6 +20,7 @@ class Settings:
     admin_password: str = field(default="admin", repr=False)
     seed: int = 0
     validate_responses: bool = False
+    access_log: bool = False
     expose_config: bool = False
     clock: str = "realtime"  # realtime | frozen
     speed: float = 1.0

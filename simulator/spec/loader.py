@@ -6,7 +6,6 @@ is the largest part of start-up, so it is read once per process and shared.
 
 from __future__ import annotations
 
-import copy
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +110,7 @@ def normalize(document: dict[str, Any]) -> dict[str, Any]:
             return [walk(item) for item in node]
         return node
 
-    return walk(copy.deepcopy(document))
+    return walk(document)  # the walk rebuilds every container: `document` is untouched
 
 
 def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
