@@ -336,6 +336,81 @@ QUIRKS: list[Quirk] = [
         "`[webserver] expose_config`, the `[api]` page limits and `auth_backends` show the "
         "simulator's own settings.",
     ),
+    Quirk(
+        "dataset-event-basic-run-key",
+        AIRFLOW,
+        ("get_upstream_dataset_events", "get_dataset_events"),
+        "`created_dagruns` items carry `dag_run_id` (the spec's BasicDAGRun says `run_id`); "
+        "events carry an `id` the spec does not list.",
+    ),
+    Quirk(
+        "dag-run-clear-dry-run-references",
+        AIRFLOW,
+        ("clear_dag_run",),
+        'A dry run answers `{"task_instances": [{dag_id, dag_run_id, execution_date, '
+        "task_id}]}` for every task instance of the run, without `total_entries`.",
+    ),
+    Quirk(
+        "dag-run-trigger-dates-compared-as-strings",
+        AIRFLOW,
+        ("post_dag_run",),
+        "`logical_date` and `execution_date` conflict whenever their strings differ, even "
+        "for the same instant; the detail is `'<a>' != '<b>'`.",
+    ),
+    Quirk(
+        "dag-run-trigger-null-logical-date",
+        AIRFLOW,
+        ("post_dag_run",),
+        '`logical_date: null` is a 400 ("Incorrect datetime argument", or a field error '
+        "with a `dag_run_id`).",
+    ),
+    Quirk(
+        "dag-run-empty-run-id-generated",
+        AIRFLOW,
+        ("post_dag_run",),
+        '`"dag_run_id": ""` gets the generated `manual__<logical date>` id.',
+    ),
+    Quirk(
+        "dag-run-generated-id-collision",
+        SIMULATOR,
+        ("post_dag_run",),
+        "A generated run id that already exists with another date is a 409 (a database "
+        "error in 2.5.3).",
+    ),
+    Quirk(
+        "dag-run-empty-note-dropped",
+        AIRFLOW,
+        ("post_dag_run",),
+        'A trigger with `"note": ""` stores no note; setNote with `""` stores `""`.',
+    ),
+    Quirk(
+        "dag-run-trigger-offset-run-id",
+        AIRFLOW,
+        ("post_dag_run",),
+        "The generated run id and the 409 date text keep the request's UTC offset; the run "
+        "itself is stored and answered in UTC.",
+    ),
+    Quirk(
+        "dag-run-form-missing-field",
+        SIMULATOR,
+        ("update_dag_run_state", "set_dag_run_note"),
+        "A body `{}` crashes 2.5.3; the simulator answers 400 \"{'state': ['Missing data for "
+        "required field.']}\" (resp. 'note').",
+    ),
+    Quirk(
+        "dag-run-order-by-conf",
+        SIMULATOR,
+        ("get_dag_runs", "get_dag_runs_batch"),
+        "`order_by=conf` sorts by the pickled conf, approximating the database's ordering of "
+        "its PickleType column.",
+    ),
+    Quirk(
+        "undeclared-client-errors",
+        AIRFLOW,
+        ("*",),
+        "Operations answer 400, 401, 403, 404 or 415 where Airflow does even when the spec "
+        "does not declare that status (e.g. 400/403 on GET /dags/{dag_id}/dagRuns).",
+    ),
 ]
 
 

@@ -160,6 +160,7 @@ class Scheduler:
         for run in queued[: max(0, dag.max_active_runs - running)]:
             run.state = lc.RUNNING
             run.start_date = self.events.now
+            run.end_date = None
             self.examine(run)
 
     def examine(self, run: DagRun, task_ids: list[str] | None = None) -> None:
@@ -204,10 +205,7 @@ class Scheduler:
         run.end_date = self.events.now
         dag = self.store.dags.get(run.dag_id)
         if dag is not None:
-            if dag.dag_id not in self._creation and run.run_type == "scheduled":
-                self.resume(dag)
-            else:
-                self.start_queued_runs(dag)
+            self.resume(dag)  # a slot under max_active_runs is free again
 
     # -- task instances ---------------------------------------------------
 

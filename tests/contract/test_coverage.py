@@ -25,8 +25,13 @@ def test_spec_has_73_operations_on_50_paths() -> None:
 
 
 def test_every_operation_is_routed_by_name(app: web.Application) -> None:
-    names = {route.name for route in app.router.routes() if route.name}
-    assert names == {op.operation_id for op in load_spec().operations}
+    api = {
+        route.name
+        for route in app.router.routes()
+        if route.name and route.resource is not None
+        and route.resource.canonical.startswith("/api/v1/")
+    }  # fmt: skip
+    assert api == {op.operation_id for op in load_spec().operations}
 
 
 def test_implemented_operations() -> None:
