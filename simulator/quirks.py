@@ -411,6 +411,31 @@ QUIRKS: list[Quirk] = [
         "Operations answer 400, 401, 403, 404 or 415 where Airflow does even when the spec "
         "does not declare that status (e.g. 400/403 on GET /dags/{dag_id}/dagRuns).",
     ),
+    Quirk(
+        "datasets-total-ignores-pattern",
+        AIRFLOW,
+        ("get_datasets",),
+        "`total_entries` counts every dataset and ignores `uri_pattern`.",
+    ),
+    Quirk(
+        "datasets-uri-pattern-like",
+        AIRFLOW,
+        ("get_datasets",),
+        "`uri_pattern` goes unescaped into ILIKE '%...%': `_` and `%` are wildcards.",
+    ),
+    Quirk(
+        "dataset-events-falsy-filters",
+        AIRFLOW,
+        ("get_dataset_events",),
+        "`dataset_id=0`, `source_map_index=0` and empty strings filter nothing.",
+    ),
+    Quirk(
+        "dataset-references-from-definitions",
+        SIMULATOR,
+        ("get_datasets", "get_dataset"),
+        "`producing_tasks` and `consuming_dags` come from the current DAG definitions; their "
+        "dates are the dataset's `created_at`.",
+    ),
 ]
 
 

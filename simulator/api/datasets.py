@@ -8,6 +8,7 @@ from typing import Any
 
 from simulator.api.params import check_limit, order_rows, paginate
 from simulator.schemas.dataset import dump_dataset, dump_dataset_collection
+from simulator.schemas.dataset_event import dump_dataset_event_collection
 from simulator.simulator import Simulator
 from simulator.state.run_model import Dataset, DatasetEvent
 
@@ -84,8 +85,6 @@ def get_dataset_events(
     source_map_index: int | None = None,
 ) -> dict[str, Any]:
     """GET /datasets/events: one page of dataset events, filtered by exact matches."""
-    from simulator.schemas.dataset_event import dump_dataset_event_collection  # TEMP
-
     limit = check_limit(sim.settings, limit)
     # Airflow tests each filter for truthiness: dataset_id=0, source_map_index=0
     # and empty strings filter nothing.

@@ -89,10 +89,13 @@ class Actions:
         touched: dict[tuple[str, str], DagRun] = {}
         for ti in tis:
             dag = self.store.dags.require(ti.dag_id)
-            self.executor.stop(ti)
-            lc.set_state(self.store, ti, None)
-            ti.max_tries = ti.try_number + dag.tasks[ti.task_id].retries
-            ti.end_date = ti.duration = None
+            if ti.state == lc.RUNNING:
+                self.executor.restart(ti, dag.tasks[ti.task_id])
+            else:
+                self.executor.stop(ti)
+                lc.set_state(self.store, ti, None)
+                ti.max_tries = ti.try_number + dag.tasks[ti.task_id].retries
+                ti.end_date = ti.duration = None
             run = self.store.dag_runs.require((ti.dag_id, ti.run_id))
             touched[run.key] = run
         for run in touched.values():

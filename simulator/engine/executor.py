@@ -23,6 +23,7 @@ from simulator.state.store import Store
 WORKERS = 4  # hostnames worker-0 .. worker-3, as a Celery deployment names them
 PICKUP = (1.0, 3.0)  # seconds from queued to running
 TRIGGER_RESUME = 1.0  # seconds from a fired trigger to the task being scheduled
+KILL = 5.0  # seconds from clearing a running try to its worker killing it (a heartbeat)
 
 
 class Executor:
@@ -49,9 +50,10 @@ class Executor:
 
     def _start(self, ti: TaskInstance, task: Task) -> None:
         now = self.events.now
-        resuming = ti.tries and ti.tries[-1].outcome == lc.DEFERRED
+        resuming = bool(ti.tries) and ti.tries[-1].outcome == lc.DEFERRED
         if not resuming:
             ti.try_number += 1
+            self._clear_xcoms(ti, task)
         worker = int(self._draw(ti, "worker") * WORKERS)
         ti.hostname = f"worker-{worker}"
         ti.pid = 100 + int(self._draw(ti, "pid") * 32000)
@@ -93,6 +95,7 @@ class Executor:
             attempt.deferred_until + timedelta(seconds=TRIGGER_RESUME),
             lambda: self._resume(ti),
         )
+        self.scheduler.dispatch()  # a deferred instance gives its pool slot back
 
     def _resume(self, ti: TaskInstance) -> None:
         ti.pending = None
@@ -146,6 +149,12 @@ class Executor:
                      timestamp=now)
             )  # fmt: skip
 
+    def _clear_xcoms(self, ti: TaskInstance, task: Task) -> None:
+        """Airflow deletes an instance's XComs when a try starts to execute."""
+        for key in ("return_value", *task.xcom_keys):
+            if (*ti.key, key) in self.store.xcoms:
+                self.store.xcoms.delete((*ti.key, key))
+
     def _xcom_value(self, ti: TaskInstance, task: Task, key: str) -> Any:
         count = int(self._draw(ti, "xcom:" + key) * 10000)
         if key != "return_value":
@@ -156,14 +165,37 @@ class Executor:
 
     def _update_datasets(self, ti: TaskInstance, task: Task, now: datetime) -> None:
         for uri in task.outlets:
+            # Airflow adds the event and leaves the dataset row as it is.
             dataset = self.store.datasets.require(uri)
-            dataset.updated_at = now
             event = self.store.dataset_events.add(
                 DatasetEvent(dataset_id=dataset.id, source_dag_id=ti.dag_id,
                              source_task_id=ti.task_id, source_run_id=ti.run_id,
                              source_map_index=ti.map_index, timestamp=now)
             )  # fmt: skip
             self.scheduler.dataset_updated(event, uri)
+
+    def restart(self, ti: TaskInstance, task: Task) -> None:
+        """A running try was cleared: its worker kills it at the next heartbeat
+        and, restarting being always eligible, it goes up for retry."""
+        self.stop(ti)
+        lc.set_state(self.store, ti, lc.RESTARTING)
+        ti.pending = self.events.schedule(
+            self.events.now + timedelta(seconds=KILL), lambda: self._killed(ti, task)
+        )
+
+    def _killed(self, ti: TaskInstance, task: Task) -> None:
+        now = self.events.now
+        ti.pending = None
+        ti.end_date = now
+        if ti.start_date is not None:
+            ti.duration = (now - ti.start_date).total_seconds()
+        if ti.tries:
+            ti.tries[-1].end_date, ti.tries[-1].outcome = now, lc.UP_FOR_RETRY
+        lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
+        ti.pending = self.events.schedule(
+            now + timedelta(seconds=retry_delay(task, ti.try_number)), lambda: self._retry(ti)
+        )
+        self.scheduler.dispatch()
 
     def stop(self, ti: TaskInstance) -> None:
         """Forget the instance's pending work (it was cleared or marked)."""

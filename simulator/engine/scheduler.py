@@ -104,6 +104,16 @@ class Scheduler:
             if not dag.catchup and interval.end < self.events.now:
                 interval = timetable.first_interval(dag, self.events.now) or interval
             self._plan(dag, interval)
+        queue = self._dataset_queue.get(dag.dag_id)
+        if (
+            dag.schedule.kind == DATASETS
+            and queue
+            and all(queue.get(u) for u in dag.schedule.value)
+        ):
+            self._trigger_from_datasets(dag, queue)  # queued while the DAG was paused
+        for run in self.store.runs_of(dag.dag_id):
+            if run.state == lc.RUNNING:
+                self.examine(run)  # frozen while the DAG was paused
         self.start_queued_runs(dag)
 
     def pause(self, dag: Dag) -> None:
@@ -168,8 +178,13 @@ class Scheduler:
         if run.state != lc.RUNNING:
             return
         dag = self.store.dags.require(run.dag_id)
+        # Airflow's scheduler examines runs of unpaused DAGs only; for a paused
+        # one, only the finished task's mini scheduler looks downstream (task_ids).
+        if dag.is_paused and task_ids is None:
+            return
         by_task = self.store.run_tis[run.key]
-        run.last_scheduling_decision = self.events.now
+        if not dag.is_paused:
+            run.last_scheduling_decision = self.events.now
         pending = list(task_ids if task_ids is not None else dag.tasks)
         while pending:
             task_id = pending.pop(0)
@@ -187,7 +202,8 @@ class Scheduler:
                     lc.set_state(self.store, ti, lc.SKIPPED if decision == lc.SKIP else decision)
                     ti.start_date = ti.end_date = self.events.now
                     pending.extend(d for d in task.downstream if d not in pending)
-        self._settle(run, dag)
+        if not dag.is_paused:
+            self._settle(run, dag)
         self.dispatch()
 
     def _settle(self, run: DagRun, dag: Dag) -> None:
@@ -235,11 +251,18 @@ class Scheduler:
                     heapq.heappop(heap)  # cleared or marked meanwhile
                     continue
                 free = slots - self.store.pool_occupied[pool_name]
-                if slots != -1 and free < ti.pool_slots:
-                    break
+                if slots != -1 and free <= 0:
+                    break  # the pool is full
                 heapq.heappop(heap)
                 dag = self.store.dags.require(ti.dag_id)
-                if self.store.dag_busy[ti.dag_id] >= dag.max_active_tasks:
+                # Airflow skips an instance that does not fit (pool slots, the
+                # DAG's max_active_tasks, a paused DAG) and tries lower priorities.
+                too_big = slots != -1 and free < ti.pool_slots
+                if (
+                    too_big
+                    or dag.is_paused
+                    or self.store.dag_busy[ti.dag_id] >= dag.max_active_tasks
+                ):
                     held.append(entry)
                     continue
                 self.executor.queue(ti, dag.tasks[ti.task_id])
@@ -272,14 +295,23 @@ class Scheduler:
         consumed = sorted(i for ids in queue.values() for i in ids)
         queue.clear()
         events = [self.store.dataset_events.require(i) for i in consumed]
-        interval = timetable.Interval(
-            min(e.timestamp for e in events), max(e.timestamp for e in events)
-        )
+        interval = self._source_interval(events, now)
         run = self.create_run(dag, run_id=run_id_for("dataset_triggered", now), logical=now,
                               interval=interval, run_type="dataset_triggered")  # fmt: skip
         run.consumed_events = consumed
         for event in events:
             event.created_dagruns.append(run.key)
+
+    def _source_interval(self, events: list[DatasetEvent], now: datetime) -> timetable.Interval:
+        """DatasetTriggeredTimetable.data_interval_for_events: from the earliest
+        source run's interval start to the latest source run's interval end."""
+        keys = [(e.source_dag_id or "", e.source_run_id or "") for e in events]
+        runs = [run for key in keys if (run := self.store.dag_runs.get(key)) is not None]
+        starts = [r.data_interval_start for r in runs if r.data_interval_start is not None]
+        ends = [r.data_interval_end for r in runs if r.data_interval_end is not None]
+        if not starts or not ends:
+            return timetable.Interval(now, now)
+        return timetable.Interval(min(starts), max(ends))
 
 
 def priority_weight(dag: Dag, task: Task) -> int:

@@ -90,7 +90,14 @@ def manual_interval(schedule: Schedule, logical: datetime) -> Interval:
 
 
 def first_interval(dag: Dag, now: datetime) -> Interval | None:
-    """The first interval the scheduler creates a run for."""
+    """The first interval the scheduler creates a run for (none after end_date)."""
+    first = _first_interval(dag, now)
+    if first is not None and dag.end_date is not None and first.start > dag.end_date:
+        return None
+    return first
+
+
+def _first_interval(dag: Dag, now: datetime) -> Interval | None:
     schedule, start = dag.schedule, dag.start_date
     if start is None or schedule.kind in (NONE, DATASETS):
         return None
@@ -106,9 +113,8 @@ def first_interval(dag: Dag, now: datetime) -> Interval | None:
     if schedule.kind == CRON:
         end = _cron_prev(schedule, now + timedelta(microseconds=1))
         return Interval(_cron_prev(schedule, end), end)
-    delta = timedelta(seconds=schedule.value)
-    periods = (now - first.end) // delta
-    return interval_after(schedule, first.start + periods * delta)
+    # DeltaDataIntervalTimetable._skip_to_latest: one delta back from now.
+    return interval_after(schedule, max(now - timedelta(seconds=schedule.value), start))
 
 
 def next_interval(dag: Dag, last: Interval) -> Interval | None:

@@ -1084,8 +1084,9 @@ class TestGetUpstreamDatasetEvents:
                         {
                             "dag_id": "orders_dataset_consumer",
                             "dag_run_id": CONSUMED_1,
-                            "data_interval_end": when,
-                            "data_interval_start": when,
+                            # the source run's data interval
+                            "data_interval_end": "2023-03-31T23:30:00+00:00",
+                            "data_interval_start": "2023-03-31T22:30:00+00:00",
                             "end_date": "2023-04-01T00:01:48.186482+00:00",
                             "logical_date": when,
                             "start_date": when,
