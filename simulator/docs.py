@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from simulator.api.pending import is_pending
 from simulator.quirks import QUIRKS
 from simulator.server.routing import resolve_handler
 from simulator.spec import load_spec
@@ -20,10 +19,13 @@ QUIRKS_END = "<!-- quirks:end -->"
 
 
 def coverage_table() -> str:
-    rows = ["| tag | operationId | method | path | status |", "|---|---|---|---|---|"]
+    rows = ["| tag | operationId | method | path | handler |", "|---|---|---|---|---|"]
     for op in sorted(load_spec().operations, key=lambda o: (o.tag, o.path, o.method)):
-        status = "pending (501)" if is_pending(resolve_handler(op)) else "implemented"
-        rows.append(f"| {op.tag} | `{op.operation_id}` | {op.method} | `{op.path}` | {status} |")
+        handler = resolve_handler(op)
+        rows.append(
+            f"| {op.tag} | `{op.operation_id}` | {op.method} | `{op.path}` "
+            f"| `{handler.__module__.removeprefix('simulator.')}` |"
+        )
     return "\n".join(rows)
 
 

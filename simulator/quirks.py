@@ -63,6 +63,19 @@ def _plugin_string_lists(doc: Document) -> None:
         props[name]["items"] = {"type": "string", "nullable": True}
 
 
+def _xcom_null_value(doc: Document) -> None:
+    _schema(doc, "XCom")["allOf"][1]["properties"]["value"]["nullable"] = True
+
+
+def _extra_links_flat(doc: Document) -> None:
+    path = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/links"
+    content = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+    content["schema"] = {
+        "type": "object",
+        "additionalProperties": {"type": "string", "nullable": True},
+    }
+
+
 def _role_created_empty(doc: Document) -> None:
     # POST /roles answers {}: its 200 schema loses its required fields.
     op = doc["paths"]["/roles"]["post"]["responses"]["200"]["content"]["application/json"]
@@ -435,6 +448,224 @@ QUIRKS: list[Quirk] = [
         ("get_datasets", "get_dataset"),
         "`producing_tasks` and `consuming_dags` come from the current DAG definitions; their "
         "dates are the dataset's `created_at`.",
+    ),
+    Quirk(
+        "dags-order-by-ignored",
+        AIRFLOW,
+        ("get_dags", "patch_dags"),
+        "`order_by` is accepted but ignored: DAGs always come by dag_id ascending.",
+    ),
+    Quirk(
+        "dag-id-pattern-ilike",
+        AIRFLOW,
+        ("get_dags", "patch_dags"),
+        "`dag_id_pattern` is a case-insensitive substring where `%` and `_` are wildcards; "
+        "`~` means every DAG only on PATCH.",
+    ),
+    Quirk(
+        "patch-dags-page-only",
+        AIRFLOW,
+        ("patch_dags",),
+        "Only the editable DAGs on the returned page are updated; `total_entries` counts all "
+        "matches; no match is 200 with an empty list (the declared 404 never happens).",
+    ),
+    Quirk(
+        "dag-details-row-fields-absent",
+        AIRFLOW,
+        ("get_dag_details",),
+        "Details come from the parsed DAG: the DagModel-only fields (next_dagrun*, "
+        "last_parsed_time, timetable_description, ...) and `template_search_path` are absent.",
+    ),
+    Quirk(
+        "dag-owners-split",
+        AIRFLOW,
+        ("get_dags", "get_dag", "get_dag_details"),
+        "`owners` is the comma-joined owners split on commas, so later owners keep a leading "
+        'space (`["alice", " bob"]`).',
+    ),
+    Quirk(
+        "dag-patch-is-paused-required",
+        SIMULATOR,
+        ("patch_dag", "patch_dags"),
+        "A body without `is_paused` (a crash in 2.5.3) or with it null is a 400 field error.",
+    ),
+    Quirk(
+        "dag-source-generated",
+        SIMULATOR,
+        ("get_dag_source",),
+        "The source is a Python file generated deterministically from the DAG definitions "
+        "of its fileloc; a signed token for a file without code is 404.",
+    ),
+    Quirk(
+        "dag-source-negotiation",
+        AIRFLOW,
+        ("get_dag_source",),
+        "`text/plain` and `*/*` get the raw text, `application/json` a compact "
+        '`{"content": ...}`; anything else is 406 `Not Allowed Accept Header`.',
+    ),
+    Quirk(
+        "dag-delete-permanent",
+        SIMULATOR,
+        ("delete_dag",),
+        "A deleted DAG stays deleted (Airflow re-parses its file) with its runs, source, "
+        "warnings and its file's import errors; audit logs are kept.",
+    ),
+    Quirk(
+        "task-numbers-float",
+        AIRFLOW,
+        ("get_tasks", "get_task"),
+        "`retries`, `pool_slots` and `priority_weight` are numbers with a fraction (`1.0`); "
+        "`sub_dag` is absent.",
+    ),
+    Quirk(
+        "task-order-by-attribute",
+        AIRFLOW,
+        ("get_tasks",),
+        "Any operator attribute orders the tasks (`-` descending); an unknown one is a 400 "
+        "with Python's AttributeError text; None sorts last instead of crashing.",
+    ),
+    Quirk(
+        "task-ui-color-by-operator",
+        SIMULATOR,
+        ("get_tasks", "get_task"),
+        "Tasks show their operator class's UI colours.",
+    ),
+    Quirk(
+        "set-state-dry-run-default",
+        LATER,
+        ("post_set_task_instances_state", "patch_task_instance", "patch_mapped_task_instance"),
+        "Omitting `dry_run` (a crash in 2.5.3) is a dry run, as in 2.10.",
+    ),
+    Quirk(
+        "set-state-mapped-by-date",
+        SIMULATOR,
+        ("post_set_task_instances_state",),
+        "A mapped task named by `execution_date` (a crash in 2.5.3) selects every map index.",
+    ),
+    Quirk(
+        "set-state-past-future-timetable",
+        AIRFLOW,
+        ("post_set_task_instances_state",),
+        "With include_past/future only runs on the timetable's own dates are affected; "
+        "unscheduled DAGs take every run in the range.",
+    ),
+    Quirk(
+        "clear-range-capped-at-now",
+        AIRFLOW,
+        ("post_clear_task_instances",),
+        "Runs whose logical date is after now are never selected, even with include_future.",
+    ),
+    Quirk(
+        "clear-reset-dag-runs",
+        AIRFLOW,
+        ("post_clear_task_instances",),
+        "Without `reset_dag_runs` the cleared instances' runs keep their state.",
+    ),
+    Quirk(
+        "naive-datetime-title",
+        AIRFLOW,
+        ("post_clear_task_instances", "post_set_task_instances_state"),
+        "Their `format: datetime` fields skip the spec check: a naive value is 400 "
+        '"Invalid datetime format" / "Naive datetime is disallowed".',
+    ),
+    Quirk(
+        "ti-list-limits",
+        AIRFLOW,
+        ("get_task_instances", "get_mapped_task_instances"),
+        "The limit is not clamped (`limit=0` is an empty page); a negative one (a database "
+        'error in 2.5.3) is 400 "Page limit must be a positive integer".',
+    ),
+    Quirk(
+        "ti-list-mapped-unknown-task",
+        SIMULATOR,
+        ("get_mapped_task_instances",),
+        'An unknown task is 404 "Task id <t> not found" (a crash in 2.5.3).',
+    ),
+    Quirk(
+        "ti-batch-page-fields-ignored",
+        AIRFLOW,
+        ("get_task_instances_batch",),
+        "`page_offset`/`page_limit` are accepted and checked but not applied; duration bounds "
+        "are truncated to integers.",
+    ),
+    Quirk(
+        "ti-any-dag-no-filter",
+        AIRFLOW,
+        ("get_task_instances", "get_task_instances_batch"),
+        "`~` lists every DAG's instances, whatever DAGs the user may read.",
+    ),
+    Quirk(
+        "ti-note-unmapped-route-mapped-task",
+        AIRFLOW,
+        ("set_task_instance_note",),
+        'A mapped task on the unmapped route is 404 "Task Instance not found for '
+        'dag_id=..." (not the map_index hint).',
+    ),
+    Quirk(
+        "ti-try-number-deferred",
+        AIRFLOW,
+        ("get_task_instance", "get_task_instances"),
+        "While deferred, `try_number` is one less, as Airflow decrements it on deferral.",
+    ),
+    Quirk(
+        "ti-patch-empty-body",
+        AIRFLOW,
+        ("patch_task_instance", "patch_mapped_task_instance"),
+        "A real (not dry) state change answers `{}`.",
+    ),
+    Quirk(
+        "ti-simulated-details",
+        SIMULATOR,
+        ("get_task_instance", "get_extra_links"),
+        "`rendered_fields`, triggers, the triggerer job and extra-link URLs are plausible "
+        "values made up from the task's definition.",
+    ),
+    Quirk(
+        "extra-links-flat-object",
+        AIRFLOW,
+        ("get_extra_links",),
+        'Answers a flat `{link name: url or null}` (the spec says `{"extra_links": [...]}`); '
+        "a mapped task is 404 (a crash in 2.5.3).",
+        _extra_links_flat,
+    ),
+    Quirk(
+        "xcom-value-str",
+        AIRFLOW,
+        ("get_xcom_entry",),
+        "`value` is Python's str() of the stored object (`{'a': 1}`); `deserialize` changes "
+        "nothing.",
+    ),
+    Quirk(
+        "xcom-null-value",
+        LATER,
+        ("get_xcom_entry",),
+        "A None value is `null` (2.5.3 fails its own response check).",
+        _xcom_null_value,
+    ),
+    Quirk(
+        "xcom-mapped-entry-first",
+        SIMULATOR,
+        ("get_xcom_entry",),
+        "When several mapped rows match (a 500 in 2.5.3) the first by map index answers.",
+    ),
+    Quirk(
+        "log-json-shape",
+        AIRFLOW,
+        ("get_log",),
+        "`content` is the repr of `[(host, text)]`; the token carries `end_of_log` and "
+        "`log_pos`; `end_of_log` is false while the try runs or is deferred.",
+    ),
+    Quirk(
+        "log-plain-single-read",
+        AIRFLOW,
+        ("get_log",),
+        "`text/plain` answers one read of the log; no Accept header gets JSON.",
+    ),
+    Quirk(
+        "log-simulated-text",
+        SIMULATOR,
+        ("get_log",),
+        "Logs are generated from the tries and the virtual clock in Airflow's file format.",
     ),
 ]
 

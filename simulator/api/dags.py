@@ -1,84 +1,396 @@
-"""DAG operations (routed; answered by the simulation engine issue)."""
+"""DAG operations: list, read, pause, delete DAGs; their tasks and source;
+clear or mark the task instances of a DAG."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from simulator.api.pending import pending
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from simulator.api.config import best_match
+from simulator.api.params import check_limit
+from simulator.api.responses import Json, Text
+from simulator.engine import lifecycle as lc
+from simulator.engine import timetable
+from simulator.engine.actions import downstream_ids, upstream_ids
+from simulator.errors import AlreadyExists, BadRequest, NotAcceptable, NotFound
+from simulator.schemas.dag import (
+    dump_dag,
+    dump_dag_collection,
+    dump_dag_detail,
+    dump_ti_references,
+    load_clear_form,
+    load_dag_patch,
+    load_set_state_form,
+)
+from simulator.schemas.dag_source import dag_file_source
+from simulator.schemas.task import dump_task, dump_task_collection, order_tasks
 from simulator.simulator import Simulator
+from simulator.state.dag_model import CRON, DELTA, ONCE, Dag
+from simulator.state.entities import User
+from simulator.state.run_model import DagRun, TaskInstance
+from simulator.state.security import accessible_dag_ids, user_permissions
+
+ONLY_IS_PAUSED = "Only `is_paused` field can be updated through the REST API"
+TEXT, JSON = "text/plain", "application/json"
+FAILED_STATES = (lc.FAILED, lc.UPSTREAM_FAILED)
+References = list[tuple[TaskInstance, DagRun]]
 
 
-@pending
+# -- DAGs -----------------------------------------------------------------
+
+
+def _ilike(pattern: str) -> re.Pattern[str]:
+    """PostgreSQL's ILIKE: `%` any run, `_` one character, `\\` escapes."""
+    parts, chars = [], iter(pattern)
+    for char in chars:
+        if char == "\\":
+            parts.append(re.escape(next(chars, "")))
+        elif char == "%":
+            parts.append(".*")
+        elif char == "_":
+            parts.append(".")
+        else:
+            parts.append(re.escape(char))
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _matching(
+    sim: Simulator, allowed: set[str], only_active: bool, tags: list[str] | None, like: str | None
+) -> list[Dag]:
+    """DagModel rows: not subdags, active, ILIKE, permitted, any of the tags; by dag_id."""
+    matcher = _ilike(like) if like is not None else None
+    wanted = set(tags or ())
+    dags = [
+        dag
+        for dag in sim.store.dags
+        if dag.dag_id in allowed
+        and (dag.is_active or not only_active)
+        and (matcher is None or matcher.fullmatch(dag.dag_id))
+        and (not wanted or wanted.intersection(dag.tags))
+    ]
+    return sorted(dags, key=lambda dag: dag.dag_id)
+
+
+def _readable(sim: Simulator, user: User) -> set[str]:
+    granted = user_permissions(sim.store, user)
+    dag_ids = sim.dag_ids()
+    return accessible_dag_ids(granted, "can_read", dag_ids) | accessible_dag_ids(
+        granted, "can_edit", dag_ids
+    )
+
+
+def _editable(sim: Simulator, user: User) -> set[str]:
+    return accessible_dag_ids(user_permissions(sim.store, user), "can_edit", sim.dag_ids())
+
+
 def get_dags(
     sim: Simulator,
     *,
-    limit: Any = None,
-    offset: Any = None,
-    order_by: Any = None,
-    tags: Any = None,
-    only_active: Any = None,
-    dag_id_pattern: Any = None,
-) -> Any:
-    """GET /dags"""
+    user: User,
+    limit: int | None = None,
+    offset: int | None = None,
+    order_by: str | None = None,
+    tags: list[str] | None = None,
+    only_active: bool = True,
+    dag_id_pattern: str | None = None,
+) -> dict[str, Any]:
+    """GET /dags: readable (or editable) DAGs by dag_id; order_by is ignored in 2.5.3."""
+    size = check_limit(sim.settings, limit)
+    like = f"%{dag_id_pattern}%" if dag_id_pattern else None
+    dags = _matching(sim, _readable(sim, user), only_active, tags, like)
+    start = offset or 0
+    return dump_dag_collection(dags[start : start + size], len(dags))
 
 
-@pending
+def _paused_value(body: dict[str, Any], update_mask: list[str] | None) -> bool:
+    """DAGSchema.load, then the mask rule, then the value to set."""
+    data = load_dag_patch(body)
+    if update_mask and update_mask != ["is_paused"]:
+        raise BadRequest(detail=ONLY_IS_PAUSED)
+    if "is_paused" not in data:
+        # Airflow 2.5.3 crashes (KeyError) on a body without is_paused.
+        raise BadRequest(detail=str({"is_paused": ["Missing data for required field."]}))
+    return bool(data["is_paused"])
+
+
+def _set_paused(sim: Simulator, dag: Dag, paused: bool) -> None:
+    if dag.is_paused == paused:
+        return
+    dag.is_paused = paused
+    if paused:
+        sim.scheduler.pause(dag)
+    else:
+        sim.scheduler.resume(dag)
+
+
 def patch_dags(
     sim: Simulator,
     *,
-    limit: Any = None,
-    offset: Any = None,
-    tags: Any = None,
-    update_mask: Any = None,
-    only_active: Any = None,
-    dag_id_pattern: Any = None,
-    body: Any = None,
-) -> Any:
-    """PATCH /dags"""
+    user: User,
+    dag_id_pattern: str,
+    limit: int | None = None,
+    offset: int | None = None,
+    tags: list[str] | None = None,
+    update_mask: list[str] | None = None,
+    only_active: bool = True,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    """PATCH /dags: pause or unpause the editable matching DAGs of one page (`~`: all)."""
+    size = check_limit(sim.settings, limit)
+    paused = _paused_value(body, update_mask)
+    like = "%%%" if dag_id_pattern == "~" else f"%{dag_id_pattern}%"
+    dags = _matching(sim, _editable(sim, user), only_active, tags, like)
+    start = offset or 0
+    page = dags[start : start + size]
+    for dag in page:  # only the page is updated
+        _set_paused(sim, dag, paused)
+    return dump_dag_collection(page, len(dags))
 
 
-@pending
-def get_dag(sim: Simulator, *, dag_id: Any = None) -> Any:
-    """GET /dags/{dag_id}"""
+def get_dag(sim: Simulator, *, dag_id: str) -> dict[str, Any]:
+    """GET /dags/{dag_id}: the DagModel row."""
+    return dump_dag(sim.store.dags.require(dag_id))
 
 
-@pending
-def delete_dag(sim: Simulator, *, dag_id: Any = None) -> Any:
-    """DELETE /dags/{dag_id}"""
+def _dag_not_found(dag_id: str) -> NotFound:
+    return NotFound(f"Dag with id: '{dag_id}' not found")
 
 
-@pending
 def patch_dag(
-    sim: Simulator, *, dag_id: Any = None, update_mask: Any = None, body: Any = None
-) -> Any:
-    """PATCH /dags/{dag_id}"""
+    sim: Simulator, *, dag_id: str, update_mask: list[str] | None = None, body: dict[str, Any]
+) -> dict[str, Any]:
+    """PATCH /dags/{dag_id}: only is_paused changes."""
+    data = load_dag_patch(body)
+    if update_mask and update_mask != ["is_paused"]:
+        raise BadRequest(detail=ONLY_IS_PAUSED)
+    if update_mask and "is_paused" not in data:
+        raise BadRequest(detail=str({"is_paused": ["Missing data for required field."]}))
+    dag = sim.store.dags.require(dag_id, _dag_not_found)
+    _set_paused(sim, dag, _paused_value(data, None))
+    return dump_dag(dag)
 
 
-@pending
-def post_clear_task_instances(sim: Simulator, *, dag_id: Any = None, body: Any = None) -> Any:
-    """POST /dags/{dag_id}/clearTaskInstances"""
+def delete_dag(sim: Simulator, *, dag_id: str) -> None:
+    """DELETE /dags/{dag_id}: refused while one of its task instances runs."""
+    if any(ti.state == lc.RUNNING for ti in _dag_tis(sim, dag_id)):
+        raise AlreadyExists(detail=f"Task instances of dag with id: '{dag_id}' are still running")
+    dag = sim.store.dags.require(dag_id, _dag_not_found)
+    sim.actions.delete_dag(dag)
 
 
-@pending
-def post_set_task_instances_state(sim: Simulator, *, dag_id: Any = None, body: Any = None) -> Any:
-    """POST /dags/{dag_id}/updateTaskInstancesState"""
+def get_dag_details(sim: Simulator, *, dag_id: str) -> dict[str, Any]:
+    """GET /dags/{dag_id}/details: the parsed DAG object."""
+    return dump_dag_detail(sim.store.dags.require(dag_id))
 
 
-@pending
-def get_dag_details(sim: Simulator, *, dag_id: Any = None) -> Any:
-    """GET /dags/{dag_id}/details"""
+# -- tasks and source -----------------------------------------------------
 
 
-@pending
-def get_tasks(sim: Simulator, *, dag_id: Any = None, order_by: Any = None) -> Any:
-    """GET /dags/{dag_id}/tasks"""
+def _require_dag(sim: Simulator, dag_id: str) -> Dag:
+    return sim.store.dags.require(dag_id, lambda _: NotFound("DAG not found"))
 
 
-@pending
-def get_task(sim: Simulator, *, dag_id: Any = None, task_id: Any = None) -> Any:
-    """GET /dags/{dag_id}/tasks/{task_id}"""
+def get_tasks(sim: Simulator, *, dag_id: str, order_by: str | None = None) -> dict[str, Any]:
+    """GET /dags/{dag_id}/tasks: every task, ordered by any operator attribute."""
+    dag = _require_dag(sim, dag_id)
+    return dump_task_collection(dag, order_tasks(dag, order_by))
 
 
-@pending
-def get_dag_source(sim: Simulator, *, file_token: Any = None) -> Any:
-    """GET /dagSources/{file_token}"""
+def get_task(sim: Simulator, *, dag_id: str, task_id: str) -> dict[str, Any]:
+    """GET /dags/{dag_id}/tasks/{task_id}."""
+    dag = _require_dag(sim, dag_id)
+    task = dag.tasks.get(task_id)
+    if task is None:
+        raise NotFound("Task not found")
+    return dump_task(dag, task)
+
+
+def get_dag_source(sim: Simulator, *, file_token: str, accept: str | None = None) -> Text | Json:
+    """GET /dagSources/{file_token}: the DAG file, as text or {"content": ...}."""
+    try:
+        fileloc = URLSafeSerializer(sim.settings.secret_key).loads(file_token)
+    except BadSignature:
+        raise NotFound("Dag source not found") from None
+    dags = [dag for dag in sim.store.dags if dag.fileloc == fileloc]
+    if not dags:
+        # Airflow 2.5.3 crashes (DagCodeNotFound) on a signed path it has no code for.
+        raise NotFound("Dag source not found")
+    source = dag_file_source(dags)
+    media_type = best_match(accept, (TEXT, JSON))
+    if media_type == TEXT:
+        return Text(source, content_type=TEXT)
+    if media_type == JSON:
+        return Json({"content": source})  # compact, unlike other JSON bodies
+    raise NotAcceptable("Not Allowed Accept Header")
+
+
+# -- task instance actions ------------------------------------------------
+
+
+def _dag_tis(sim: Simulator, dag_id: str) -> list[TaskInstance]:
+    return [ti for run in sim.store.runs_of(dag_id) for ti in sim.store.tis_of(run)]
+
+
+def _task_closure(dag: Dag, task_ids: Iterable[str], upstream: bool, downstream: bool) -> set[str]:
+    """DAG.partial_subset: the named tasks and, if asked, all their relatives."""
+    matched = [task_id for task_id in dag.tasks if task_id in set(task_ids)]
+    selected = set(matched)
+    for task_id in matched:
+        if downstream:
+            selected.update(downstream_ids(dag, task_id))
+        if upstream:
+            selected.update(upstream_ids(dag, task_id))
+    return selected
+
+
+def _select(
+    sim: Simulator,
+    dag: Dag,
+    task_ids: set[str],
+    runs: Iterable[DagRun],
+    wanted: Iterable[str | None] | None,
+) -> References:
+    """Task instances of these runs and tasks (in a state of `wanted`), in row order."""
+    states = None if wanted is None else set(wanted)
+    return [
+        (ti, run)
+        for run in runs
+        for ti in sim.store.tis_of(run)
+        if ti.task_id in task_ids and (states is None or ti.state in states)
+    ]
+
+
+def _runs_between(
+    sim: Simulator, dag_id: str, start: datetime | None, end: datetime | None
+) -> list[DagRun]:
+    # Without allow_trigger_in_future, runs after now are never cleared.
+    end = end or sim.now()
+    return [
+        run
+        for run in sim.store.runs_of(dag_id)
+        if (start is None or run.logical_date >= start) and run.logical_date <= end
+    ]
+
+
+def post_clear_task_instances(
+    sim: Simulator, *, dag_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """POST /dags/{dag_id}/clearTaskInstances: clear what the form selects (dry run by default)."""
+    data = load_clear_form(body)
+    dag = sim.store.dags.require(dag_id, lambda _: NotFound(f"Dag id {dag_id} not found"))
+    start, end, run_id = data["start_date"], data["end_date"], data["dag_run_id"]
+    if run_id is not None:
+        run = sim.store.dag_runs.get((dag_id, run_id))
+        if run is None:
+            raise NotFound(f"Dag Run id {run_id} not found in dag {dag_id}")
+        start = end = run.logical_date
+    if data["include_past"]:
+        start = None
+    if data["include_future"]:
+        end = None
+    task_ids = set(dag.tasks)
+    if data.get("task_ids") is not None:
+        task_ids = _task_closure(
+            dag, data["task_ids"], data["include_upstream"], data["include_downstream"]
+        )
+    wanted: list[str | None] | None = None
+    if data["only_failed"]:
+        wanted = list(FAILED_STATES)
+    elif data["only_running"]:
+        wanted = [lc.RUNNING]
+    selected = _select(sim, dag, task_ids, _runs_between(sim, dag_id, start, end), wanted)
+    if not data["dry_run"]:
+        sim.actions.clear([ti for ti, _ in selected], reset_runs=data["reset_dag_runs"])
+    return dump_ti_references(selected)
+
+
+def _schedule_dates(dag: Dag, start: datetime, end: datetime) -> set[datetime]:
+    """DAG.iter_dagrun_infos_between(start, end, align=False): `start` itself,
+    then the timetable's own logical dates up to `end`."""
+    dates = {start}
+    schedule = dag.schedule
+    if schedule.kind == CRON:
+        tick = timetable.interval_after(schedule, start - timedelta(microseconds=1)).end
+        while tick <= end:
+            dates.add(tick)
+            tick = timetable.interval_after(schedule, tick).end
+    elif schedule.kind == DELTA:
+        tick = start
+        while tick <= end:
+            dates.add(tick)
+            tick += timedelta(seconds=schedule.value)
+    return dates
+
+
+def _run_range(sim: Simulator, dag: Dag, run: DagRun, past: bool, future: bool) -> list[DagRun]:
+    """mark_tasks.get_run_ids: the run, and with past/future the runs the
+    timetable places between the first (last) run and this one."""
+    runs = sim.store.runs_of(dag.dag_id)
+    by_date = sorted(runs, key=lambda r: r.logical_date)
+    start = by_date[0].logical_date if past else run.logical_date
+    end = by_date[-1].logical_date if future else run.logical_date
+    if dag.schedule.kind == ONCE:
+        return [run]
+    if dag.schedule.kind in (CRON, DELTA):
+        dates = _schedule_dates(dag, start, end)
+        return [r for r in runs if r.logical_date in dates]
+    return [r for r in runs if start <= r.logical_date <= end]
+
+
+def _target_run(sim: Simulator, dag: Dag, task_id: str, data: dict[str, Any]) -> DagRun:
+    """The run the form names, with Airflow's 404s for a missing task instance."""
+    when, run_id = data.get("execution_date"), data.get("dag_run_id")
+    if when:
+        run = next((r for r in sim.store.runs_of(dag.dag_id) if r.logical_date == when), None)
+        if run is None or not sim.store.run_tis[run.key].get(task_id):
+            raise NotFound(
+                detail=f"Task instance not found for task {task_id!r} on execution_date {when}"
+            )
+        return run
+    if (dag.dag_id, run_id, task_id, -1) not in sim.store.task_instances:
+        raise NotFound(
+            detail=f"Task instance not found for task {task_id!r} on DAG run with ID {run_id!r}"
+        )
+    return sim.store.dag_runs.require((dag.dag_id, str(run_id)))
+
+
+def post_set_task_instances_state(
+    sim: Simulator, *, dag_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """POST /dags/{dag_id}/updateTaskInstancesState: mark a task (dry run by default)."""
+    data = load_set_state_form(body)
+    dag = sim.store.dags.require(dag_id, lambda _: NotFound(f"Dag ID {dag_id} not found"))
+    task_id, state = data["task_id"], data["new_state"]
+    if task_id not in dag.tasks:
+        raise NotFound(f"Task ID {task_id} not found")
+    run = _target_run(sim, dag, task_id, data)
+    past, future = data["include_past"], data["include_future"]
+    task_ids = {task_id}
+    if data["include_downstream"]:
+        task_ids.update(downstream_ids(dag, task_id))
+    if data["include_upstream"]:
+        task_ids.update(upstream_ids(dag, task_id))
+    runs = _run_range(sim, dag, run, past, future)
+    altered = [(ti, r) for ti, r in _select(sim, dag, task_ids, runs, None) if ti.state != state]
+    if not data["dry_run"]:
+        sim.actions.set_state([ti for ti, _ in altered], state)
+        _clear_failed_downstream(sim, dag, task_id, run, past, future)
+    return dump_ti_references(altered)
+
+
+def _clear_failed_downstream(
+    sim: Simulator, dag: Dag, task_id: str, run: DagRun, past: bool, future: bool
+) -> None:
+    """DAG.set_task_instance_state's follow-up: failed or upstream_failed
+    instances downstream of the task, in the date range, are cleared and
+    their runs queued (the engine already cleared those in the marked runs)."""
+    start = None if past else run.logical_date
+    end = None if future else run.logical_date
+    runs = _runs_between(sim, dag.dag_id, start, end)
+    selected = _select(sim, dag, set(downstream_ids(dag, task_id)), runs, FAILED_STATES)
+    if selected:
+        sim.actions.clear([ti for ti, _ in selected], reset_runs=True)

@@ -1,152 +1,396 @@
-"""TaskInstance operations (routed; answered by the simulation engine issue)."""
+"""TaskInstance operations: list (per run, `~`, batch, mapped), read, mark,
+note, extra links and logs.
+
+The lists are Airflow 2.5.3's: no limit clamp, no ordering but insertion
+order (except listMapped), unknown DAG or run ids give an empty page, and
+`~` for the DAG or run applies no per-DAG permission filter.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from simulator.api.pending import pending
+from simulator.api.config import best_match
+from simulator.api.params import parse_datetime
+from simulator.api.responses import Text
+from simulator.errors import BadRequest, NotFound
+from simulator.schemas.log import LogSubject, dump_token, load_token, log_text, read_log
+from simulator.schemas.task_instance import (
+    BATCH_DATES,
+    DEFERRED,
+    TiFilter,
+    Triggerer,
+    dump_task_instance,
+    dump_task_instance_collection,
+    dump_task_instance_reference,
+    load_batch_form,
+    load_note,
+    load_update_state,
+    states_filter,
+)
 from simulator.simulator import Simulator
+from simulator.state.dag_model import Task
+from simulator.state.run_model import DagRun, TaskInstance
+
+ANY = "~"
+TEXT, JSON = "text/plain", "application/json"
+MAPPED = "Task instance is mapped, add the map_index value to the URL"
+NEGATIVE_LIMIT = "Page limit must be a positive integer"
+Row = tuple[TaskInstance, DagRun]
 
 
-@pending
-def set_task_instance_note(
-    sim: Simulator,
-    *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    body: Any = None,
-) -> Any:
-    """PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/setNote"""
-
-
-@pending
-def set_mapped_task_instance_note(
-    sim: Simulator,
-    *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    map_index: Any = None,
-    body: Any = None,
-) -> Any:
-    """PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/setNote"""
-
-
-@pending
 def get_task_instances(
     sim: Simulator,
     *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    execution_date_gte: Any = None,
-    execution_date_lte: Any = None,
-    start_date_gte: Any = None,
-    start_date_lte: Any = None,
-    end_date_gte: Any = None,
-    end_date_lte: Any = None,
-    duration_gte: Any = None,
-    duration_lte: Any = None,
-    state: Any = None,
-    pool: Any = None,
-    queue: Any = None,
-    limit: Any = None,
-    offset: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"""
+    dag_id: str,
+    dag_run_id: str,
+    execution_date_gte: str | None = None,
+    execution_date_lte: str | None = None,
+    start_date_gte: str | None = None,
+    start_date_lte: str | None = None,
+    end_date_gte: str | None = None,
+    end_date_lte: str | None = None,
+    duration_gte: float | None = None,
+    duration_lte: float | None = None,
+    state: list[str] | None = None,
+    pool: list[str] | None = None,
+    queue: list[str] | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> dict[str, Any]:
+    """GET .../taskInstances: `~` for any DAG and/or run; the limit is not clamped."""
+    dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
+             end_date_gte, end_date_lte)  # fmt: skip
+    found = _query_filter(dates, duration_gte, duration_lte, state, pool, queue)
+    rows = [row for row in _scope(sim, dag_id, dag_run_id) if found.matches(*row)]
+    return _collection(sim, _page(rows, limit, offset), len(rows))
 
 
-@pending
+def get_task_instances_batch(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /dags/~/dagRuns/~/taskInstances/list: every match, never paged."""
+    found = load_batch_form(body)
+    rows = [row for row in _scope(sim, ANY, ANY) if found.matches(*row)]
+    return _collection(sim, rows, len(rows))
+
+
 def get_task_instance(
-    sim: Simulator, *, dag_id: Any = None, dag_run_id: Any = None, task_id: Any = None
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"""
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str
+) -> dict[str, Any]:
+    """GET .../taskInstances/{task_id}: an unmapped instance only."""
+    tis = sim.store.run_tis.get((dag_id, dag_run_id), {}).get(task_id, [])
+    if not tis:
+        raise NotFound("Task instance not found")
+    if any(ti.map_index != -1 for ti in tis):
+        raise NotFound("Task instance not found", detail=MAPPED)
+    return _dump(sim, tis[0])
 
 
-@pending
-def patch_task_instance(
-    sim: Simulator,
-    *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    body: Any = None,
-) -> Any:
-    """PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"""
-
-
-@pending
 def get_mapped_task_instance(
-    sim: Simulator,
-    *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    map_index: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}"""
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str, map_index: int
+) -> dict[str, Any]:
+    """GET .../taskInstances/{task_id}/{map_index}."""
+    ti = sim.store.task_instances.get((dag_id, dag_run_id, task_id, map_index))
+    if ti is None:
+        raise NotFound("Task instance not found")
+    return _dump(sim, ti)
 
 
-@pending
-def patch_mapped_task_instance(
-    sim: Simulator,
-    *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    map_index: Any = None,
-    body: Any = None,
-) -> Any:
-    """PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}"""
-
-
-@pending
 def get_mapped_task_instances(
     sim: Simulator,
     *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    limit: Any = None,
-    offset: Any = None,
-    execution_date_gte: Any = None,
-    execution_date_lte: Any = None,
-    start_date_gte: Any = None,
-    start_date_lte: Any = None,
-    end_date_gte: Any = None,
-    end_date_lte: Any = None,
-    duration_gte: Any = None,
-    duration_lte: Any = None,
-    state: Any = None,
-    pool: Any = None,
-    queue: Any = None,
-    order_by: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped"""
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    limit: int | None = None,
+    offset: int | None = None,
+    execution_date_gte: str | None = None,
+    execution_date_lte: str | None = None,
+    start_date_gte: str | None = None,
+    start_date_lte: str | None = None,
+    end_date_gte: str | None = None,
+    end_date_lte: str | None = None,
+    duration_gte: float | None = None,
+    duration_lte: float | None = None,
+    state: list[str] | None = None,
+    pool: list[str] | None = None,
+    queue: list[str] | None = None,
+    order_by: str | None = None,
+) -> dict[str, Any]:
+    """GET .../listMapped: the expanded instances (map_index >= 0) of one task."""
+    run = sim.store.dag_runs.get((dag_id, dag_run_id))
+    tis = sim.store.run_tis.get((dag_id, dag_run_id), {}).get(task_id, [])
+    rows = [(ti, run) for ti in tis if ti.map_index >= 0 and run is not None]
+    if not rows:
+        _check_mappable(sim, dag_id, task_id)
+    dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
+             end_date_gte, end_date_lte)  # fmt: skip
+    found = _query_filter(dates, duration_gte, duration_lte, state, pool, queue)
+    rows = _order_mapped([row for row in rows if found.matches(*row)], order_by)
+    return _collection(sim, _page(rows, limit, offset), len(rows))
 
 
-@pending
-def get_task_instances_batch(sim: Simulator, *, body: Any = None) -> Any:
-    """POST /dags/~/dagRuns/~/taskInstances/list"""
+def _check_mappable(sim: Simulator, dag_id: str, task_id: str) -> None:
+    """Why a task has no expanded instance: Airflow's three 404 titles."""
+    dag = sim.store.dags.get(dag_id)
+    if dag is None:
+        raise NotFound(f"DAG {dag_id} not found")
+    task = dag.tasks.get(task_id)
+    if task is None:
+        # Airflow 2.5.3 crashes here (dag.get_task raises); this is the 404 it means.
+        raise NotFound(f"Task id {task_id} not found")
+    if not task.is_mapped:
+        raise NotFound(f"Task id {task_id} is not mapped")
 
 
-@pending
+def _order_mapped(rows: list[Row], order_by: str | None) -> list[Row]:
+    """listMapped's own order rules (PostgreSQL puts NULL states last ascending)."""
+    rows = sorted(rows, key=lambda row: row[0].map_index)
+    if order_by is None:
+        return rows
+    if order_by == "state":
+        return sorted(rows, key=lambda row: (row[0].state is None, row[0].state or ""))
+    if order_by == "-state":
+        return sorted(
+            rows, key=lambda row: (row[0].state is None, row[0].state or ""), reverse=True
+        )
+    if order_by == "-map_index":
+        return rows[::-1]
+    raise BadRequest(detail=f"Ordering with '{order_by}' is not supported")
+
+
+def patch_task_instance(
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """PATCH .../taskInstances/{task_id}: mark success or failed (or a dry run)."""
+    return _patch(sim, dag_id, dag_run_id, task_id, -1, body)
+
+
+def patch_mapped_task_instance(
+    sim: Simulator,
+    *,
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    """PATCH .../taskInstances/{task_id}/{map_index}: as the unmapped one."""
+    return _patch(sim, dag_id, dag_run_id, task_id, map_index, body)
+
+
+def _patch(
+    sim: Simulator, dag_id: str, run_id: str, task_id: str, map_index: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    dry_run, new_state = load_update_state(body)
+    dag = sim.store.dags.get(dag_id)
+    if dag is None:
+        raise NotFound("DAG not found", detail=f"DAG {dag_id!r} not found")
+    if task_id not in dag.tasks:
+        raise NotFound("Task not found", detail=f"Task {task_id!r} not found in DAG {dag_id!r}")
+    ti = sim.store.task_instances.get((dag_id, run_id, task_id, map_index))
+    if ti is None:
+        raise NotFound(
+            detail=f"Task instance not found for task {task_id!r} on DAG run with ID {run_id!r}"
+        )
+    if dry_run:
+        return dump_task_instance_reference(ti, _run(sim, ti))
+    sim.actions.set_state([ti], new_state)
+    # Airflow dumps the list of changed instances with the single-object
+    # schema, which finds none of its fields on a list: the body is {}.
+    return {}
+
+
+def set_task_instance_note(
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """PATCH .../taskInstances/{task_id}/setNote: the unmapped instance's note."""
+    return _set_note(sim, dag_id, dag_run_id, task_id, -1, body)
+
+
+def set_mapped_task_instance_note(
+    sim: Simulator,
+    *,
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    body: dict[str, Any],
+) -> dict[str, Any]:
+    """PATCH .../taskInstances/{task_id}/{map_index}/setNote."""
+    return _set_note(sim, dag_id, dag_run_id, task_id, map_index, body)
+
+
+def _set_note(
+    sim: Simulator, dag_id: str, run_id: str, task_id: str, map_index: int, body: dict[str, Any]
+) -> dict[str, Any]:
+    note = load_note(body)
+    # The unmapped route looks for map_index -1 only, so a mapped task is
+    # simply not found there.
+    ti = sim.store.task_instances.get((dag_id, run_id, task_id, map_index))
+    if ti is None:
+        raise NotFound(
+            f"Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}"
+        )
+    ti.note = note
+    return _dump(sim, ti)
+
+
 def get_extra_links(
-    sim: Simulator, *, dag_id: Any = None, dag_run_id: Any = None, task_id: Any = None
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/links"""
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str
+) -> dict[str, str | None]:
+    """GET .../links: a flat {link name: url or null} object, sorted by name."""
+    dag = sim.store.dags.get(dag_id)
+    if dag is None:
+        raise NotFound("DAG not found", detail=f'DAG with ID = "{dag_id}" not found')
+    task = dag.tasks.get(task_id)
+    if task is None:
+        raise NotFound("Task not found", detail=f'Task with ID = "{task_id}" not found')
+    # Like later 2.x releases (map_index defaults to -1): a mapped task has no
+    # instance here, where Airflow 2.5.3 crashes on its several instances.
+    ti = sim.store.task_instances.get((dag_id, dag_run_id, task_id, -1))
+    if ti is None:
+        raise NotFound("DAG Run not found", detail=f'DAG Run with ID = "{dag_run_id}" not found')
+    return {name: _link(ti, task, name) for name in sorted(task.extra_links)}
 
 
-@pending
+def _link(ti: TaskInstance, task: Task, name: str) -> str | None:
+    """An operator link's URL; links built from what the task pushed are empty
+    (null) until it has run."""
+    if not ti.tries:
+        return None
+    slug = "-".join(name.lower().split())
+    query = urlencode({"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": task.task_id,
+                       "try_number": ti.try_number})  # fmt: skip
+    return f"https://{slug}.example.com/?{query}"
+
+
 def get_log(
     sim: Simulator,
     *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    task_try_number: Any = None,
-    full_content: Any = None,
-    map_index: Any = None,
-    token: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{task_try_number}"""
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    task_try_number: int,
+    full_content: bool | None = None,
+    map_index: int | None = None,
+    token: str | None = None,
+    accept: str | None = None,
+) -> dict[str, Any] | Text:
+    """GET .../logs/{task_try_number}: JSON with a continuation token, or plain text."""
+    # Airflow prefers text/plain when the client accepts both (so `*/*` gets it).
+    secret = sim.settings.secret_key
+    metadata = load_token(secret, token)
+    # The file handler ignores download_logs: full_content changes no answer.
+    metadata["download_logs"] = bool(full_content or metadata.get("download_logs"))
+    key = (dag_id, dag_run_id, task_id, -1 if map_index is None else map_index)
+    ti = sim.store.task_instances.get(key)
+    if ti is None:
+        raise NotFound("TaskInstance not found")
+    subject = _log_subject(sim, ti)
+    media = best_match(accept, (TEXT, JSON))
+    if media == TEXT:
+        # The stream starts over (no log_pos) and reads the try to its end so far.
+        chunks, _ = read_log(subject, task_try_number, {})
+        return Text(log_text(chunks), content_type=TEXT)
+    chunks, metadata = read_log(subject, task_try_number, metadata)
+    return {"content": repr(chunks), "continuation_token": dump_token(secret, metadata)}
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _scope(sim: Simulator, dag_id: str, run_id: str) -> Iterator[Row]:
+    """Instances of the named DAG and run (`~`: any), in insertion order."""
+    store = sim.store
+    if dag_id == ANY:
+        for ti in store.task_instances:
+            run = store.dag_runs.get((ti.dag_id, ti.run_id))
+            if run is not None and run_id in (ANY, ti.run_id):
+                yield ti, run
+        return
+    runs = store.runs_of(dag_id)
+    for run in runs if run_id == ANY else [r for r in runs if r.run_id == run_id]:
+        for ti in store.tis_of(run):
+            yield ti, run
+
+
+def _query_filter(
+    dates: tuple[str | None, ...],
+    duration_gte: float | None,
+    duration_lte: float | None,
+    state: list[str] | None,
+    pool: list[str] | None,
+    queue: list[str] | None,
+) -> TiFilter:
+    parsed = {name: parse_datetime(value) for name, value in zip(BATCH_DATES, dates, strict=True)}
+    return TiFilter(dates=parsed, duration_gte=duration_gte, duration_lte=duration_lte,
+                    states=states_filter(state), pools=pool, queues=queue)  # fmt: skip
+
+
+def _page(rows: list[Row], limit: int | None, offset: int | None) -> list[Row]:
+    """Airflow passes the limit straight to the query (no clamp; 0 is an empty page)."""
+    limit = 100 if limit is None else limit
+    if limit < 0:
+        # Airflow 2.5.3 hands -1 to the database, which refuses it (a 500).
+        raise BadRequest(NEGATIVE_LIMIT)
+    start = offset or 0
+    return rows[start : start + limit]
+
+
+def _collection(sim: Simulator, rows: list[Row], total: int) -> dict[str, Any]:
+    return dump_task_instance_collection([_dump(sim, ti, run) for ti, run in rows], total)
+
+
+def _run(sim: Simulator, ti: TaskInstance) -> DagRun:
+    return sim.store.dag_runs.require((ti.dag_id, ti.run_id))
+
+
+def _dump(sim: Simulator, ti: TaskInstance, run: DagRun | None = None) -> dict[str, Any]:
+    dag = sim.store.dags.get(ti.dag_id)
+    task = dag.tasks.get(ti.task_id) if dag else None
+    triggerer = Triggerer(started=sim.settings.start, heartbeat=sim.latest_scheduler_heartbeat())
+    trigger_id = _trigger_id(sim, ti) if ti.state == DEFERRED else None
+    return dump_task_instance(ti, run or _run(sim, ti), task, triggerer, trigger_id)
+
+
+def _trigger_id(sim: Simulator, ti: TaskInstance) -> int | None:
+    """Trigger rows are numbered in the order tasks deferred."""
+    if not ti.tries:
+        return None
+    deferrals = sorted(
+        (attempt.start_date, other.id, position)
+        for other in sim.store.task_instances
+        for position, attempt in enumerate(other.tries)
+        if attempt.outcome == DEFERRED
+    )
+    mine = (ti.tries[-1].start_date, ti.id, len(ti.tries) - 1)
+    return deferrals.index(mine) + 1 if mine in deferrals else None
+
+
+def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
+    run = _run(sim, ti)
+    returned = sim.store.xcoms.get((*ti.key, "return_value"))
+    return LogSubject(
+        ti=ti,
+        run=run,
+        dag=sim.store.dags.get(ti.dag_id),
+        now=sim.now(),
+        job_ids=_job_ids(sim, ti),
+        run_tis=tuple(sim.store.tis_of(run)),
+        returned=returned.value if returned is not None else None,
+    )
+
+
+def _job_ids(sim: Simulator, ti: TaskInstance) -> dict[int, int]:
+    """Each try ran as a LocalTaskJob; job rows are numbered in start order
+    after the scheduler's (1) and the triggerer's (2)."""
+    starts: list[tuple[datetime, int, int]] = sorted(
+        (attempt.start_date, other.id, position)
+        for other in sim.store.task_instances
+        for position, attempt in enumerate(other.tries)
+    )
+    number = {(ti_id, position): index + 3 for index, (_, ti_id, position) in enumerate(starts)}
+    return {position: number[(ti.id, position)] for position in range(len(ti.tries))}

@@ -79,6 +79,10 @@ class Actions:
         for run in self.store.runs_of(dag.dag_id):
             self.delete_run(run)
         self.store.runs_by_dag.pop(dag.dag_id, None)
+        for warning in [w for w in self.store.dag_warnings if w.dag_id == dag.dag_id]:
+            self.store.dag_warnings.delete((warning.dag_id, warning.warning_type))
+        for error in [e for e in self.store.import_errors if e.filename == dag.fileloc]:
+            self.store.import_errors.delete(error.id)
         self.store.dags.delete(dag.dag_id)
 
     # -- task instances ---------------------------------------------------

@@ -201,6 +201,7 @@ class Scheduler:
                 elif decision != lc.WAIT:
                     lc.set_state(self.store, ti, lc.SKIPPED if decision == lc.SKIP else decision)
                     ti.start_date = ti.end_date = self.events.now
+                    ti.duration = 0.0  # TaskInstance.set_state stamps a zero duration
                     pending.extend(d for d in task.downstream if d not in pending)
         if not dag.is_paused:
             self._settle(run, dag)

@@ -89,22 +89,28 @@ class Spec:
         return next((op for op in self.operations if op.operation_id == operation_id), None)
 
 
-def normalize(document: dict[str, Any]) -> dict[str, Any]:
-    """Make `nullable: true` beside `$ref` mean what Airflow means by it.
+# Keywords that stay on the outer schema when a nullable one is wrapped.
+OUTER_KEYWORDS = frozenset({"description", "readOnly", "writeOnly", "default", "example"})
 
-    OpenAPI 3.0 ignores siblings of `$ref`, so validators treat such a field
-    as not nullable although Airflow returns and accepts null there. Wrapping
-    the reference in `allOf` is not enough for openapi-schema-validator (it
-    descends into the referenced object schema with the null), so the
-    reference becomes `anyOf: [ref, null]`.
+
+def normalize(document: dict[str, Any]) -> dict[str, Any]:
+    """Make `nullable: true` mean what Airflow means by it, for the validators.
+
+    OpenAPI 3.0 honours `nullable` only beside a `type`, so validators refuse
+    null where the spec puts it beside a `$ref` (whose siblings are ignored)
+    or beside an `anyOf` with a discriminator (ScheduleInterval), although
+    Airflow returns and accepts null there. Such a schema becomes
+    `anyOf: [the schema, null]`. (Wrapping in `allOf` is not enough:
+    openapi-schema-validator descends into the referenced schema with the null.)
     """
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             node = {key: walk(value) for key, value in node.items()}
-            if "$ref" in node and node.get("nullable") is True:
-                rest = {k: v for k, v in node.items() if k not in ("$ref", "nullable")}
-                return {**rest, "anyOf": [{"$ref": node["$ref"]}, {"enum": [None]}]}
+            if node.get("nullable") is True and "type" not in node:
+                inner = {k: v for k, v in node.items() if k not in OUTER_KEYWORDS | {"nullable"}}
+                outer = {k: v for k, v in node.items() if k in OUTER_KEYWORDS}
+                return {**outer, "anyOf": [inner, {"enum": [None]}]}
             return node
         if isinstance(node, list):
             return [walk(item) for item in node]

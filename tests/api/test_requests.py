@@ -2,8 +2,7 @@
 
 Checks run in this order and the first failure answers: routing (404/405),
 the request body (415/400), the query (400), authentication (401),
-permissions (403), then the handler. Each test names the operation it uses;
-operations still pending answer 501 only once every check has passed.
+permissions (403), then the handler. Each test names the operation it uses.
 """
 
 from __future__ import annotations
@@ -16,10 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from simulator.api.pending import is_pending
-from simulator.server.routing import resolve_handler
 from simulator.simulator import Simulator
-from simulator.spec import load_spec
 from simulator.state.entities import DagImportError, DagWarning
 from tests.conftest import ADMIN, basic, problem
 
@@ -169,7 +165,7 @@ class TestRequestBody:
     async def test_400_for_dag_run_body_errors(
         self, client: TestClient, body: Any, detail: str
     ) -> None:
-        # post_dag_run: body validation happens before the handler (pending or not).
+        # post_dag_run: body validation happens before the handler.
         response = await client.post(DAG_RUNS, json=body, headers=ADMIN)
         assert response.status == 400
         assert await response.json() == bad_request(detail)
@@ -433,40 +429,3 @@ class TestResponseFormat:
             'stable-rest-api-ref.html#section/Errors/NotFound"\n'
             "}\n"
         )
-
-
-def _pending_get_without_required_query() -> tuple[str, str] | None:
-    """(operation id, url) of a pending GET with parameters but no required query."""
-    for operation in load_spec().operations:
-        if operation.method != "GET" or not operation.parameters:
-            continue
-        if not is_pending(resolve_handler(operation)):
-            continue
-        if any(p.required and p.location == "query" for p in operation.parameters):
-            continue
-        path = operation.path
-        for param in operation.parameters:
-            if param.location == "path":
-                value = "1" if param.type == "integer" else "x"
-                path = path.replace(f"{{{param.name}}}", value)
-        return operation.operation_id, "/api/v1" + path
-    return None
-
-
-class TestPendingOperation:
-    async def test_501_once_every_check_passed(
-        self, client: TestClient, make_user: Headers
-    ) -> None:
-        found = _pending_get_without_required_query()
-        if found is None:
-            pytest.skip("every operation is implemented")
-        _, url = found
-        response = await client.get(url, headers=ADMIN)
-        assert response.status == 501
-        assert response.content_type == "application/problem+json"
-        assert await response.json() == problem(
-            501, "Not Implemented", "not implemented by the simulator yet"
-        )
-        # ... and only then: the usual checks still answer first.
-        assert (await client.get(url)).status == 401
-        assert (await client.get(url, params={"nope": "1"}, headers=ADMIN)).status == 400

@@ -1,0 +1,395 @@
+"""Task logs as Airflow 2.5.3's FileTaskHandler serves them, and the log tokens.
+
+A log is rendered from a task instance's TaskTry records and the virtual
+clock: each attempt's file holds the lines Airflow writes (dependency checks,
+"Starting attempt", the worker process, the operator's own lines, the final
+"Marking task as ..."), stamped by the TimezoneAware formatter
+(`[2023-04-01T00:00:01.531+0000] {taskinstance.py:1090} INFO - ...`). Line
+numbers are those of the 2.5.3 sources on the image's Python 3.7. A running
+attempt's file ends where the clock is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from simulator.errors import BadRequest
+from simulator.schemas.task_instance import (
+    DEFERRED,
+    airflow_try_number,
+    deferred_at,
+    rendered_value,
+)
+from simulator.state.dag_model import Dag, Task
+from simulator.state.run_model import DagRun, TaskInstance, TaskTry
+
+LOG_FOLDER = "/opt/airflow/logs"
+WORKER_LOG_PORT = 8793
+SITE = "/home/airflow/.local/lib/python3.7/site-packages"
+RULE = "\n" + "-" * 80
+BAD_SIGNATURE = "Bad Signature. Please use only the tokens provided by the API."
+ACTIVE = ("running", DEFERRED)
+# A cleared running try keeps running (restarting) until its job kills it.
+LIVE = (*ACTIVE, "restarting")
+_TMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+Chunks = list[tuple[str, str]]
+Line = tuple[datetime, str, str, str]  # when, "file.py:lineno", level, message
+
+
+@dataclass(frozen=True, slots=True)
+class LogSubject:
+    """Everything a task instance's log is rendered from."""
+
+    ti: TaskInstance
+    run: DagRun
+    dag: Dag | None
+    now: datetime
+    job_ids: Mapping[int, int]  # position in ti.tries -> LocalTaskJob id
+    run_tis: tuple[TaskInstance, ...] = ()
+    returned: Any = None  # the instance's return_value XCom
+
+    @property
+    def task(self) -> Task | None:
+        return self.dag.tasks.get(self.ti.task_id) if self.dag else None
+
+
+# -- tokens ------------------------------------------------------------------
+
+
+def dump_token(secret_key: str, metadata: Mapping[str, Any]) -> str:
+    return str(URLSafeSerializer(secret_key).dumps(dict(metadata)))
+
+
+def load_token(secret_key: str, token: str | None) -> dict[str, Any]:
+    """The metadata a continuation token carries; a forged one is a 400."""
+    if not token:
+        return {}
+    try:
+        metadata = URLSafeSerializer(secret_key).loads(token)
+    except BadSignature:
+        raise BadRequest(BAD_SIGNATURE) from None
+    return dict(metadata) if isinstance(metadata, dict) else {}
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def read_log(
+    subject: LogSubject, try_number: int, metadata: Mapping[str, Any]
+) -> tuple[Chunks, dict[str, Any]]:
+    """FileTaskHandler.read for one try: [(host, text)] and the new metadata."""
+    ti = subject.ti
+    if try_number < 1:
+        message = f"Error fetching the logs. Try number {try_number} is invalid."
+        return [("default_host", message)], {"end_of_log": True}
+    path = log_path(ti, try_number)
+    lines = try_lines(subject, try_number)
+    if not lines:
+        return [(ti.hostname, _missing_file(ti, path))], {"end_of_log": True}
+    text = f"*** Reading local file: {LOG_FOLDER}/{path}\n" + "".join(f"{ln}\n" for ln in lines)
+    # TaskInstance.try_number is the stored counter while running, one more otherwise.
+    current = airflow_try_number(ti) + (0 if ti.state == "running" else 1)
+    end_of_log = current != try_number or ti.state not in ACTIVE
+    position = len(text)
+    if "log_pos" in metadata:
+        text = text[int(metadata["log_pos"]) :]
+    return [(ti.hostname, text)], {"end_of_log": end_of_log, "log_pos": position}
+
+
+def log_text(chunks: Chunks) -> str:
+    """The text/plain stream: each chunk's host line, then its text."""
+    return "".join("\n".join([host or "", text]) + "\n" for host, text in chunks)
+
+
+def log_path(ti: TaskInstance, try_number: int) -> str:
+    mapped = f"map_index={ti.map_index}/" if ti.map_index >= 0 else ""
+    return (
+        f"dag_id={ti.dag_id}/run_id={ti.run_id}/task_id={ti.task_id}/"
+        f"{mapped}attempt={try_number}.log"
+    )
+
+
+def _missing_file(ti: TaskInstance, path: str) -> str:
+    """No local file: the webserver asks the worker's log server, which has none."""
+    url = f"http://{ti.hostname}:{WORKER_LOG_PORT}/log/{path}"
+    text = f"*** Log file does not exist: {LOG_FOLDER}/{path}\n*** Fetching from: {url}\n"
+    if not ti.hostname:
+        reason = "Request URL is missing an 'http://' or 'https://' protocol."
+    else:
+        reason = (
+            f"Client error '404 NOT FOUND' for url '{url}'\n"
+            "For more information check: https://httpstatuses.com/404"
+        )
+    return text + f"*** Failed to fetch log file from worker. {reason}\n"
+
+
+def try_lines(subject: LogSubject, try_number: int) -> list[str]:
+    """The lines of attempt `try_number`'s file written by now (a deferred try
+    and its resumption share one file)."""
+    lines: list[Line] = []
+    for position, attempt in enumerate(subject.ti.tries):
+        if attempt.try_number == try_number:
+            resumed = position > 0 and subject.ti.tries[position - 1].outcome == DEFERRED
+            lines.extend(_attempt_lines(subject, position, attempt, resumed=resumed))
+    return [_format(line) for line in lines if line[0] <= subject.now]
+
+
+def _format(line: Line) -> str:
+    when, where, level, message = line
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%S") + f".{when.microsecond // 1000:03d}+0000"
+    return f"[{stamp}] {{{where}}} {level} - {message}"
+
+
+def _attempt_lines(
+    subject: LogSubject, position: int, attempt: TaskTry, *, resumed: bool
+) -> Iterator[Line]:
+    yield from _start_lines(subject, position, attempt, resumed=resumed)
+    outcome = attempt.outcome
+    if outcome == DEFERRED:
+        yield from _deferral_lines(subject, position, attempt)
+    elif outcome is not None and attempt.end_date is not None:
+        yield from _end_lines(subject, position, attempt, outcome)
+    elif position < len(subject.ti.tries) - 1 or subject.ti.state not in LIVE:
+        yield from _stopped_lines(subject, position, attempt)
+
+
+def ti_repr(ti: TaskInstance, state: str | None) -> str:
+    mapped = f"map_index={ti.map_index} " if ti.map_index != -1 else ""
+    return f"<TaskInstance: {ti.dag_id}.{ti.task_id} {ti.run_id} {mapped}[{state}]>"
+
+
+def _start_lines(
+    subject: LogSubject, position: int, attempt: TaskTry, *, resumed: bool
+) -> Iterator[Line]:
+    ti, start, pid = subject.ti, attempt.start_date, attempt.pid
+    job = subject.job_ids.get(position, 0)
+    for deps in ("non-requeueable deps", "requeueable deps"):
+        met = f"Dependencies all met for dep_context={deps} ti={ti_repr(ti, 'queued')}"
+        yield start, "taskinstance.py:1090", "INFO", met
+    attempts = max(ti.max_tries + 1, attempt.try_number)
+    yield start, "taskinstance.py:1288", "INFO", RULE
+    yield (
+        start,
+        "taskinstance.py:1289",
+        "INFO",
+        f"Starting attempt {attempt.try_number} of {attempts}",
+    )
+    yield start, "taskinstance.py:1290", "INFO", RULE
+    executing = f"Executing <Task({ti.operator}): {ti.task_id}> on {subject.run.logical_date}"
+    yield _ms(start, 1), "taskinstance.py:1309", "INFO", executing
+    yield _ms(start, 20), "standard_task_runner.py:55", "INFO", f"Started process {pid} to run task"
+    command = _command(subject, attempt, job)
+    yield _ms(start, 41), "standard_task_runner.py:82", "INFO", f"Running: {command!r}"
+    yield _ms(start, 42), "standard_task_runner.py:83", "INFO", f"Job {job}: Subtask {ti.task_id}"
+    running = f"Running {ti_repr(ti, 'running')} on host {attempt.hostname}"
+    yield _ms(start, 150), "task_command.py:389", "INFO", running
+    if not resumed:  # a resumed task does not export its context again
+        yield _ms(start, 300), "taskinstance.py:1518", "INFO", _exported(subject, attempt)
+        yield from _operator_start(subject, _ms(start, 310))
+
+
+def _ms(moment: datetime, milliseconds: int) -> datetime:
+    return moment + timedelta(milliseconds=milliseconds)
+
+
+def _command(subject: LogSubject, attempt: TaskTry, job: int) -> list[str]:
+    ti = subject.ti
+    fileloc = subject.dag.fileloc if subject.dag else f"{ti.dag_id}.py"
+    digest = hashlib.sha256(f"{ti.key}/{attempt.start_date}".encode()).digest()
+    tmp = "tmp" + "".join(_TMP_CHARS[b % len(_TMP_CHARS)] for b in digest[:8])
+    subdir = "DAGS_FOLDER/" + fileloc.rsplit("/", 1)[-1]
+    command = ["airflow", "tasks", "run", ti.dag_id, ti.task_id, ti.run_id, "--job-id",
+               str(job), "--raw", "--subdir", subdir, "--cfg-path", f"/tmp/{tmp}"]  # fmt: skip
+    if ti.map_index != -1:
+        command += ["--map-index", str(ti.map_index)]
+    return command
+
+
+def _exported(subject: LogSubject, attempt: TaskTry) -> str:
+    ti, task = subject.ti, subject.task
+    variables = {
+        "AIRFLOW_CTX_DAG_OWNER": task.owner if task else "airflow",
+        "AIRFLOW_CTX_DAG_ID": ti.dag_id,
+        "AIRFLOW_CTX_TASK_ID": ti.task_id,
+        "AIRFLOW_CTX_EXECUTION_DATE": subject.run.logical_date.isoformat(),
+        "AIRFLOW_CTX_TRY_NUMBER": str(attempt.try_number),
+        "AIRFLOW_CTX_DAG_RUN_ID": ti.run_id,
+    }
+    return "Exporting the following env vars:\n" + "\n".join(
+        f"{k}={v}" for k, v in variables.items()
+    )
+
+
+def _bash_command(subject: LogSubject) -> str:
+    return str(rendered_value("bash_command", subject.ti, subject.run))
+
+
+def _operator_start(subject: LogSubject, when: datetime) -> Iterator[Line]:
+    if subject.ti.operator == "BashOperator":
+        yield when, "subprocess.py:63", "INFO", "Tmp dir root location: \n /tmp"
+        command = ["/usr/bin/bash", "-c", _bash_command(subject)]
+        yield _ms(when, 1), "subprocess.py:75", "INFO", f"Running command: {command!r}"
+        yield _ms(when, 2), "subprocess.py:86", "INFO", "Output:"
+
+
+def _operator_end(subject: LogSubject, when: datetime, outcome: str) -> Iterator[Line]:
+    ti = subject.ti
+    if ti.operator == "BashOperator":
+        if outcome == "success":
+            output = subject.returned if subject.returned is not None else ""
+            yield when, "subprocess.py:93", "INFO", str(output)
+        code = 0 if outcome == "success" else 1
+        yield when, "subprocess.py:97", "INFO", f"Command exited with return code {code}"
+    elif ti.operator == "PythonOperator" and outcome == "success":
+        yield when, "python.py:177", "INFO", f"Done. Returned value was: {subject.returned}"
+
+
+# Where a failed try raised, per operator: traceback frames and the exception line.
+Frame = tuple[str, int, str, str]
+_FAILURES: dict[str, tuple[list[Frame], str]] = {
+    "BashOperator": (
+        [("airflow/operators/bash.py", 197, "execute",
+          'f"Bash command failed. The command returned a non-zero exit code {result.exit_code}."')],
+        "airflow.exceptions.AirflowException: "
+        "Bash command failed. The command returned a non-zero exit code 1.",
+    ),
+    "PythonOperator": (
+        [("airflow/operators/python.py", 175, "execute",
+          "return_value = self.execute_callable()"),
+         ("airflow/operators/python.py", 192, "execute_callable",
+          "return self.python_callable(*self.op_args, **self.op_kwargs)")],
+        "ValueError: upstream data is incomplete",
+    ),
+    "SimpleHttpOperator": (
+        [("airflow/providers/http/operators/http.py", 124, "execute",
+          "response = http.run(self.endpoint, self.data, self.headers, self.extra_options)"),
+         ("airflow/providers/http/hooks/http.py", 153, "check_response",
+          'raise AirflowException(str(response.status_code) + ":" + response.reason)')],
+        "airflow.exceptions.AirflowException: 429:Too Many Requests",
+    ),
+}  # fmt: skip
+_DEFAULT_FAILURE: tuple[list[Frame], str] = (
+    [("airflow/models/baseoperator.py", 1396, "execute", "raise NotImplementedError()")],
+    "airflow.exceptions.AirflowException: Task failed",
+)
+
+
+def _failure(subject: LogSubject, attempt: TaskTry) -> str:
+    """The traceback a failed try logged: a timeout, or the operator's own error."""
+    task = subject.task
+    assert attempt.end_date is not None
+    ran = (attempt.end_date - attempt.start_date).total_seconds()
+    if task is not None and task.execution_timeout is not None and ran >= task.execution_timeout:
+        frames: list[Frame] = [("airflow/utils/timeout.py", 69, "handle_timeout",
+                                "raise AirflowTaskTimeout(self.error_message)")]  # fmt: skip
+        error = f"airflow.exceptions.AirflowTaskTimeout: Timeout, PID: {attempt.pid}"
+    else:
+        frames, error = _FAILURES.get(subject.ti.operator or "", _DEFAULT_FAILURE)
+    text = "".join(
+        f'  File "{SITE}/{path}", line {line}, in {function}\n    {code}\n'
+        for path, line, function, code in frames
+    )
+    return f"Traceback (most recent call last):\n{text}{error}"
+
+
+def _end_lines(
+    subject: LogSubject, position: int, attempt: TaskTry, outcome: str
+) -> Iterator[Line]:
+    ti, end = subject.ti, attempt.end_date
+    assert end is not None
+    yield from _operator_end(subject, end, outcome)
+    marking = _marking(subject, outcome.upper(), _try_start(subject, position), end)
+    if outcome == "success":
+        yield end, "taskinstance.py:1332", "INFO", marking
+    else:
+        error = _failure(subject, attempt)
+        yield end, "taskinstance.py:1776", "ERROR", "Task failed with exception\n" + error
+        yield end, "taskinstance.py:1332", "INFO", marking
+        job = subject.job_ids.get(position, 0)
+        reason = error.rsplit("\n", 1)[-1].split(": ", 1)[-1]
+        failed = f"Failed to execute job {job} for task {ti.task_id} ({reason}; {attempt.pid})"
+        yield end, "standard_task_runner.py:104", "ERROR", failed
+    code = 0 if outcome == "success" else 1
+    yield end, "local_task_job.py:212", "INFO", f"Task exited with return code {code}"
+    yield end, "taskinstance.py:2596", "INFO", _follow_on(subject, end, outcome)
+
+
+def _try_start(subject: LogSubject, position: int) -> datetime:
+    """The try's start date: a resumed deferral keeps the one it first ran with."""
+    tries = subject.ti.tries
+    while position > 0 and tries[position - 1].outcome == DEFERRED:
+        position -= 1
+    return tries[position].start_date
+
+
+def _marking(subject: LogSubject, state: str, started: datetime, end: datetime) -> str:
+    ti = subject.ti
+    mapped = f"map_index={ti.map_index}, " if ti.map_index >= 0 else ""
+    return (
+        f"Marking task as {state}. dag_id={ti.dag_id}, task_id={ti.task_id}, {mapped}"
+        f"execution_date={_compact(subject.run.logical_date)}, "
+        f"start_date={_compact(started)}, end_date={_compact(end)}"
+    )
+
+
+def _compact(moment: datetime | None) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S") if moment else ""
+
+
+def _follow_on(subject: LogSubject, when: datetime, outcome: str) -> str:
+    """The mini scheduler after a success: downstream instances (but empty
+    operators) whose upstream instances have all succeeded by then."""
+    count = 0
+    dag, task = subject.dag, subject.task
+    if outcome == "success" and dag is not None and task is not None:
+        by_task: dict[str, list[TaskInstance]] = {}
+        for other in subject.run_tis:
+            by_task.setdefault(other.task_id, []).append(other)
+        for task_id in task.downstream:
+            downstream = dag.tasks[task_id]
+            upstream = [u for up in downstream.upstream for u in by_task.get(up, [])]
+            if downstream.operator != "EmptyOperator" and all(
+                _succeeded_by(u, when) for u in upstream
+            ):
+                count += len(by_task.get(task_id, []))
+    return f"{count} downstream tasks scheduled from follow-on schedule check"
+
+
+def _succeeded_by(ti: TaskInstance, when: datetime) -> bool:
+    if any(t.outcome == "success" and t.end_date and t.end_date <= when for t in ti.tries):
+        return True
+    return ti.state == "success" and ti.end_date is not None and ti.end_date <= when
+
+
+def _deferral_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Iterator[Line]:
+    ti = subject.ti
+    when = deferred_at(attempt, subject.task)
+    pausing = (
+        f"Pausing task as DEFERRED. dag_id={ti.dag_id}, task_id={ti.task_id}, "
+        f"execution_date={_compact(subject.run.logical_date)}, "
+        f"start_date={_compact(_try_start(subject, position))}"
+    )
+    yield when, "taskinstance.py:1397", "INFO", pausing
+    yield when, "local_task_job.py:212", "INFO", "Task exited with return code 0"
+    yield when, "taskinstance.py:2596", "INFO", _follow_on(subject, when, DEFERRED)
+
+
+def _stopped_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Iterator[Line]:
+    """A try whose instance was marked while it ran: the job notices on its
+    next heartbeat and terminates the task."""
+    ti, tries = subject.ti, subject.ti.tries
+    later = tries[position + 1].start_date if position + 1 < len(tries) else None
+    stop = ti.end_date if ti.end_date and ti.end_date >= attempt.start_date else later
+    when, pid = stop or attempt.start_date, attempt.pid
+    externally = f"State of this instance has been externally set to {ti.state}."
+    yield when, "local_task_job.py:277", "WARNING", externally + " Terminating instance."
+    signal = f"Sending Signals.SIGTERM to group {pid}. PIDs of all processes in the group: [{pid}]"
+    yield when, "process_utils.py:129", "INFO", signal
+    yield when, "taskinstance.py:1488", "ERROR", "Received SIGTERM. Terminating subprocesses."
