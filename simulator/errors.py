@@ -83,12 +83,6 @@ class UnsupportedMediaType(ApiError):
     default_title = "Unsupported Media Type"
 
 
-class NotImplementedYet(ApiError):
-    status = 501
-    type_name = None
-    default_title = "Not Implemented"
-
-
 class Unknown(ApiError):
     status = 500
     type_name = "Unknown"

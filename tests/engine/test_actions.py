@@ -19,8 +19,6 @@ def chain(**fields: object) -> dict[str, object]:
     return dag("d", task("a", fail_tries=[1], **fields), task("b", "a"), task("c", "b"))
 
 
-
-
 class TestClear:
     def test_cleared_run_runs_again_with_the_next_try(self, world: Callable[..., World]) -> None:
         w = world(dag("d", task("a", retries=1), task("b", "a")))

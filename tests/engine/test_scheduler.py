@@ -128,8 +128,6 @@ class TestExecutionTimeout:
         assert w.states(run) == {"quick": "success"}
 
 
-
-
 class TestDeferral:
     def test_deferred_for_the_trigger_time_then_success(self, world: Callable[..., World]) -> None:
         w = world(dag("d", task("sensor", deferral=900, duration=2), task("next", "sensor")))
