@@ -9,19 +9,17 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 Action = Callable[[], None]
 
 
-@dataclass(order=True, slots=True)
+@dataclass(slots=True)
 class Event:
     time: datetime
-    priority: int
-    seq: int
-    action: Action = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    action: Action
+    cancelled: bool = False
 
 
 class Engine:
@@ -29,29 +27,32 @@ class Engine:
     instant the engine has caught up to: state changes are stamped with it."""
 
     def __init__(self, start: datetime) -> None:
-        self._heap: list[Event] = []
+        # Plain tuples (time, priority, seq, event): compared in C, and seq is
+        # unique, so the event itself is never compared.
+        self._heap: list[tuple[datetime, int, int, Event]] = []
         self._seq = itertools.count()
         self.now = start
 
     def __len__(self) -> int:
-        return sum(1 for e in self._heap if not e.cancelled)
+        return sum(1 for entry in self._heap if not entry[3].cancelled)
 
     def schedule(self, time: datetime, action: Action, priority: int = 0) -> Event:
-        event = Event(time, priority, next(self._seq), action)
-        heapq.heappush(self._heap, event)
+        event = Event(time, action)
+        heapq.heappush(self._heap, (time, priority, next(self._seq), event))
         return event
 
     def cancel(self, event: Event) -> None:
         event.cancelled = True
 
     def peek(self) -> datetime | None:
-        while self._heap and self._heap[0].cancelled:
-            heapq.heappop(self._heap)
-        return self._heap[0].time if self._heap else None
+        heap = self._heap
+        while heap and heap[0][3].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
 
     def step(self) -> Event:
         self.peek()
-        event = heapq.heappop(self._heap)
+        event = heapq.heappop(self._heap)[3]
         self.now = max(self.now, event.time)
         event.action()
         return event

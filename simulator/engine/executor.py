@@ -14,7 +14,7 @@ from typing import Any
 
 from simulator.engine import lifecycle as lc
 from simulator.engine.core import Engine
-from simulator.engine.rng import RandomStreams
+from simulator.engine.rng import Draws, RandomStreams
 from simulator.engine.scheduler import PRIORITY_FINISH, Scheduler
 from simulator.state.dag_model import Task
 from simulator.state.run_model import DatasetEvent, TaskInstance, TaskTry, XCom
@@ -36,8 +36,16 @@ class Executor:
         self.scheduler = scheduler
         scheduler.executor = self
 
+    def _draws(self, ti: TaskInstance) -> Draws:
+        """The current try's draws (its key text is built once per try)."""
+        key = (*ti.key, ti.try_number)
+        draws = ti.draws
+        if draws is None or draws.key != key:
+            draws = ti.draws = self.random.draws(*key)
+        return draws
+
     def _draw(self, ti: TaskInstance, what: str) -> float:
-        return self.random.uniform(*ti.key, ti.try_number, what)
+        return self._draws(ti).uniform(what)
 
     def queue(self, ti: TaskInstance, task: Task) -> None:
         lc.set_state(self.store, ti, lc.QUEUED)
@@ -78,7 +86,7 @@ class Executor:
 
     def _outcome(self, ti: TaskInstance, task: Task) -> tuple[float, str]:
         """How long this try runs and whether it succeeds."""
-        spread = task.jitter * self.random.normal(*ti.key, ti.try_number, "duration")
+        spread = task.jitter * self._draws(ti).normal("duration")
         seconds = max(0.5, task.duration * math.exp(spread))
         failed = ti.try_number in task.fail_tries or self._draw(ti, "fail") < task.failure_rate
         if task.execution_timeout is not None and seconds > task.execution_timeout:

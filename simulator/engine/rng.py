@@ -11,9 +11,33 @@ import math
 import random
 
 
-def _unit(seed: int, key: str) -> float:
-    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
+def _unit(name: str) -> float:
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
+
+
+def _normal(name: str) -> float:
+    """Box-Muller over two uniforms named after `name`."""
+    u1 = max(_unit(name + "/u1"), 1e-12)
+    u2 = _unit(name + "/u2")
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+class Draws:
+    """The draws of one entity key: `uniform(what)` equals
+    `RandomStreams.uniform(*key, what)`, with the key's text built once."""
+
+    __slots__ = ("_prefix", "key")
+
+    def __init__(self, seed: int, key: tuple[object, ...]) -> None:
+        self.key = key
+        self._prefix = f"{seed}:" + "".join(f"{part}/" for part in key)
+
+    def uniform(self, what: str) -> float:
+        return _unit(self._prefix + what)
+
+    def normal(self, what: str) -> float:
+        return _normal(self._prefix + what)
 
 
 class RandomStreams:
@@ -35,10 +59,11 @@ class RandomStreams:
         Cheap enough for one per task try; the key names the draw (entity and
         what for), so draws never shift when other entities come and go.
         """
-        return _unit(self.seed, "/".join(str(part) for part in key))
+        return _unit(f"{self.seed}:" + "/".join(str(part) for part in key))
 
     def normal(self, *key: object) -> float:
         """A standard normal draw (Box-Muller over two keyed uniforms)."""
-        u1 = max(self.uniform(*key, "u1"), 1e-12)
-        u2 = self.uniform(*key, "u2")
-        return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        return _normal(f"{self.seed}:" + "/".join(str(part) for part in key))
+
+    def draws(self, *key: object) -> Draws:
+        return Draws(self.seed, key)

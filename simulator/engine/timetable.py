@@ -7,6 +7,7 @@ schedule never runs by itself; dataset schedules run on dataset events.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,13 +56,19 @@ def _cron(schedule: Schedule) -> str:
 
 
 def _cron_next(schedule: Schedule, after: datetime) -> datetime:
-    result: datetime = croniter(_cron(schedule), after).get_next(datetime)
-    return result
+    return _tick(_cron(schedule), after, True)
 
 
 def _cron_prev(schedule: Schedule, before: datetime) -> datetime:
-    result: datetime = croniter(_cron(schedule), before).get_prev(datetime)
-    return result
+    return _tick(_cron(schedule), before, False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tick(expression: str, moment: datetime, forward: bool) -> datetime:
+    # Remembered: DAGs on the same schedule ask for the same ticks.
+    cron = croniter(expression, moment)
+    result: datetime = cron.get_next(datetime) if forward else cron.get_prev(datetime)
+    return result.replace(fold=0)
 
 
 def _align(schedule: Schedule, moment: datetime) -> datetime:

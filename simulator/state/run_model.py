@@ -70,8 +70,10 @@ class TaskInstance:
     operator: str | None = None
     note: str | None = None
     tries: list[TaskTry] = field(default_factory=list)
-    # The pending engine event for this instance (finish, retry, trigger), if any.
+    # The pending engine event for this instance (finish, retry, trigger), if
+    # any, and the current try's random draws: engine bookkeeping.
     pending: Any = field(default=None, repr=False, compare=False)
+    draws: Any = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
