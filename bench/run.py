@@ -237,21 +237,23 @@ async def _worker(
     latencies: list[float],
     statuses: Counter[str],
     sizes: list[int],
+    body: Any = None,
 ) -> None:
+    method = "GET" if body is None else "POST"
     while (start := time.perf_counter()) < stop_at:
         try:
-            async with session.get(url, headers=AUTH) as resp:
-                body = await resp.read()
+            async with session.request(method, url, json=body, headers=AUTH) as resp:
+                answer = await resp.read()
         except aiohttp.ClientError as exc:
             statuses[type(exc).__name__] += 1
             continue
         latencies.append(time.perf_counter() - start)
         statuses[str(resp.status)] += 1
-        sizes.append(len(body))
+        sizes.append(len(answer))
 
 
 async def _load_phase(
-    url: str, seconds: float, concurrency: int
+    url: str, seconds: float, concurrency: int, body: Any = None
 ) -> tuple[list[float], Counter[str], list[int]]:
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
@@ -263,18 +265,23 @@ async def _load_phase(
         stop_at = time.perf_counter() + seconds
         await asyncio.gather(
             *(
-                _worker(session, url, stop_at, latencies, statuses, sizes)
+                _worker(session, url, stop_at, latencies, statuses, sizes, body)
                 for _ in range(concurrency)
             )
         )
     return latencies, statuses, sizes
 
 
-def measure(target: str, endpoint: str, url: str, pid: int, args: argparse.Namespace) -> LoadResult:
-    asyncio.run(_load_phase(url, args.warmup, args.concurrency))
+def measure(
+    target: str, endpoint: str, url: str, pid: int, args: argparse.Namespace, body: Any = None
+) -> LoadResult:
+    """Load `url` (a POST of `body` when one is given) and read the server's CPU."""
+    asyncio.run(_load_phase(url, args.warmup, args.concurrency, body))
     cpu_before, client_before = cpu_seconds(pid), time.process_time()
     wall_before = time.perf_counter()
-    latencies, statuses, sizes = asyncio.run(_load_phase(url, args.duration, args.concurrency))
+    latencies, statuses, sizes = asyncio.run(
+        _load_phase(url, args.duration, args.concurrency, body)
+    )
     wall = time.perf_counter() - wall_before
     cpu_after, client = cpu_seconds(pid), time.process_time() - client_before
     result = LoadResult(target, endpoint, statuses=dict(sorted(statuses.items())))

@@ -9,7 +9,6 @@ simulating the day, and the event and entity counts. Run from the repo root:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import time
@@ -86,7 +85,9 @@ def main() -> None:
     parser.add_argument("--dags", type=int, default=200)
     parser.add_argument("--tasks", type=int, default=10)
     parser.add_argument("--hours", type=int, default=24)
-    parser.add_argument("--memory", action="store_true", help="also trace Python allocations (slower)")
+    parser.add_argument(
+        "--memory", action="store_true", help="also trace Python allocations (slower)"
+    )
     args = parser.parse_args()
     print(json.dumps(simulate(args.dags, args.tasks, args.hours, args.memory), indent=2))
 

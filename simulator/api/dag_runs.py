@@ -71,15 +71,14 @@ def _select(
 ) -> list[DagRun]:
     """The runs in any of `states` (if given) and within every date bound, inclusive."""
     checks = [(*DATE_FILTERS[name], bound) for name, bound in bounds.items() if bound is not None]
-    return [
-        run
-        for run in runs
-        if (not states or run.state in states)
-        and all(
-            (value := getattr(run, attr)) is not None and compare(value, bound)
-            for attr, compare, bound in checks
-        )
-    ]
+    selected = [run for run in runs if run.state in states] if states else list(runs)
+    for attr, compare, bound in checks:  # one pass per bound: cheap when few match
+        selected = [
+            run
+            for run in selected
+            if (value := getattr(run, attr)) is not None and compare(value, bound)
+        ]
+    return selected
 
 
 def get_dag_runs(

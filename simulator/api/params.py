@@ -57,7 +57,12 @@ def order_rows(
             "the attribute does not exist on the model"
         )
     descending = order_by.startswith("-")
-    return sorted(rows, key=lambda row: _sort_key(allowed[name](row)), reverse=descending)
+    rows = list(rows)
+    keys = [allowed[name](row) for row in rows]
+    if None in keys:
+        keys = [_sort_key(key) for key in keys]
+    order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
+    return [rows[i] for i in order]
 
 
 def order_ascending(

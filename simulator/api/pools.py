@@ -38,7 +38,7 @@ def get_pools(
     limit = check_limit(sim.settings, limit)  # the limit is checked before ordering
     rows = order_rows(sim.store.pools, order_by, ORDERING, "id")
     page = paginate(sim.settings, rows, limit, offset)
-    tally = tally_slots(sim.store.task_instances)
+    tally = tally_slots(sim.store.active_tis.values())
     return dump_pool_collection(page, len(sim.store.pools), tally)
 
 
@@ -50,13 +50,13 @@ def post_pool(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
         Pool(pool=fields["pool"], slots=fields["slots"], description=fields.get("description"))
     )
     # Airflow answers 200, not 201, here.
-    return dump_pool(pool, tally_slots(sim.store.task_instances))
+    return dump_pool(pool, tally_slots(sim.store.active_tis.values()))
 
 
 def get_pool(sim: Simulator, *, pool_name: str) -> dict[str, Any]:
     """GET /pools/{pool_name}."""
     pool = sim.store.pools.require(pool_name)
-    return dump_pool(pool, tally_slots(sim.store.task_instances))
+    return dump_pool(pool, tally_slots(sim.store.active_tis.values()))
 
 
 def delete_pool(sim: Simulator, *, pool_name: str) -> None:
@@ -89,7 +89,7 @@ def patch_pool(
         setattr(pool, attribute, value)
     if pool.pool != pool_name:
         sim.store.pools.rekey(pool_name, pool)
-    return dump_pool(pool, tally_slots(sim.store.task_instances))
+    return dump_pool(pool, tally_slots(sim.store.active_tis.values()))
 
 
 def _require_name_and_slots(body: Mapping[str, Any]) -> None:

@@ -72,7 +72,19 @@ def get_task_instances(
 def get_task_instances_batch(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
     """POST /dags/~/dagRuns/~/taskInstances/list: every match, never paged."""
     found = load_batch_form(body)
-    rows = [row for row in _scope(sim, ANY, ANY) if found.matches(*row)]
+    if found.dag_ids:
+        # Only the named DAGs' runs, back in insertion order (the row id).
+        runs = [run for d in dict.fromkeys(found.dag_ids) for run in sim.store.runs_of(d)]
+        runs.sort(key=lambda run: run.id)
+    else:
+        runs = list(sim.store.dag_runs)
+    rows = [
+        (ti, run)
+        for run in runs
+        if found.run_matches(run)
+        for ti in sim.store.tis_of(run)
+        if found.matches(ti, run)
+    ]
     return _collection(sim, rows, len(rows))
 
 
@@ -305,16 +317,13 @@ def get_log(
 def _scope(sim: Simulator, dag_id: str, run_id: str) -> Iterator[Row]:
     """Instances of the named DAG and run (`~`: any), in insertion order."""
     store = sim.store
-    if dag_id == ANY:
-        for ti in store.task_instances:
-            run = store.dag_runs.get((ti.dag_id, ti.run_id))
-            if run is not None and run_id in (ANY, ti.run_id):
+    # Runs and their instances are created together, so walking the runs in
+    # insertion order walks the instances in insertion order.
+    runs = list(store.dag_runs) if dag_id == ANY else store.runs_of(dag_id)
+    for run in runs:
+        if run_id in (ANY, run.run_id):
+            for ti in store.tis_of(run):
                 yield ti, run
-        return
-    runs = store.runs_of(dag_id)
-    for run in runs if run_id == ANY else [r for r in runs if r.run_id == run_id]:
-        for ti in store.tis_of(run):
-            yield ti, run
 
 
 def _query_filter(

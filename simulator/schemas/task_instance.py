@@ -232,6 +232,13 @@ class TiFilter:
     queues: list[str] | None = None
     dag_ids: list[str] | None = None
 
+    def run_matches(self, run: DagRun) -> bool:
+        """The run-level part of the filter (its logical date), to skip whole runs."""
+        low, high = self.dates["execution_date_gte"], self.dates["execution_date_lte"]
+        return (low is None or run.logical_date >= low) and (
+            high is None or run.logical_date <= high
+        )
+
     def matches(self, ti: TaskInstance, run: DagRun) -> bool:
         dates = self.dates
         ranges: list[tuple[Any, Any, Any]] = [

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from simulator.engine.lifecycle import set_state
 from simulator.simulator import Simulator
 from simulator.state.entities import Pool
 from simulator.state.run_model import TaskInstance
@@ -42,16 +43,10 @@ def add_pool(sim: Simulator, name: str, slots: int, description: str | None = No
 
 
 def add_ti(sim: Simulator, task_id: str, state: str | None, pool: str, pool_slots: int = 1) -> None:
-    sim.store.task_instances.add(
-        TaskInstance(
-            dag_id="dag",
-            run_id="run",
-            task_id=task_id,
-            state=state,
-            pool=pool,
-            pool_slots=pool_slots,
-        )
+    ti = sim.store.task_instances.add(
+        TaskInstance(dag_id="dag", run_id="run", task_id=task_id, pool=pool, pool_slots=pool_slots)
     )
+    set_state(sim.store, ti, state)  # as the engine does: keeps the active index
 
 
 def snapshot(sim: Simulator) -> list[tuple[int, str, int, str | None]]:
