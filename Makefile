@@ -25,6 +25,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/world.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
