@@ -113,6 +113,13 @@ def live(_live: LiveServer) -> LiveServer:
     return _live
 
 
+@pytest.fixture(scope="session")
+def live_dags() -> Iterator[LiveServer]:
+    """One live server with the built-in DAGs for the whole run; tests reset it."""
+    with live_server(TEST_SETTINGS) as server:
+        yield server
+
+
 @pytest.fixture
 def api_client(live: LiveServer) -> Iterator[Any]:
     """The official apache-airflow-client, logged in as admin."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import random
 import string
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from simulator.state.entities import User
 from simulator.state.store import Store
+
+if TYPE_CHECKING:
+    import random
 
 DAG_RESOURCE = "DAGs"
 DAG_PREFIX = "DAG:"

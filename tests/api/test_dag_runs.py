@@ -21,7 +21,7 @@ from simulator.engine.timetable import Interval
 from simulator.simulator import Simulator
 from simulator.state.entities import Role
 from simulator.state.run_model import DagRun
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, NEGATIVE_OFFSET, TEST_SETTINGS, problem
 
 URL = "/api/v1/dags"
@@ -1199,10 +1199,9 @@ class TestSetDagRunNote:
         assert get_run(sim, "etl_orders", ETL).note is None
 
 
-@pytest.fixture(scope="module")
-def runs_live() -> Iterator[LiveServer]:
-    with live_server(TEST_SETTINGS) as server:
-        yield server
+@pytest.fixture
+def runs_live(live_dags: LiveServer) -> LiveServer:
+    return live_dags
 
 
 @pytest.fixture

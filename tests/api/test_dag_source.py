@@ -12,7 +12,7 @@ from itsdangerous import URLSafeSerializer
 
 from simulator.config import Settings
 from simulator.simulator import Simulator
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, TEST_SETTINGS, problem
 
 URL = "/api/v1/dagSources"
@@ -208,10 +208,9 @@ class TestGetDagSource:
         assert await response.json() == problem(401, "Unauthorized", None, "Unauthenticated")
 
 
-@pytest.fixture(scope="module")
-def source_live() -> Iterator[LiveServer]:
-    with live_server(TEST_SETTINGS) as server:
-        yield server
+@pytest.fixture
+def source_live(live_dags: LiveServer) -> LiveServer:
+    return live_dags
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from simulator.config import Settings
 from simulator.engine import timetable
 from simulator.simulator import Simulator
 from simulator.state.run_model import DagRun, TaskInstance
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, TEST_SETTINGS, problem
 
 CLEAR = "/api/v1/dags/{}/clearTaskInstances"
@@ -564,10 +564,9 @@ class TestPostSetTaskInstancesState:
         assert await response.json() == problem(401, "Unauthorized", None, "Unauthenticated")
 
 
-@pytest.fixture(scope="module")
-def actions_live() -> Iterator[LiveServer]:
-    with live_server(TEST_SETTINGS) as server:
-        yield server
+@pytest.fixture
+def actions_live(live_dags: LiveServer) -> LiveServer:
+    return live_dags
 
 
 @pytest.fixture

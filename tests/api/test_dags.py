@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.simulator import Simulator
 from simulator.state.entities import DagImportError, DagWarning, Role
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, NEGATIVE_OFFSET, TEST_SETTINGS, problem
 
 URL = "/api/v1/dags"
@@ -758,10 +758,9 @@ class TestGetDagDetails:
 # -- the official client ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def dags_live() -> Iterator[LiveServer]:
-    with live_server(TEST_SETTINGS) as server:
-        yield server
+@pytest.fixture
+def dags_live(live_dags: LiveServer) -> LiveServer:
+    return live_dags
 
 
 @pytest.fixture

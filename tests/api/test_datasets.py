@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.simulator import Simulator
 from simulator.state.run_model import Dataset, DatasetEvent
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, NEGATIVE_OFFSET, TEST_SETTINGS, problem
 
 URL = "/api/v1/datasets"
@@ -610,10 +610,9 @@ class TestGetDatasetEvents:
         assert await response.json() == FORBIDDEN
 
 
-@pytest.fixture(scope="module")
-def dataset_live() -> Iterator[LiveServer]:
-    with live_server(TEST_SETTINGS) as server:
-        yield server
+@pytest.fixture
+def dataset_live(live_dags: LiveServer) -> LiveServer:
+    return live_dags
 
 
 @pytest.fixture

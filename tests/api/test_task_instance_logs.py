@@ -9,7 +9,7 @@ indexes) and `sensing` (a sensor that defers for a minute).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from itsdangerous import URLSafeSerializer
 
 from simulator.config import Settings
 from simulator.simulator import Simulator
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, NO_DAGS, problem
 
 RUN = "scheduled__2023-03-31T00:00:00+00:00"
@@ -456,17 +456,11 @@ class TestGetLog:
         assert response.status == 200
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    with live_server(NO_DAGS) as live:
-        yield live
-
-
-def test_official_client(server: LiveServer) -> None:
+def test_official_client(live: LiveServer) -> None:
+    server = live  # an Airflow without DAGs, reset for this test
     import airflow_client.client as airflow_client
     from airflow_client.client.api.task_instance_api import TaskInstanceApi
 
-    server.sim.reset()
     server.sim.add_dags(DAGS)
     server.sim.advance(200)
     configuration = airflow_client.Configuration(

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.simulator import Simulator
 from simulator.state.entities import Role
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, TEST_SETTINGS, problem
 
 URL = "/api/v1/dags"
@@ -1005,10 +1005,9 @@ class TestGetExtraLinks:
 # -- the official client --------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
-    with live_server(TEST_SETTINGS) as live:
-        yield live
+@pytest.fixture
+def server(live_dags: LiveServer) -> LiveServer:
+    return live_dags
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.simulator import Simulator
 from simulator.state.entities import Role
-from simulator.testing.live import LiveServer, live_server
+from simulator.testing.live import LiveServer
 from tests.conftest import ADMIN, TEST_SETTINGS, problem
 
 URL = "/api/v1/dags"
@@ -352,10 +352,9 @@ class TestGetTask:
         assert await response.json() == problem(401, "Unauthorized", None, "Unauthenticated")
 
 
-@pytest.fixture(scope="module")
-def tasks_live() -> Iterator[LiveServer]:
-    with live_server(TEST_SETTINGS) as server:
-        yield server
+@pytest.fixture
+def tasks_live(live_dags: LiveServer) -> LiveServer:
+    return live_dags
 
 
 @pytest.fixture
