@@ -197,7 +197,8 @@ class Scheduler:
                     states = [u.state for up in task.upstream for u in by_task[up]]
                     decision = lc.trigger_decision(task.trigger_rule, states)
                 if decision == lc.RUN:
-                    self._enqueue(ti, run)
+                    if not task.depends_on_past or self._past_done(run, ti):
+                        self._enqueue(ti, run)
                 elif decision != lc.WAIT:
                     lc.set_state(self.store, ti, lc.SKIPPED if decision == lc.SKIP else decision)
                     ti.start_date = ti.end_date = self.events.now
@@ -277,6 +278,28 @@ class Scheduler:
             return
         dag = self.store.dags.require(ti.dag_id)
         self.examine(run, list(dag.tasks[ti.task_id].downstream))
+        if dag.tasks[ti.task_id].depends_on_past:
+            following = self._adjacent_run(run, later=True)
+            if following is not None:
+                self.examine(following, [ti.task_id])
+
+    def _adjacent_run(self, run: DagRun, *, later: bool) -> DagRun | None:
+        """The DAG's run just before (or after) `run` by logical date."""
+        others = [r for r in self.store.runs_of(run.dag_id) if r is not run]
+        if later:
+            after = [r for r in others if r.logical_date > run.logical_date]
+            return min(after, key=lambda r: r.logical_date, default=None)
+        before = [r for r in others if r.logical_date < run.logical_date]
+        return max(before, key=lambda r: r.logical_date, default=None)
+
+    def _past_done(self, run: DagRun, ti: TaskInstance) -> bool:
+        """Airflow's PrevDagrunDep: the task's instance in the previous run
+        succeeded or was skipped (or there is no previous run)."""
+        previous = self._adjacent_run(run, later=False)
+        if previous is None:
+            return True
+        past = self.store.task_instances.get((ti.dag_id, previous.run_id, ti.task_id, ti.map_index))
+        return past is None or past.state in (lc.SUCCESS, lc.SKIPPED)
 
     # -- datasets ---------------------------------------------------------
 

@@ -586,3 +586,21 @@ class TestDeterminism:
         for w in (alone, crowded):
             w.advance(3 * 3600)
         assert story(alone) == [row for row in story(crowded) if row[0][0] == "etl"]
+
+
+class TestDependsOnPast:
+    def test_waits_for_its_previous_instance(self, world: Callable[..., World]) -> None:
+        w = world(
+            dag("d", task("a", depends_on_past=True, duration=30, fail_tries=[1])),
+        )
+        first = w.trigger("d")
+        w.advance(1)
+        second = w.trigger("d")
+        w.advance(100)
+        assert w.states(first) == {"a": "failed"}
+        assert w.states(second) == {"a": None}  # the past failed: it never starts
+        assert w.ti(second, "a").try_number == 0
+        w.sim.actions.set_state([w.ti(first, "a")], "success")
+        w.advance(100)
+        assert w.ti(second, "a").try_number == 1  # it ran (and its own first try failed)
+        assert w.states(second) == {"a": "failed"}
