@@ -22,6 +22,11 @@ DAG_FIELDS = {
     "orientation", "dag_run_timeout", "render_template_as_native_obj", "template_search_path",
     "tasks", "fileloc", "owner", "is_paused_upon_creation", "retries", "retry_delay",
 }  # fmt: skip
+# The spec's TriggerRule enum (Airflow 2.5's rules that the API can show).
+TRIGGER_RULES = frozenset({
+    "all_success", "all_failed", "all_done", "one_success", "one_failed", "none_failed",
+    "none_skipped", "none_failed_or_skipped", "none_failed_min_one_success", "dummy",
+})  # fmt: skip
 # Keys of a DAG that become defaults of its tasks (Airflow's default_args).
 DEFAULT_ARGS = ("owner", "retries", "retry_delay")
 
@@ -87,6 +92,8 @@ def _task(spec: Any, defaults: dict[str, Any], where: str) -> Task:
     unknown = set(spec) - TASK_FIELDS
     if unknown:
         raise DagDefinitionError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    if spec.get("trigger_rule", "all_success") not in TRIGGER_RULES:
+        raise DagDefinitionError(f"{where}.trigger_rule: unknown rule {spec['trigger_rule']!r}")
     try:
         return Task(**{**defaults, **spec})
     except TypeError as exc:
@@ -94,10 +101,12 @@ def _task(spec: Any, defaults: dict[str, Any], where: str) -> Task:
 
 
 def _link(dag: Dag, where: str) -> None:
-    for task in dag.tasks.values():
+    for index, task in enumerate(dag.tasks.values()):
         for upstream in task.upstream:
             if upstream not in dag.tasks:
-                raise DagDefinitionError(f"{where}.{task.task_id}: unknown upstream {upstream!r}")
+                raise DagDefinitionError(
+                    f"{where}.tasks[{index}].upstream: unknown task {upstream!r}"
+                )
             dag.tasks[upstream].downstream.append(task.task_id)
     # Topological check: Airflow refuses cycles.
     done: set[str] = set()
