@@ -72,7 +72,9 @@ class Simulator:
         return dags
 
     def now(self) -> datetime:
-        return self.clock.now()
+        """The instant the world has caught up to: the clock's now while a
+        request is answered, fixed for the whole request even in realtime mode."""
+        return self.engine.now
 
     def catch_up(self) -> int:
         """Process every event due by the clock's now; called before each request."""
@@ -115,7 +117,7 @@ class Simulator:
 
     def latest_scheduler_heartbeat(self) -> datetime | None:
         """The scheduler heartbeats every 5 virtual seconds from the start instant."""
-        now = self.clock.now()
+        now = self.engine.now
         ticks = (now - self.settings.start) // SCHEDULER_HEARTBEAT
         return self.settings.start + ticks * SCHEDULER_HEARTBEAT
 
