@@ -156,8 +156,8 @@ def _warm_admin_hash(settings: Settings) -> None:
     from simulator.engine.rng import RandomStreams
     from simulator.state.security import hash_password
 
-    rng = RandomStreams(settings.seed).stream("password", settings.admin_user)
-    hash_password(settings.admin_password, rng, settings.password_hash_iterations)
+    salt = RandomStreams(settings.seed).salt("password", settings.admin_user)
+    hash_password(settings.admin_password, salt, settings.password_hash_iterations)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -98,7 +98,6 @@ QUIRKS: list[Quirk] = [
         "An undeclared query parameter is a 400 whose `title` is null; operations that "
         "declare no parameter at all ignore unknown ones.",
     ),
-    Quirk("created-200", AIRFLOW, ("*",), "Creates answer 200 with the object, never 201."),
     Quirk(
         "audit-log-on-success-only",
         SIMULATOR,

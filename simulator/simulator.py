@@ -122,8 +122,8 @@ class Simulator:
         return self.settings.start + ticks * SCHEDULER_HEARTBEAT
 
     def hash_password(self, username: str, password: str) -> str:
-        rng = self.random.stream("password", username)
-        return hash_password(password, rng, self.settings.password_hash_iterations)
+        salt = self.random.salt("password", username)
+        return hash_password(password, salt, self.settings.password_hash_iterations)
 
     def add_user(self, *, username: str, password: str | None, **fields: object) -> User:
         # FAB stores naive local times for users; the simulator runs in UTC.

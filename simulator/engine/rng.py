@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import string
+
+SALT_CHARS = string.ascii_letters + string.digits
 
 
 def _unit(name: str) -> float:
@@ -52,6 +55,11 @@ class RandomStreams:
             digest = hashlib.sha256(f"{self.seed}:{name}".encode()).digest()
             rng = self._streams[name] = random.Random(int.from_bytes(digest[:8], "big"))
         return rng
+
+    def salt(self, *key: object, length: int = 16) -> str:
+        """Letters and digits drawn from the key's stream (werkzeug's salt alphabet)."""
+        rng = self.stream(*key)
+        return "".join(rng.choice(SALT_CHARS) for _ in range(length))
 
     def uniform(self, *key: object) -> float:
         """One draw in [0, 1) that depends only on the seed and `key`.

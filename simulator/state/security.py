@@ -10,26 +10,19 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import string
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from simulator.state.entities import User
 from simulator.state.store import Store
 
-if TYPE_CHECKING:
-    import random
-
 DAG_RESOURCE = "DAGs"
 DAG_PREFIX = "DAG:"
 DAG_ACTIONS = frozenset({"can_read", "can_edit", "can_delete"})
-SALT_CHARS = string.ascii_letters + string.digits
 
 Permission = tuple[str, str]
 
 
-def hash_password(password: str, rng: random.Random, iterations: int) -> str:
-    salt = "".join(rng.choice(SALT_CHARS) for _ in range(16))
+def hash_password(password: str, salt: str, iterations: int) -> str:
     return f"pbkdf2:sha256:{iterations}${salt}${_derive(password, salt, iterations)}"
 
 
