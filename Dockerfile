@@ -1,7 +1,8 @@
 # The Airflow 2.5.3 REST API simulator on http://0.0.0.0:8080/api/v1
 #   docker build -t airflow-sim .
 #   docker run --rm -p 8080:8080 airflow-sim
-# Every `airflow-sim serve` flag is also an AIRFLOW_SIM_* variable (docker run -e ...).
+# Every `airflow-sim serve` flag is also an AIRFLOW_SIM_* variable
+# (docker run -e AIRFLOW_SIM_SCENARIO=demo ...).
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \
@@ -12,9 +13,10 @@ RUN useradd --create-home --uid 10001 --user-group simulator
 
 WORKDIR /app
 COPY . .
-# Editable: fixtures/ and scenarios/ sit next to simulator/ and are found
-# from the source tree. Byte-compiled here, as root, because the runtime user
-# cannot write /app: without .pyc files every start would recompile.
+# Editable: bundled scenarios and fixtures are found through simulator/bundled/,
+# which links to scenarios/ and fixtures/ in the source tree. Byte-compiled
+# here, as root, because the runtime user cannot write /app: without .pyc
+# files every start would recompile.
 RUN pip install --no-cache-dir -e . \
     && python -m compileall -q simulator
 

@@ -1,4 +1,8 @@
-"""`airflow-sim serve`: every flag also reads from an AIRFLOW_SIM_* variable."""
+"""`airflow-sim serve|validate|scenarios|schema`.
+
+Every flag of `serve` also reads from an AIRFLOW_SIM_* variable; a flag left
+unset (and its variable too) takes the scenario's value.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,12 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.config import Settings
+
+if TYPE_CHECKING:
+    from simulator.scenario.model import Scenario
 
 PROG = "airflow-sim"
 
@@ -48,14 +55,34 @@ def _speed(value: str) -> float:
     return speed
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise argparse.ArgumentTypeError(f"expected {' or '.join(allowed)}, got {value!r}")
+        return value
+
+    return check
+
+
 # flag, settings field, type, help
 OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
+    (
+        "--scenario",
+        "scenario",
+        str,
+        "a bundled scenario's name (`airflow-sim scenarios`) or a scenario file (default: default)",
+    ),
     ("--host", "host", str, "address to bind (default 127.0.0.1)"),
     ("--port", "port", _port, "port to listen on (default 8080)"),
-    ("--auth", "auth", str, "basic (users and roles) or none (every request acts as admin)"),
+    (
+        "--auth",
+        "auth",
+        _choice("basic", "none"),
+        "basic (users and roles) or none (every request acts as admin); default: the scenario's",
+    ),
     ("--admin-user", "admin_user", str, "username of the built-in Admin user (default admin)"),
     ("--admin-password", "admin_password", str, "its password (default admin)"),
-    ("--seed", "seed", int, "seed of every random stream (default 0)"),
+    ("--seed", "seed", int, "seed of every random stream (default: the scenario's)"),
     (
         "--validate-responses",
         "validate_responses",
@@ -66,22 +93,17 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "--expose-config",
         "expose_config",
         _bool,
-        "answer GET /config as [webserver] expose_config = True does (default false)",
+        "answer GET /config as [webserver] expose_config = True does (default: the scenario's)",
     ),
     ("--access-log", "access_log", _bool, "log every request, aiohttp style (default false)"),
     (
         "--clock",
         "clock",
-        str,
+        _choice("realtime", "frozen"),
         "realtime (virtual time follows the wall clock x speed) or frozen (moves via /_sim)",
     ),
-    ("--speed", "speed", _speed, "virtual seconds per wall second in realtime mode (default 1)"),
-    (
-        "--start",
-        "start",
-        _instant,
-        "the virtual clock's start, ISO 8601 with offset (default 2023-04-01T00:00:00+00:00)",
-    ),
+    ("--speed", "speed", _speed, "virtual seconds per wall second in realtime mode"),
+    ("--start", "start", _instant, "the virtual clock's start, ISO 8601 with an offset"),
 ]
 
 
@@ -99,6 +121,14 @@ def _env_default(field: str, convert: Callable[[str], Any]) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Airflow 2.5 REST API simulator")
     commands = parser.add_subparsers(dest="command", required=True)
+    validate = commands.add_parser(
+        "validate", help="check scenario files; exit 1 if any is invalid"
+    )
+    validate.add_argument(
+        "files", nargs="+", metavar="FILE", help="scenario files or bundled names"
+    )
+    commands.add_parser("scenarios", help="list the bundled scenarios")
+    commands.add_parser("schema", help="print the scenario files' JSON Schema")
     serve = commands.add_parser("serve", help="serve the API on http://HOST:PORT/api/v1")
     for flag, field, convert, help_text in OPTIONS:
         serve.add_argument(
@@ -114,21 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    if args.auth not in ("basic", "none"):
-        raise SystemExit(f"{PROG}: error: --auth must be basic or none, not {args.auth!r}")
-    if args.clock not in ("realtime", "frozen"):
-        raise SystemExit(f"{PROG}: error: --clock must be realtime or frozen, not {args.clock!r}")
     return Settings(**{field: getattr(args, field) for _, field, _, _ in OPTIONS})
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, scenario: Scenario) -> None:
     from aiohttp import web
     from aiohttp.log import access_logger
 
     from simulator.server.app import create_app
+    from simulator.simulator import Simulator
 
+    sim = Simulator(settings, scenario)
+    settings = sim.settings
     runner = web.AppRunner(
-        create_app(settings), access_log=access_logger if settings.access_log else None
+        create_app(settings, sim), access_log=access_logger if settings.access_log else None
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
@@ -139,7 +168,11 @@ async def _serve(settings: Settings) -> None:
         raise SystemExit(
             f"{PROG}: error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
         ) from None
-    print(f"Airflow API simulator on http://{settings.host}:{settings.port}/api/v1", flush=True)
+    print(
+        f"Airflow API simulator on http://{settings.host}:{settings.port}/api/v1"
+        f" (scenario {scenario.name}, {len(sim.store.dags)} DAGs, {len(sim.store.dag_runs)} runs)",
+        flush=True,
+    )
     # What start-up built lives as long as the server: keep it out of the
     # collector's full passes, which otherwise stall a request now and then.
     gc.collect()
@@ -150,21 +183,76 @@ async def _serve(settings: Settings) -> None:
         await runner.cleanup()
 
 
-def _warm_admin_hash(settings: Settings) -> None:
+def _warm_admin_hash(settings: Settings, seed: int) -> None:
     """Derive the admin's password hash (which releases the GIL) while the
-    server's modules import, instead of after."""
+    world is built, so that the first request does not wait for it."""
     from simulator.engine.rng import RandomStreams
     from simulator.state.security import hash_password
 
-    salt = RandomStreams(settings.seed).salt("password", settings.admin_user)
+    salt = RandomStreams(seed).salt("password", settings.admin_user)
     hash_password(settings.admin_password, salt, settings.password_hash_iterations)
+
+
+def _validate(files: Sequence[str]) -> int:
+    """One block per file: `FILE: ok`, or every error found in it."""
+    from simulator.scenario.loader import load_scenario
+    from simulator.scenario.problems import ScenarioError
+
+    failed = 0
+    for name in files:
+        try:
+            scenario = load_scenario(name)
+        except ScenarioError as exc:
+            failed += 1
+            print(f"{name}: {len(exc.problems)} error(s)")
+            print("\n".join(f"  {problem}" for problem in exc.problems))
+        else:
+            print(f"{name}: ok (scenario {scenario.name})")
+    return 1 if failed else 0
+
+
+def _scenarios() -> int:
+    from simulator.scenario.documents import bundled_names
+    from simulator.scenario.loader import load_scenario
+
+    names = bundled_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {load_scenario(name).description}")
+    return 0
+
+
+def _schema() -> int:
+    from simulator.scenario.loader import SCHEMA_PATH
+
+    sys.stdout.write(SCHEMA_PATH.read_text())
+    return 0
+
+
+def _load(settings: Settings) -> Scenario:
+    from simulator.scenario.loader import load_scenario
+    from simulator.scenario.problems import ScenarioError
+
+    try:
+        return load_scenario(settings.scenario)
+    except ScenarioError as exc:
+        print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
+        raise SystemExit(f"{PROG}: error: the scenario is not valid") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "validate":
+            return _validate(args.files)
+        if args.command == "scenarios":
+            return _scenarios()
+        if args.command == "schema":
+            return _schema()
         settings = settings_from(args)
-        threading.Thread(target=_warm_admin_hash, args=(settings,), daemon=True).start()
+        scenario = _load(settings)
+        seed = scenario.seed if settings.seed is None else settings.seed
+        threading.Thread(target=_warm_admin_hash, args=(settings, seed), daemon=True).start()
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
@@ -174,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(_serve(settings))
+        asyncio.run(_serve(settings, scenario))
     except SystemExit as exc:
         print(exc.code, file=sys.stderr)
         return 2

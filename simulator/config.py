@@ -1,35 +1,50 @@
-"""Settings: one frozen dataclass. CLI flags and AIRFLOW_SIM_* variables map onto it."""
+"""Settings: one frozen dataclass. CLI flags and AIRFLOW_SIM_* variables map onto it.
+
+The world itself comes from a scenario (a bundled name, a file, or an inline
+document). Fields left at None take the scenario's values (its seed, auth
+mode, clock, configuration); a value given here wins over the file. The
+Simulator holds the resolved copy, with every field set.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-# Runs repeat from one fixed instant unless a start is given.
-DEFAULT_START = datetime(2023, 4, 1, tzinfo=UTC)
-FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+DEFAULT_SCENARIO = "default"
+DEFAULT_PAGE_LIMIT = 100  # Airflow's [api] maximum_page_limit and fallback_page_limit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
-    auth: str = "basic"  # basic | none
+    # A bundled scenario's name, a scenario file's path, or a scenario document.
+    scenario: str | Path | Mapping[str, Any] = DEFAULT_SCENARIO
+    auth: str | None = None  # basic | none
     admin_user: str = "admin"
     admin_password: str = field(default="admin", repr=False)
-    seed: int = 0
+    seed: int | None = None
     validate_responses: bool = False
     access_log: bool = False
-    expose_config: bool = False
-    clock: str = "realtime"  # realtime | frozen
-    speed: float = 1.0
-    start: datetime = DEFAULT_START
-    maximum_page_limit: int = 100
-    fallback_page_limit: int = 100
+    expose_config: bool | None = None  # None: the scenario's [webserver] expose_config
+    clock: str | None = None  # realtime | frozen
+    speed: float | None = None
+    start: datetime | None = None
+    # None: the scenario's [api] options (Airflow's defaults: 100 and 100).
+    maximum_page_limit: int | None = None
+    fallback_page_limit: int | None = None
     # werkzeug's default cost in Airflow 2.5; tests may lower it.
     password_hash_iterations: int = 260000
     secret_key: str = "simulator-secret-key"
-    fixtures_dir: Path = FIXTURES_DIR
-    # The DAG definitions the world starts with; None starts with no DAGs.
-    dags_file: Path | None = FIXTURES_DIR / "dags.yaml"
+
+    @property
+    def page_limits(self) -> tuple[int, int]:
+        """[api] maximum_page_limit and fallback_page_limit."""
+        return (
+            self.maximum_page_limit or DEFAULT_PAGE_LIMIT,
+            self.fallback_page_limit or DEFAULT_PAGE_LIMIT,
+        )

@@ -1,10 +1,17 @@
 """Simulator: the facade that owns the world (store), the clock, the engine
-and the random streams. Handlers receive it as their first argument."""
+and the random streams. Handlers receive it as their first argument.
+
+A simulator serves one scenario. Building the world: the installation and
+the scenario's resources at the origin (`start - history`), the DAGs handed
+to the scheduler, then the engine runs the history up to `start`, where the
+virtual clock begins.
+"""
 
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+import dataclasses
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simulator.config import Settings
@@ -15,47 +22,84 @@ from simulator.engine.executor import Executor
 from simulator.engine.rng import RandomStreams
 from simulator.engine.scheduler import Scheduler
 from simulator.scenario.dags import dag_from_dict
+from simulator.scenario.loader import expand, load_scenario
+from simulator.scenario.model import Scenario
 from simulator.state.dag_model import DATASETS, Dag
 from simulator.state.entities import EventLog, User
 from simulator.state.run_model import Dataset
 from simulator.state.security import DAG_PREFIX, hash_password
 from simulator.state.store import Store
-from simulator.world import load_fixture, seed_installation
+from simulator.world import seed_installation, seed_resources
 
 SCHEDULER_HEARTBEAT = timedelta(seconds=5)
+REGISTRATION_ROLE = "Public"  # what a user defined without roles gets, as POST /users
 
 
 class Simulator:
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+    def __init__(self, settings: Settings | None = None, scenario: Scenario | None = None) -> None:
+        given = settings or Settings()
+        self.scenario = scenario or load_scenario(given.scenario)
+        self.settings = resolve(given, self.scenario)
+        self._worlds: dict[int, Scenario] = {}
         self.reset()
 
-    def reset(self) -> None:
-        """Back to the default world at the start instant, with fresh streams."""
+    @property
+    def origin(self) -> datetime:
+        """When the simulated installation began: the start minus the history."""
+        assert self.settings.start is not None
+        return self.settings.start - self.scenario.history
+
+    def reset(self, seed: int | None = None) -> None:
+        """Back to the scenario's world at its start instant, with fresh streams."""
+        if seed is not None:
+            self.settings = dataclasses.replace(self.settings, seed=seed)
         s = self.settings
-        self.clock = VirtualClock(s.start, mode=s.clock, speed=s.speed)
-        self.engine = Engine(self.clock.now())
+        assert s.seed is not None and s.start is not None
+        world = self._world(s.seed)
+        self.engine = Engine(self.origin)
         self.random = RandomStreams(s.seed)
         self.store = Store()
         self.scheduler = Scheduler(self.store, self.engine, self.record_event)
         self.executor = Executor(self.store, self.engine, self.random, self.scheduler)
         self.actions = Actions(self.store, self.scheduler, self.executor)
-        seed_installation(self.store, s.fixtures_dir)
-        self.add_user(
-            username=s.admin_user,
-            password=s.admin_password,
-            first_name="Admin",
-            last_name="User",
-            email=f"{s.admin_user}@example.com",
-            roles=["Admin"],
-        )
-        if s.dags_file is not None:
-            self.add_dags(load_fixture(s.dags_file.parent, s.dags_file.name))
+        self._passwords: dict[int, str] = {}
+        seed_installation(self.store, world)
+        self._add_users(world)
+        seed_resources(self.store, world, parsed_at=s.start)
+        self.add_dags(world.dags)
+        self.engine.run(until=s.start)  # the history, before anyone looks
+        self.clock = VirtualClock(s.start, mode=s.clock or "realtime", speed=s.speed or 1.0)
         self.catch_up()
+
+    def _world(self, seed: int) -> Scenario:
+        """The scenario with its generated parts for `seed` (made once per seed)."""
+        world = self._worlds.get(seed)
+        if world is None:
+            world = self._worlds[seed] = expand(self.scenario, seed)
+        return world
+
+    def _add_users(self, world: Scenario) -> None:
+        s = self.settings
+        defined = {u["username"].lower(): u for u in world.users}
+        if s.admin_user.lower() not in defined:
+            admin = {"first_name": "Admin", "last_name": "User", "roles": ["Admin"]}
+            email = f"{s.admin_user}@example.com"
+            self.add_user(username=s.admin_user, password=s.admin_password, email=email, **admin)
+        for user in world.users:
+            name = user["username"]
+            self.add_user(
+                username=name,
+                password=user.get("password"),
+                first_name=user.get("first_name", name.capitalize()),
+                last_name=user.get("last_name", "User"),
+                email=user.get("email", f"{name}@example.com"),
+                roles=list(dict.fromkeys(user.get("roles", [REGISTRATION_ROLE]))),
+                active=user.get("active", True),
+            )
 
     def add_dags(self, definitions: list[dict[str, Any]]) -> list[Dag]:
         """Parse DAG definitions into the world and let the scheduler plan them."""
-        definitions = copy.deepcopy(definitions)  # fixtures are cached and shared
+        definitions = copy.deepcopy(definitions)  # scenarios are cached and shared
         dags = [dag_from_dict(item, self.settings.secret_key) for item in definitions]
         now = self.engine.now
         for dag in dags:
@@ -116,22 +160,38 @@ class Simulator:
         return [dag.dag_id for dag in self.store.dags]
 
     def latest_scheduler_heartbeat(self) -> datetime | None:
-        """The scheduler heartbeats every 5 virtual seconds from the start instant."""
-        now = self.engine.now
-        ticks = (now - self.settings.start) // SCHEDULER_HEARTBEAT
-        return self.settings.start + ticks * SCHEDULER_HEARTBEAT
+        """The scheduler heartbeats every 5 virtual seconds from the origin."""
+        ticks = (self.engine.now - self.origin) // SCHEDULER_HEARTBEAT
+        return self.origin + ticks * SCHEDULER_HEARTBEAT
 
     def hash_password(self, username: str, password: str) -> str:
         salt = self.random.salt("password", username)
+        assert self.settings.password_hash_iterations
         return hash_password(password, salt, self.settings.password_hash_iterations)
+
+    def set_password(self, user: User, password: str | None) -> None:
+        """Remember the password; it is hashed when first needed (the hash is
+        slow on purpose and no answer shows it, so a world of many users
+        starts without paying for every one)."""
+        user.password_hash = ""
+        self._passwords.pop(user.id, None)
+        if password:
+            self._passwords[user.id] = password
+
+    def password_hash(self, user: User) -> str:
+        """The user's stored hash ('' when it has no password)."""
+        pending = self._passwords.pop(user.id, None)
+        if pending is not None:
+            user.password_hash = self.hash_password(user.username, pending)
+        return user.password_hash
 
     def add_user(self, *, username: str, password: str | None, **fields: object) -> User:
         # FAB stores naive local times for users; the simulator runs in UTC.
         now = self.now().replace(tzinfo=None)
         user = User(username=username, created_on=now, changed_on=now, **fields)  # type: ignore[arg-type]
-        if password:
-            user.password_hash = self.hash_password(username, password)
-        return self.store.users.add(user)
+        self.store.users.add(user)
+        self.set_password(user, password)
+        return user
 
     def record_event(
         self,
@@ -154,3 +214,32 @@ class Simulator:
                 extra=extra,
             )
         )
+
+
+def resolve(settings: Settings, scenario: Scenario) -> Settings:
+    """`settings` with every field the flags left unset taken from the scenario."""
+    api = scenario.config.get("api", {})
+    limits = (int(api.get("maximum_page_limit", 0)), int(api.get("fallback_page_limit", 0)))
+    start = settings.start or scenario.start
+    if not isinstance(start, datetime):  # NOW
+        start = wall_clock_minute()
+    expose = scenario.config.get("webserver", {}).get("expose_config", False)
+    return dataclasses.replace(
+        settings,
+        seed=scenario.seed if settings.seed is None else settings.seed,
+        auth=settings.auth or scenario.auth,
+        clock=settings.clock or scenario.mode,
+        speed=settings.speed or scenario.speed,
+        start=start,
+        expose_config=(
+            str(expose).lower() == "true" if settings.expose_config is None
+            else settings.expose_config
+        ),
+        maximum_page_limit=settings.maximum_page_limit or limits[0] or None,
+        fallback_page_limit=settings.fallback_page_limit or limits[1] or None,
+    )  # fmt: skip
+
+
+def wall_clock_minute() -> datetime:
+    """`clock.start: now`: the wall-clock instant at load, to the minute."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)

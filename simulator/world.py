@@ -1,42 +1,112 @@
-"""The default world every simulator starts from: Airflow 2.5.3 as installed.
-
-Reads fixtures/ (security model, providers, plugins, configuration); the
-scenario layer builds on top of it.
+"""The world a simulator starts from: Airflow 2.5.3 as installed (fixtures/:
+security model, providers, plugins, configuration), then what the scenario
+adds to it (roles, pools, connections, variables, import errors, DAG
+warnings, configuration, plugins, providers). DAGs and users are the
+simulator's own steps, since the engine and the password hashing own them.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
+import functools
+import json
+from datetime import datetime
 from typing import Any
 
 import yaml
 
-from simulator.state.entities import Plugin, Pool, Provider, Role
+from simulator.scenario.dags import parse_instant
+from simulator.scenario.documents import bundled_dir
+from simulator.scenario.model import Scenario
+from simulator.state.entities import (
+    Connection,
+    DagImportError,
+    DagWarning,
+    Plugin,
+    Pool,
+    Provider,
+    Role,
+    Variable,
+)
 from simulator.state.store import DEFAULT_POOL, Store
 
-
-@cache
-def load_fixture(directory: Path, name: str) -> Any:
-    with (directory / name).open("rb") as fh:
-        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+FIXTURES = ("security", "providers", "plugins", "config")
 
 
-def seed_installation(store: Store, fixtures: Path) -> None:
-    """What a fresh `airflow db init` leaves behind, minus users."""
-    security = load_fixture(fixtures, "security.yaml")
+@functools.cache
+def installation() -> dict[str, Any]:
+    """fixtures/<name>.yaml for each installation fixture, read once."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = {}
+    for name in FIXTURES:
+        with (bundled_dir("fixtures") / f"{name}.yaml").open("rb") as fh:
+            data[name] = yaml.load(fh, Loader=loader)
+    return data
+
+
+def seed_installation(store: Store, scenario: Scenario) -> None:
+    """What a fresh `airflow db init` leaves behind (minus users), with the
+    scenario's roles, plugins, providers and configuration on top."""
+    fixtures = installation()
+    security = fixtures["security"]
     store.actions = list(security["actions"])
     store.resources = list(security["resources"])
-    for role in security["roles"]:
-        store.roles.add(
-            Role(name=role["name"], permissions=[(a, r) for a, r in role["permissions"]])
-        )
+    for role in [*security["roles"], *scenario.roles]:
+        permissions = [(a, r) for a, r in role.get("permissions", [])]
+        existing = store.roles.get(role["name"])
+        if existing is not None:  # a scenario role of a default name replaces its grants
+            existing.permissions = permissions
+        else:
+            store.roles.add(Role(name=role["name"], permissions=permissions))
     store.pools.add(Pool(pool=DEFAULT_POOL, slots=128, description="Default pool"))
-    for item in load_fixture(fixtures, "providers.yaml"):
-        store.providers.add(Provider(**item))
-    for item in load_fixture(fixtures, "plugins.yaml") or []:
+    providers = {p["package_name"]: p for p in [*fixtures["providers"], *scenario.providers]}
+    for item in sorted(providers.values(), key=lambda p: p["package_name"]):
+        store.providers.add(Provider(**{"description": "", **item}))
+    for item in [*(fixtures["plugins"] or []), *scenario.plugins]:
         store.plugins.add(Plugin(**item))
     store.config = {
-        section: {key: str(value) for key, value in options.items()}
-        for section, options in load_fixture(fixtures, "config.yaml").items()
+        section: {key: _option(value) for key, value in options.items()}
+        for section, options in fixtures["config"].items()
     }
+    for section, options in scenario.config.items():
+        store.config.setdefault(section, {}).update({k: _option(v) for k, v in options.items()})
+
+
+def _option(value: Any) -> str:
+    """A configuration value as Airflow prints it (booleans as True/False)."""
+    return str(value)
+
+
+def seed_resources(store: Store, scenario: Scenario, parsed_at: datetime) -> None:
+    """Pools, connections, variables, import errors and DAG warnings."""
+    for pool in scenario.pools:
+        existing = store.pools.get(pool["name"])
+        if existing is not None:  # default_pool: the scenario sets its size
+            existing.slots, existing.description = pool["slots"], pool.get("description")
+        else:
+            store.pools.add(
+                Pool(pool=pool["name"], slots=pool["slots"], description=pool.get("description"))
+            )
+    for conn in scenario.connections:
+        extra = conn.get("extra")
+        fields = {**conn, "extra": json.dumps(extra) if isinstance(extra, dict) else extra}
+        store.connections.add(Connection(**fields))
+    for var in scenario.variables:
+        value = var["value"]
+        text = value if isinstance(value, str) else json.dumps(value)
+        store.variables.add(Variable(key=var["key"], val=text, description=var.get("description")))
+    for error in scenario.import_errors:
+        stamp = _stamp(error.get("timestamp"), parsed_at)
+        store.import_errors.add(
+            DagImportError(filename=error["filename"], stack_trace=error["stack_trace"],
+                           timestamp=stamp)
+        )  # fmt: skip
+    for warning in scenario.dag_warnings:
+        store.dag_warnings.add(
+            DagWarning(dag_id=warning["dag_id"], message=warning["message"],
+                       warning_type=warning.get("warning_type", "non-existent pool"),
+                       timestamp=_stamp(warning.get("timestamp"), parsed_at))
+        )  # fmt: skip
+
+
+def _stamp(value: str | None, default: datetime) -> datetime:
+    return parse_instant(value) if value is not None else default

@@ -50,10 +50,14 @@ def problem(
 
 
 # Response validation is always on in tests; a cheap hash keeps user creation fast.
-TEST_SETTINGS = Settings(validate_responses=True, clock="frozen", password_hash_iterations=1000)
+# DAG-side tests run in the bundled `ci` world (frozen at 2023-04-01, seed 0).
+TEST_SETTINGS = Settings(scenario="ci", validate_responses=True, password_hash_iterations=1000)
 # Resource tests run in an Airflow without DAGs (like load_examples = False),
 # so no task instance takes a pool slot or writes an event log behind their back.
-NO_DAGS = dataclasses.replace(TEST_SETTINGS, dags_file=None)
+NO_DAGS = dataclasses.replace(
+    TEST_SETTINGS,
+    scenario={"name": "no_dags", "clock": {"start": "2023-04-01T00:00:00Z", "mode": "frozen"}},
+)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,10 +29,12 @@ class TestSettingsFromFlags:
             if name.startswith("AIRFLOW_SIM_"):
                 monkeypatch.delenv(name)
         settings = settings_from(build_parser().parse_args(["serve"]))
-        assert (settings.host, settings.port, settings.auth) == ("127.0.0.1", 8080, "basic")
+        assert (settings.host, settings.port, settings.scenario) == ("127.0.0.1", 8080, "default")
         assert (settings.admin_user, settings.admin_password) == ("admin", "admin")
         assert settings.validate_responses is False
-        assert settings.expose_config is False
+        # Unset: the scenario decides.
+        assert (settings.auth, settings.seed, settings.clock, settings.start) == (None,) * 4
+        assert settings.expose_config is None
 
     def test_flags(self) -> None:
         args = build_parser().parse_args(
@@ -57,6 +61,12 @@ class TestSettingsFromFlags:
         assert (settings.clock, settings.speed) == ("frozen", 60.0)
         assert settings.start.isoformat() == "2024-01-01T06:00:00+00:00"
 
+    def test_scenario_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AIRFLOW_SIM_SCENARIO", "ci")
+        assert settings_from(build_parser().parse_args(["serve"])).scenario == "ci"
+        args = ["serve", "--scenario", "./my.yaml"]
+        assert settings_from(build_parser().parse_args(args)).scenario == "./my.yaml"
+
     def test_flag_beats_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW_SIM_PORT", "8181")
         assert settings_from(build_parser().parse_args(["serve", "--port", "1234"])).port == 1234
@@ -74,6 +84,24 @@ class TestBadInput:
         err = capsys.readouterr().err.strip().splitlines()
         assert err and err[-1].startswith("airflow-sim")
 
+    def test_invalid_scenario(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        path = tmp_path / "bad.yaml"
+        path.write_text("name: bad\nclock: {mode: paused}\ndags: [{dag_id: d, tasks: [{}]}]\n")
+        assert main(["serve", "--scenario", str(path), "--port", "0"]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"{path}: clock.mode: expected one of 'frozen', 'realtime', found 'paused'",
+            f"{path}: dags[0].tasks[0]: missing required key 'task_id'",
+            "airflow-sim: error: the scenario is not valid",
+        ]
+
+    def test_unknown_scenario(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["serve", "--scenario", "nowhere"]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            "scenario: expected a bundled scenario (ci, default, demo, large) or a file path, "
+            "found 'nowhere'",
+            "airflow-sim: error: the scenario is not valid",
+        ]
+
     def test_bad_environment_value(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
@@ -84,12 +112,43 @@ class TestBadInput:
         )
 
 
+class TestScenarioCommands:
+    def test_validate(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        good = tmp_path / "good.yaml"
+        good.write_text("name: good\ninclude: [ci]\n")
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("name: bad\nseed: -1\nhistory: {weeks: 2}\n")
+        assert main(["validate", str(good), "ci"]) == 0
+        assert capsys.readouterr().out.splitlines() == [
+            f"{good}: ok (scenario good)",
+            "ci: ok (scenario ci)",
+        ]
+        assert main(["validate", str(good), str(bad)]) == 1
+        assert capsys.readouterr().out.splitlines() == [
+            f"{good}: ok (scenario good)",
+            f"{bad}: 2 error(s)",
+            f"  {bad}: history.weeks: unknown key 'weeks'",
+            f"  {bad}: seed: expected a number >= 0, found -1",
+        ]
+
+    def test_scenarios_lists_the_bundled_worlds(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["scenarios"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert [line.split()[0] for line in lines] == ["ci", "default", "demo", "large"]
+        assert all(len(line.split(None, 1)) == 2 for line in lines)  # each with a description
+
+    def test_schema(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["schema"]) == 0
+        schema = json.loads(capsys.readouterr().out)
+        assert schema["required"] == ["name"] and "dags" in schema["properties"]
+
+
 @pytest.fixture
 def server() -> Iterator[tuple[subprocess.Popen[str], int]]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulator", "serve", "--port", str(port),
-         "--admin-password", "hunter2-pass"],
+         "--admin-password", "hunter2-pass", "--scenario", "ci"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 20
@@ -123,7 +182,7 @@ class TestServe:
     def test_port_in_use(self, server: tuple[subprocess.Popen[str], int]) -> None:
         _, port = server
         result = subprocess.run(
-            [sys.executable, "-m", "simulator", "serve", "--port", str(port)],
+            [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--scenario", "ci"],
             capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         assert result.returncode == 2

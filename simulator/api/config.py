@@ -48,8 +48,7 @@ def effective_config(sim: Simulator) -> dict[str, dict[str, str]]:
     settings = sim.settings
     config.setdefault("webserver", {})["expose_config"] = str(settings.expose_config)
     api = config.setdefault("api", {})
-    api["maximum_page_limit"] = str(settings.maximum_page_limit)
-    api["fallback_page_limit"] = str(settings.fallback_page_limit)
+    api["maximum_page_limit"], api["fallback_page_limit"] = map(str, settings.page_limits)
     if settings.auth == "none":
         api["auth_backends"] = NO_AUTH_BACKEND
     return config

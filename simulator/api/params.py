@@ -14,12 +14,13 @@ T = TypeVar("T")
 
 def check_limit(settings: Settings, limit: int | None) -> int:
     """Airflow's check_limit: capped at the maximum, 0 means the fallback."""
+    maximum, fallback = settings.page_limits
     if limit is None:
-        return settings.fallback_page_limit
-    if limit > settings.maximum_page_limit:
-        return settings.maximum_page_limit
+        return fallback
+    if limit > maximum:
+        return maximum
     if limit == 0:
-        return settings.fallback_page_limit
+        return fallback
     if limit < 0:
         raise BadRequest("Page limit must be a positive integer")
     return limit

@@ -143,4 +143,4 @@ def _update(sim: Simulator, user: User, data: dict[str, Any], roles: list[str] |
         user.username = new_username
         sim.store.users.rekey(old_username, user)
     if "password" in data:
-        user.password_hash = sim.hash_password(user.username, data["password"])
+        sim.set_password(user, data["password"])

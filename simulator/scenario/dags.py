@@ -1,7 +1,8 @@
-"""DAG definitions from YAML (fixtures/dags.yaml, scenario files) into Dag entities.
+"""DAG definitions from scenario files into Dag entities.
 
 A definition names its tasks in order with their upstream task ids; the
-rest has Airflow's defaults. Errors name the DAG and the field.
+rest has Airflow's defaults. Errors carry the path of the field inside the
+definition (`tasks[1].upstream`), so scenario errors can name the file too.
 """
 
 from __future__ import annotations
@@ -32,19 +33,30 @@ DEFAULT_ARGS = ("owner", "retries", "retry_delay")
 
 
 class DagDefinitionError(ValueError):
-    pass
+    def __init__(self, dag_id: str, path: str, message: str) -> None:
+        self.dag_id, self.path, self.message = dag_id, path, message
+        where = f"dag {dag_id}" if dag_id else "dag"
+        super().__init__(f"{where}{'.' + path if path else ''}: {message}")
 
 
-def _datetime(value: Any, where: str) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise DagDefinitionError(f"{where}: {exc}") from None
+def parse_instant(value: Any) -> datetime:
+    """An ISO 8601 instant with an offset (`Z` allowed); ValueError otherwise."""
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("z", "+00:00"))
     if parsed.tzinfo is None:
-        raise DagDefinitionError(f"{where}: a timezone is required")
+        raise ValueError("a timezone is required")
     return parsed
+
+
+def _datetime(value: Any, dag_id: str, path: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise DagDefinitionError(dag_id, path, str(exc)) from None
 
 
 def file_token(secret_key: str, fileloc: str) -> str:
@@ -54,58 +66,61 @@ def file_token(secret_key: str, fileloc: str) -> str:
 
 def dag_from_dict(data: dict[str, Any], secret_key: str) -> Dag:
     dag_id = str(data.get("dag_id") or "")
-    where = f"dag {dag_id or '?'}"
     if not dag_id:
-        raise DagDefinitionError("dag: dag_id is required")
+        raise DagDefinitionError("", "dag_id", "a dag_id is required")
     unknown = set(data) - DAG_FIELDS
     if unknown:
-        raise DagDefinitionError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise DagDefinitionError(dag_id, "", f"unknown field(s) {', '.join(sorted(unknown))}")
     try:
         schedule = parse_schedule(data.get("schedule"))
     except ValueError as exc:
-        raise DagDefinitionError(f"{where}.schedule: {exc}") from None
+        raise DagDefinitionError(dag_id, "schedule", str(exc)) from None
     fileloc = data.get("fileloc") or f"{DAGS_FOLDER}/{dag_id}.py"
     dag = Dag(
         dag_id=dag_id,
         fileloc=fileloc,
         file_token=file_token(secret_key, fileloc),
         schedule=schedule,
-        start_date=_datetime(data.get("start_date"), f"{where}.start_date"),
-        end_date=_datetime(data.get("end_date"), f"{where}.end_date"),
+        start_date=_datetime(data.get("start_date"), dag_id, "start_date"),
+        end_date=_datetime(data.get("end_date"), dag_id, "end_date"),
         **{k: data[k] for k in DAG_FIELDS - {"dag_id", "schedule", "start_date", "end_date",
                                               "tasks", "fileloc", *DEFAULT_ARGS} if k in data},
     )  # fmt: skip
     defaults = {k: data[k] for k in DEFAULT_ARGS if k in data}
     for index, spec in enumerate(data.get("tasks") or []):
-        task = _task(spec, defaults, f"{where}.tasks[{index}]")
+        where = f"tasks[{index}]"
+        task = _task(spec, defaults, dag_id, where)
         if task.task_id in dag.tasks:
-            raise DagDefinitionError(f"{where}: duplicate task_id {task.task_id!r}")
+            raise DagDefinitionError(
+                dag_id, f"{where}.task_id", f"duplicate task_id {task.task_id!r}"
+            )
         task.start_date = dag.start_date
         dag.tasks[task.task_id] = task
-    _link(dag, where)
+    _link(dag)
     return dag
 
 
-def _task(spec: Any, defaults: dict[str, Any], where: str) -> Task:
+def _task(spec: Any, defaults: dict[str, Any], dag_id: str, where: str) -> Task:
     if not isinstance(spec, dict) or not spec.get("task_id"):
-        raise DagDefinitionError(f"{where}: a task needs a task_id")
+        raise DagDefinitionError(dag_id, where, "a task needs a task_id")
     unknown = set(spec) - TASK_FIELDS
     if unknown:
-        raise DagDefinitionError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        raise DagDefinitionError(dag_id, where, f"unknown field(s) {', '.join(sorted(unknown))}")
     if spec.get("trigger_rule", "all_success") not in TRIGGER_RULES:
-        raise DagDefinitionError(f"{where}.trigger_rule: unknown rule {spec['trigger_rule']!r}")
+        rule = spec["trigger_rule"]
+        raise DagDefinitionError(dag_id, f"{where}.trigger_rule", f"unknown rule {rule!r}")
     try:
         return Task(**{**defaults, **spec})
     except TypeError as exc:
-        raise DagDefinitionError(f"{where}: {exc}") from None
+        raise DagDefinitionError(dag_id, where, str(exc)) from None
 
 
-def _link(dag: Dag, where: str) -> None:
+def _link(dag: Dag) -> None:
     for index, task in enumerate(dag.tasks.values()):
         for upstream in task.upstream:
             if upstream not in dag.tasks:
                 raise DagDefinitionError(
-                    f"{where}.tasks[{index}].upstream: unknown task {upstream!r}"
+                    dag.dag_id, f"tasks[{index}].upstream", f"unknown task {upstream!r}"
                 )
             dag.tasks[upstream].downstream.append(task.task_id)
     # Topological check: Airflow refuses cycles.
@@ -114,7 +129,8 @@ def _link(dag: Dag, where: str) -> None:
     while remaining:
         ready = [t for t in remaining.values() if all(u in done for u in t.upstream)]
         if not ready:
-            raise DagDefinitionError(f"{where}: the tasks form a cycle")
+            cycle = ", ".join(sorted(remaining))
+            raise DagDefinitionError(dag.dag_id, "tasks", f"the tasks form a cycle ({cycle})")
         for task in ready:
             done.add(task.task_id)
             del remaining[task.task_id]

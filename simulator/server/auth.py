@@ -46,7 +46,7 @@ class Authenticator:
             raise Unauthenticated(headers=CHALLENGE)
         username, password = creds
         user = find_user(sim.store, username)
-        if user is None or not user.active or not user.password_hash:
+        if user is None or not user.active or not sim.password_hash(user):
             raise Unauthenticated(headers=CHALLENGE)
         key = (username, user.password_hash)
         digest = hashlib.sha256(password.encode()).digest()

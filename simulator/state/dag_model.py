@@ -57,6 +57,8 @@ class Task:
     failure_rate: float = 0.0
     fail_tries: list[int] = field(default_factory=list)
     deferral: float | None = None
+    # A branch operator: on success it follows one direct downstream task.
+    branch: bool = False
 
     @property
     def is_mapped(self) -> bool:

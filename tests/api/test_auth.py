@@ -174,7 +174,11 @@ class TestAuthNone:
     @pytest.fixture
     async def open_client(self, aiohttp_client: Callable[..., Any]) -> TestClient:
         settings = Settings(
-            validate_responses=True, clock="frozen", password_hash_iterations=1000, auth="none"
+            scenario="ci",
+            validate_responses=True,
+            clock="frozen",
+            password_hash_iterations=1000,
+            auth="none",
         )
         client: TestClient = await aiohttp_client(create_app(settings))
         return client

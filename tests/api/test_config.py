@@ -31,6 +31,7 @@ TEXT_ACCEPT = {**ADMIN, "Accept": "text/plain"}
 
 def exposed_settings(**overrides: Any) -> Settings:
     return Settings(
+        scenario="ci",
         validate_responses=True,
         clock="frozen",
         expose_config=True,

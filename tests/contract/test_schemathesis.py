@@ -384,7 +384,11 @@ class Target:
 def target() -> Iterator[Target]:
     # expose_config: get_config answers its document, not only 403.
     settings_ = Settings(
-        validate_responses=True, clock="frozen", password_hash_iterations=1000, expose_config=True
+        scenario="ci",
+        validate_responses=True,
+        clock="frozen",
+        password_hash_iterations=1000,
+        expose_config=True,
     )
     with live_server(settings_) as server, requests.Session() as http:
         found = Target(server, http)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import pytest
@@ -25,8 +25,11 @@ from simulator.state.entities import Pool
 from simulator.state.run_model import DagRun, TaskInstance
 from simulator.state.store import Store
 
-FROZEN = Settings(clock="frozen", dags_file=None, password_hash_iterations=1000)
-T0 = FROZEN.start  # 2023-04-01T00:00:00+00:00
+T0 = datetime(2023, 4, 1, tzinfo=UTC)
+# An Airflow without DAGs, frozen at T0.
+FROZEN = Settings(
+    scenario={"name": "empty"}, clock="frozen", start=T0, password_hash_iterations=1000
+)
 START = "2023-03-01T00:00:00+00:00"
 
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from simulator.config import FIXTURES_DIR
 from simulator.scenario.dags import DagDefinitionError, dag_from_dict
-from simulator.world import load_fixture
+from simulator.scenario.loader import load_scenario
 
 KEY = "secret"
 
@@ -32,8 +31,8 @@ def test_defaults_and_links() -> None:
     assert dag.file_token.count(".") == 1
 
 
-def test_the_built_in_dags_load() -> None:
-    dags = [dag_from_dict(item, KEY) for item in load_fixture(FIXTURES_DIR, "dags.yaml")]
+def test_the_ci_dags_load() -> None:
+    dags = [dag_from_dict(item, KEY) for item in load_scenario("ci").dags]
     assert len(dags) == 8
     assert {d.dag_id for d in dags} >= {"etl_orders", "fan_out_fan_in", "wait_for_partition"}
 
@@ -41,7 +40,7 @@ def test_the_built_in_dags_load() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"dag_id": ""}, "dag: dag_id is required"),
+        ({"dag_id": ""}, "dag.dag_id: a dag_id is required"),
         ({"colour": "red"}, "dag d: unknown field(s) colour"),
         ({"schedule": "every day"}, "dag d.schedule: invalid cron expression 'every day'"),
         ({"start_date": "2023-01-01T00:00:00"}, "dag d.start_date: a timezone is required"),
@@ -51,13 +50,16 @@ def test_the_built_in_dags_load() -> None:
         ),
         (
             {"tasks": [{"task_id": "a", "upstream": ["b"]}, {"task_id": "b", "upstream": ["a"]}]},
-            "dag d: the tasks form a cycle",
+            "dag d.tasks: the tasks form a cycle (a, b)",
         ),
         (
             {"tasks": [{"task_id": "a", "trigger_rule": "one_done"}]},
             "dag d.tasks[0].trigger_rule: unknown rule 'one_done'",
         ),
-        ({"tasks": [{"task_id": "a"}, {"task_id": "a"}]}, "dag d: duplicate task_id 'a'"),
+        (
+            {"tasks": [{"task_id": "a"}, {"task_id": "a"}]},
+            "dag d.tasks[1].task_id: duplicate task_id 'a'",
+        ),
     ],
 )
 def test_errors_name_the_dag_and_field(overrides: dict[str, Any], message: str) -> None:

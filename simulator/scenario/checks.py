@@ -1,0 +1,142 @@
+"""What a JSON Schema cannot check in a scenario: DAG structure (through the
+same parser the world uses), `use:` shapes, and references between parts
+(pools, roles, DAGs, shapes) that must be defined."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from simulator.scenario.dags import DagDefinitionError, dag_from_dict, parse_instant
+from simulator.scenario.documents import bundled_dir
+from simulator.scenario.model import Item
+from simulator.scenario.problems import Problem, join_path
+from simulator.scenario.shapes import OUTLETS, USE, ShapeError, apply_shape, load_shapes
+from simulator.world import installation
+
+if TYPE_CHECKING:
+    from simulator.scenario.loader import Sourced
+
+DEFAULT_POOL = "default_pool"
+# Options the simulator itself acts on, so their values must make sense.
+PAGE_LIMITS = ("maximum_page_limit", "fallback_page_limit")
+
+
+@functools.cache
+def shapes() -> dict[str, dict[str, Any]]:
+    return load_shapes(bundled_dir("fixtures") / "shapes")
+
+
+def checked_dag(item: Sourced, problems: list[Problem]) -> Item | None:
+    """The full definition of a `dags` entry (a shape applied), if it parses."""
+    definition = item.value
+    if USE in definition:
+        try:
+            definition = apply_shape(shapes(), definition)
+        except ShapeError as exc:
+            problems.append(Problem(item.file, join_path(item.path, USE), str(exc)))
+            return None
+    elif OUTLETS in definition:
+        problems.append(Problem(item.file, join_path(item.path, OUTLETS), "only with `use:`"))
+        return None
+    try:
+        dag_from_dict(definition, "check")
+    except DagDefinitionError as exc:
+        problems.append(Problem(item.file, join_path(item.path, exc.path), exc.message))
+        return None
+    item.value = definition
+    return definition
+
+
+def check_references(
+    items: Mapping[str, Mapping[Any, Sourced]],
+    generate: Mapping[str, Any],
+    generate_file: str,
+    problems: list[Problem],
+) -> None:
+    pools = {DEFAULT_POOL, *(s.value["name"] for s in items["pools"].values())}
+    dag_ids = {s.value["dag_id"] for s in items["dags"].values()}
+    security = installation()["security"]
+    roles = {*(r["name"] for r in security["roles"]), *items["roles"]}
+    for dag in items["dags"].values():
+        for index, task in enumerate(dag.value.get("tasks") or []):
+            pool = task.get("pool", DEFAULT_POOL)
+            if pool not in pools:
+                where = join_path(dag.path, "tasks", index, "pool")
+                found = f"expected a pool defined under `pools`, found {pool!r}"
+                problems.append(Problem(dag.file, where, found))
+    for user in items["users"].values():
+        for index, role in enumerate(user.value.get("roles", [])):
+            if role not in roles:
+                where = join_path(user.path, "roles", index)
+                problems.append(Problem(user.file, where, _expected("a role", roles, role)))
+    for role in items["roles"].values():
+        _check_permissions(role, security, dag_ids, problems)
+    for warning in items["dag_warnings"].values():
+        if warning.value["dag_id"] not in dag_ids:
+            where = join_path(warning.path, "dag_id")
+            found = warning.value["dag_id"]
+            problems.append(
+                Problem(warning.file, where, f"expected a DAG of `dags`, found {found!r}")
+            )
+    _check_timestamps(items, problems)
+    _check_generate(generate, generate_file, problems)
+
+
+def _expected(what: str, known: set[str], found: str) -> str:
+    return f"expected {what} ({', '.join(sorted(known))}), found {found!r}"
+
+
+def _check_permissions(
+    role: Sourced, security: Mapping[str, Any], dag_ids: set[str], problems: list[Problem]
+) -> None:
+    actions, resources = set(security["actions"]), set(security["resources"])
+    for index, (action, resource) in enumerate(role.value.get("permissions", [])):
+        where = join_path(role.path, "permissions", index)
+        if action not in actions:
+            problems.append(Problem(role.file, where, _expected("an action", actions, action)))
+        if resource not in resources and resource.removeprefix("DAG:") not in dag_ids:
+            text = f"expected a resource or DAG:<dag_id> of a DAG here, found {resource!r}"
+            problems.append(Problem(role.file, where, text))
+
+
+def _check_timestamps(items: Mapping[str, Mapping[Any, Sourced]], problems: list[Problem]) -> None:
+    for name in ("import_errors", "dag_warnings"):
+        for item in items[name].values():
+            _check_instant(
+                item.value.get("timestamp"), item.file, f"{item.path}.timestamp", problems
+            )
+
+
+def _check_instant(value: Any, file: str, path: str, problems: list[Problem]) -> None:
+    if value is None:
+        return
+    try:
+        parse_instant(value)
+    except ValueError as exc:
+        problems.append(Problem(file, path, f"expected a valid instant, found {value!r} ({exc})"))
+
+
+def _check_generate(generate: Mapping[str, Any], file: str, problems: list[Problem]) -> None:
+    spec = generate.get("dags", {})
+    for name in spec.get("shapes", {}):
+        if name not in shapes():
+            known = set(shapes())
+            where = f"generate.dags.shapes.{name}"
+            problems.append(Problem(file, where, _expected("a shape", known, name)))
+    _check_instant(spec.get("start_date"), file, "generate.dags.start_date", problems)
+
+
+def check_config(
+    config: Mapping[str, Mapping[str, Any]], file: str, problems: list[Problem]
+) -> None:
+    for key in PAGE_LIMITS:
+        value = config.get("api", {}).get(key)
+        if value is not None and not (str(value).isdigit() and int(value) > 0):
+            found = f"expected a positive integer, found {value!r}"
+            problems.append(Problem(file, f"config.api.{key}", found))
+    expose = config.get("webserver", {}).get("expose_config")
+    if expose is not None and str(expose).lower() not in ("true", "false"):
+        found = f"expected true or false, found {expose!r}"
+        problems.append(Problem(file, "config.webserver.expose_config", found))
