@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from simulator.config import Settings
 
 if TYPE_CHECKING:
-    from simulator.scenario.model import Scenario
+    from simulator.simulator import Simulator
 
 PROG = "airflow-sim"
 
@@ -147,14 +147,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**{field: getattr(args, field) for _, field, _, _ in OPTIONS})
 
 
-async def _serve(settings: Settings, scenario: Scenario) -> None:
+async def _serve(sim: Simulator) -> None:
     from aiohttp import web
     from aiohttp.log import access_logger
 
     from simulator.server.app import create_app
-    from simulator.simulator import Simulator
 
-    sim = Simulator(settings, scenario)
     settings = sim.settings
     runner = web.AppRunner(
         create_app(settings, sim), access_log=access_logger if settings.access_log else None
@@ -170,7 +168,8 @@ async def _serve(settings: Settings, scenario: Scenario) -> None:
         ) from None
     print(
         f"Airflow API simulator on http://{settings.host}:{settings.port}/api/v1"
-        f" (scenario {scenario.name}, {len(sim.store.dags)} DAGs, {len(sim.store.dag_runs)} runs)",
+        f" (scenario {sim.scenario.name}, {len(sim.store.dags)} DAGs,"
+        f" {len(sim.store.dag_runs)} runs)",
         flush=True,
     )
     # What start-up built lives as long as the server: keep it out of the
@@ -229,12 +228,19 @@ def _schema() -> int:
     return 0
 
 
-def _load(settings: Settings) -> Scenario:
+def _build(settings: Settings) -> Simulator:
+    """The world to serve: the scenario loaded and its history simulated."""
     from simulator.scenario.loader import load_scenario
     from simulator.scenario.problems import ScenarioError
+    from simulator.simulator import Simulator
 
     try:
-        return load_scenario(settings.scenario)
+        scenario = load_scenario(settings.scenario)
+        seed = scenario.seed if settings.seed is None else settings.seed
+        threading.Thread(target=_warm_admin_hash, args=(settings, seed), daemon=True).start()
+        if scenario.history:
+            print(f"Scenario {scenario.name}: simulating {scenario.history} of history", flush=True)
+        return Simulator(settings, scenario)
     except ScenarioError as exc:
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
         raise SystemExit(f"{PROG}: error: the scenario is not valid") from None
@@ -249,10 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scenarios()
         if args.command == "schema":
             return _schema()
-        settings = settings_from(args)
-        scenario = _load(settings)
-        seed = scenario.seed if settings.seed is None else settings.seed
-        threading.Thread(target=_warm_admin_hash, args=(settings, seed), daemon=True).start()
+        sim = _build(settings_from(args))
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
@@ -262,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        asyncio.run(_serve(settings, scenario))
+        asyncio.run(_serve(sim))
     except SystemExit as exc:
         print(exc.code, file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from simulator.engine.core import Engine
 from simulator.engine.executor import Executor
 from simulator.engine.rng import RandomStreams
 from simulator.engine.scheduler import Scheduler
+from simulator.scenario.budget import check_history
 from simulator.scenario.dags import dag_from_dict
 from simulator.scenario.loader import expand, load_scenario
 from simulator.scenario.model import Scenario
@@ -56,6 +57,7 @@ class Simulator:
         s = self.settings
         assert s.seed is not None and s.start is not None
         world = self._world(s.seed)
+        check_history(world.dags, self.origin, s.start)
         self.engine = Engine(self.origin)
         self.random = RandomStreams(s.seed)
         self.store = Store()

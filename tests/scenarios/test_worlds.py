@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.scenario.documents import bundled_names
 from simulator.scenario.loader import load_scenario
+from simulator.scenario.problems import ScenarioError
 from simulator.server.app import create_app
 from simulator.simulator import Simulator
 from tests.conftest import ADMIN, basic
@@ -169,6 +170,23 @@ async def test_generated_worlds_are_deterministic(aiohttp_client: Callable[..., 
     reseeded = await replay(await aiohttp_client(create_app(settings(GENERATED, seed=12))))
     assert reseeded[0] != first[0]  # other DAG ids
     assert reseeded[3] != first[3]  # other connections
+
+
+def test_a_history_too_big_is_refused_before_it_starts() -> None:
+    document = {
+        "name": "huge",
+        "clock": {"start": "2024-06-01T00:00:00Z"},
+        "history": {"days": 300},
+        "generate": {"dags": {"count": 100, "schedules": ["* * * * *"], "paused": 0}},
+    }
+    with pytest.raises(ScenarioError) as info:
+        Simulator(settings(document))
+    (problem,) = info.value.problems
+    assert str(problem).startswith("scenario: history: about ")
+    assert str(problem).endswith(
+        "task instances would be simulated before the start (at most 2,000,000): shorten "
+        "`history`, move the DAGs' start_date, or schedule fewer runs"
+    )
 
 
 def test_the_seed_flag_and_reset_regenerate() -> None:
