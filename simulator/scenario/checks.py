@@ -56,15 +56,20 @@ def check_references(
     problems: list[Problem],
 ) -> None:
     pools = {DEFAULT_POOL, *(s.value["name"] for s in items["pools"].values())}
+    connections = set(items["connections"])
     dag_ids = {s.value["dag_id"] for s in items["dags"].values()}
     security = installation()["security"]
     roles = {*(r["name"] for r in security["roles"]), *items["roles"]}
     for dag in items["dags"].values():
         for index, task in enumerate(dag.value.get("tasks") or []):
-            pool = task.get("pool", DEFAULT_POOL)
+            pool, conn_id = task.get("pool", DEFAULT_POOL), task.get("conn_id")
             if pool not in pools:
                 where = join_path(dag.path, "tasks", index, "pool")
                 found = f"expected a pool defined under `pools`, found {pool!r}"
+                problems.append(Problem(dag.file, where, found))
+            if conn_id is not None and conn_id not in connections:
+                where = join_path(dag.path, "tasks", index, "conn_id")
+                found = f"expected a connection defined under `connections`, found {conn_id!r}"
                 problems.append(Problem(dag.file, where, found))
     for user in items["users"].values():
         for index, role in enumerate(user.value.get("roles", [])):

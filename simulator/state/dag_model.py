@@ -32,6 +32,7 @@ class Task:
     max_retry_delay: float | None = None
     pool: str = "default_pool"
     pool_slots: int = 1
+    conn_id: str | None = None  # the connection its hook uses (named in its log)
     queue: str = "default"
     priority_weight: int = 1
     weight_rule: str = "downstream"

@@ -107,6 +107,15 @@ SEMANTIC_ERRORS = [
         "dags[0].tasks[0].pool: expected a pool defined under `pools`, found 'gpu'",
     ),
     (
+        {
+            "name": "w",
+            "dags": [dag("d", {"task_id": "a", "conn_id": "warehouse"})],
+            "connections": [{"conn_id": "other", "conn_type": "postgres"}],
+        },
+        "dags[0].tasks[0].conn_id: expected a connection defined under `connections`, "
+        "found 'warehouse'",
+    ),  # fmt: skip
+    (
         {"name": "w", "auth": {"users": [{"username": "u", "roles": ["Viewer", "Boss"]}]}},
         "auth.users[0].roles[1]: expected a role (Admin, Op, Public, User, Viewer), found 'Boss'",
     ),
