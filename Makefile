@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/world.py
+	$(BIN)/python bench/scenarios.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -114,7 +114,7 @@ SEMANTIC_ERRORS = [
         },
         "dags[0].tasks[0].conn_id: expected a connection defined under `connections`, "
         "found 'warehouse'",
-    ),  # fmt: skip
+    ),
     (
         {"name": "w", "auth": {"users": [{"username": "u", "roles": ["Viewer", "Boss"]}]}},
         "auth.users[0].roles[1]: expected a role (Admin, Op, Public, User, Viewer), found 'Boss'",
