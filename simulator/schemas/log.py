@@ -232,6 +232,11 @@ def _bash_command(subject: LogSubject) -> str:
 
 
 def _operator_start(subject: LogSubject, when: datetime) -> Iterator[Line]:
+    task = subject.task
+    if task is not None and task.conn_id is not None:
+        # BaseHook.get_connection announces the connection it resolves.
+        using = f"Using connection ID '{task.conn_id}' for task execution."
+        yield when, "base.py:73", "INFO", using
     if subject.ti.operator == "BashOperator":
         yield when, "subprocess.py:63", "INFO", "Tmp dir root location: \n /tmp"
         command = ["/usr/bin/bash", "-c", _bash_command(subject)]

@@ -113,6 +113,30 @@ class TestScenarioContents:
         assert (dag["schedule_interval"], dag["tags"][0]["name"]) == (None, "etl")
 
 
+async def test_a_task_names_its_connection_in_its_log(aiohttp_client: Callable[..., Any]) -> None:
+    document = {
+        "name": "conn",
+        "clock": {"start": "2024-05-01T00:00:00Z", "mode": "frozen"},
+        "connections": [{"conn_id": "warehouse", "conn_type": "postgres"}],
+        "dags": [{"dag_id": "d", "schedule": None, "start_date": "2024-01-01T00:00:00Z",
+                  "tasks": [{"task_id": "load", "operator": "PythonOperator", "duration": 5,
+                             "conn_id": "warehouse"}]}],
+    }  # fmt: skip
+    client = await aiohttp_client(create_app(settings(document)))
+    response = await client.post("/api/v1/dags/d/dagRuns", json={"dag_run_id": "r"}, headers=ADMIN)
+    assert response.status == 200
+    await client.post("/_sim/clock/advance", json={"until_idle": True})
+    log = await client.get(
+        "/api/v1/dags/d/dagRuns/r/taskInstances/load/logs/1",
+        headers={**ADMIN, "Accept": "text/plain"},
+    )
+    lines = [line for line in (await log.text()).splitlines() if "base.py" in line]
+    assert len(lines) == 1
+    assert lines[0].endswith(
+        "{base.py:73} INFO - Using connection ID 'warehouse' for task execution."
+    )
+
+
 def test_start_now_with_history_reaches_up_to_now() -> None:
     document = {
         "name": "recent",
