@@ -24,8 +24,8 @@ def create_app(
         # Inside the error renderer: problem bodies are validated too.
         middlewares = [response_validation_middleware, problems_middleware]
     app = web.Application(middlewares=middlewares)
-    app[SETTINGS] = settings
     app[SIM] = simulator or Simulator(settings)
+    app[SETTINGS] = app[SIM].settings  # resolved against the scenario
     app[AUTH] = Authenticator()
     if settings.validate_responses:
         app[RESPONSES] = ResponseValidator()
