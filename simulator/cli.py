@@ -194,6 +194,7 @@ def _warm_admin_hash(settings: Settings, seed: int) -> None:
 
 def _validate(files: Sequence[str]) -> int:
     """One block per file: `FILE: ok`, or every error found in it."""
+    from simulator.scenario.budget import check_world
     from simulator.scenario.loader import load_scenario
     from simulator.scenario.problems import ScenarioError
 
@@ -201,6 +202,7 @@ def _validate(files: Sequence[str]) -> int:
     for name in files:
         try:
             scenario = load_scenario(name)
+            check_world(scenario)
         except ScenarioError as exc:
             failed += 1
             print(f"{name}: {len(exc.problems)} error(s)")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from simulator.config import Settings
 from simulator.engine.actions import Actions
-from simulator.engine.clock import VirtualClock
+from simulator.engine.clock import VirtualClock, wall_clock_minute
 from simulator.engine.core import Engine
 from simulator.engine.executor import Executor
 from simulator.engine.rng import RandomStreams
@@ -240,8 +240,3 @@ def resolve(settings: Settings, scenario: Scenario) -> Settings:
         maximum_page_limit=settings.maximum_page_limit or limits[0] or None,
         fallback_page_limit=settings.fallback_page_limit or limits[1] or None,
     )  # fmt: skip
-
-
-def wall_clock_minute() -> datetime:
-    """`clock.start: now`: the wall-clock instant at load, to the minute."""
-    return datetime.now(UTC).replace(second=0, microsecond=0)

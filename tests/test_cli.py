@@ -131,6 +131,19 @@ class TestScenarioCommands:
             f"  {bad}: seed: expected a number >= 0, found -1",
         ]
 
+    def test_validate_refuses_a_history_too_big(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        huge = tmp_path / "huge.yaml"
+        huge.write_text(
+            "name: huge\nhistory: {days: 300}\n"
+            "generate: {dags: {count: 100, schedules: ['* * * * *'], paused: 0}}\n"
+        )
+        assert main(["validate", str(huge)]) == 1
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == f"{huge}: 1 error(s)"
+        assert out[1].startswith("  scenario: history: about ") and "at most 2,000,000" in out[1]
+
     def test_scenarios_lists_the_bundled_worlds(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["scenarios"]) == 0
         lines = capsys.readouterr().out.splitlines()

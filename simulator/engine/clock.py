@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 FROZEN = "frozen"
 REALTIME = "realtime"
@@ -51,3 +51,8 @@ class VirtualClock:
         self._last = moment
         self._base, self._wall_base = moment, self._wall()
         return moment
+
+
+def wall_clock_minute() -> datetime:
+    """The wall-clock instant, to the minute: where a `start: now` world begins."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)

@@ -10,6 +10,7 @@ from typing import Any
 
 from simulator.engine import timetable
 from simulator.scenario.dags import parse_instant
+from simulator.scenario.model import Scenario
 from simulator.scenario.problems import Problem, ScenarioError
 from simulator.state.dag_model import CRON, DELTA, ONCE, Schedule
 
@@ -69,3 +70,14 @@ def check_history(dags: Iterable[dict[str, Any]], origin: datetime, start: datet
             "start_date, or schedule fewer runs"
         )
         raise ScenarioError([Problem("scenario", "history", message)])
+
+
+def check_world(scenario: Scenario, seed: int | None = None, start: datetime | None = None) -> None:
+    """check_history for a scenario as it would be served (its generated DAGs)."""
+    from simulator.engine.clock import wall_clock_minute
+    from simulator.scenario.loader import expand
+
+    world = expand(scenario, scenario.seed if seed is None else seed)
+    if start is None:
+        start = scenario.start if isinstance(scenario.start, datetime) else wall_clock_minute()
+    check_history(world.dags, start - scenario.history, start)

@@ -125,11 +125,15 @@ def _check_instant(value: Any, file: str, path: str, problems: list[Problem]) ->
 
 def _check_generate(generate: Mapping[str, Any], file: str, problems: list[Problem]) -> None:
     spec = generate.get("dags", {})
-    for name in spec.get("shapes", {}):
+    weights = spec.get("shapes", {})
+    for name in weights:
         if name not in shapes():
             known = set(shapes())
             where = f"generate.dags.shapes.{name}"
             problems.append(Problem(file, where, _expected("a shape", known, name)))
+    if weights and not any(weights.values()):
+        found = "expected at least one shape with a positive weight, found none"
+        problems.append(Problem(file, "generate.dags.shapes", found))
     _check_instant(spec.get("start_date"), file, "generate.dags.start_date", problems)
 
 

@@ -148,6 +148,10 @@ SEMANTIC_ERRORS = [
         "config.api.maximum_page_limit: expected a positive integer, found 'lots'",
     ),
     (
+        {"name": "w", "generate": {"dags": {"shapes": {"etl": 0}}}},
+        "generate.dags.shapes: expected at least one shape with a positive weight, found none",
+    ),
+    (
         {"name": "w", "include": ["no_such_world"]},
         "include[0]: expected a bundled scenario (ci, default, demo, large) or a file path, "
         "found 'no_such_world'",
