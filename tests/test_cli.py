@@ -136,7 +136,7 @@ class TestScenarioCommands:
     ) -> None:
         huge = tmp_path / "huge.yaml"
         huge.write_text(
-            "name: huge\nhistory: {days: 300}\n"
+            "name: huge\nhistory: {days: 300}\nclock: {start: '2024-06-01T00:00:00Z'}\n"
             "generate: {dags: {count: 100, schedules: ['* * * * *'], paused: 0}}\n"
         )
         assert main(["validate", str(huge)]) == 1
