@@ -79,8 +79,14 @@ def free_port() -> int:
 
 
 def clean_env() -> dict[str, str]:
-    """This environment without AIRFLOW_SIM_* settings: the simulator runs on its defaults."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_SIM_")}
+    """This environment without AIRFLOW_SIM_* settings: the simulator runs on its
+    defaults. Bytecode may be cached, as on any install: without it every start
+    would recompile the simulator's modules (the warm-up run writes it)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AIRFLOW_SIM_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
 
 
 def simulator_cmd(port: int) -> list[str]:
