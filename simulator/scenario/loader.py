@@ -69,6 +69,7 @@ class Sourced:
 class _Merged:
     settings: dict[str, Any] = field(default_factory=dict)  # "clock.start", "seed", ...
     origin: dict[str, str] = field(default_factory=dict)  # the file each setting came from
+    files: set[str] = field(default_factory=set)  # merged already: a file merges once
     generate: dict[str, Any] = field(default_factory=dict)
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
     items: dict[str, dict[Any, Sourced]] = field(default_factory=lambda: {k: {} for k in KEYS})
@@ -171,9 +172,10 @@ def _gather(
             problems.append(Problem(ref.label, where, f"include cycle: {cycle}"))
         elif len(stack) >= MAX_INCLUDE_DEPTH:
             problems.append(Problem(ref.label, where, "includes nested too deeply"))
-        else:
+        elif included.label not in merged.files:  # included twice: the first time counts
             _gather(included, None, merged, problems, (*stack, ref.label))
     _merge(document, ref.label, merged, problems)
+    merged.files.add(ref.label)
     return dict(document)
 
 
@@ -185,13 +187,10 @@ def _merge(document: dict[str, Any], label: str, merged: _Merged, problems: list
         for key, value in document.get(section, {}).items():
             if key not in NESTED:
                 found[f"{section}.{key}"] = value
-    for key in ("generate", "config"):
-        if key in document:
-            found[key] = True
-    if "generate" in document:
-        _deep_merge(merged.generate, document["generate"])
     merged.settings.update(found)
-    merged.origin.update(dict.fromkeys(found, label))
+    sections = [key for key in ("generate", "config") if key in document]
+    merged.origin.update(dict.fromkeys([*found, *sections], label))
+    _deep_merge(merged.generate, document.get("generate", {}))
     for section, options in document.get("config", {}).items():
         merged.config.setdefault(section, {}).update(options)
     for name, key_of in KEYS.items():

@@ -246,6 +246,16 @@ def test_include_merges_and_the_including_file_wins(tmp_path: Path) -> None:
     assert scenario.source == str(top.resolve())
 
 
+def test_a_file_included_twice_merges_once(tmp_path: Path) -> None:
+    write(
+        tmp_path, "common.yaml", {"name": "common", "variables": [{"key": "k", "value": "common"}]}
+    )
+    write(tmp_path, "team.yaml", {"name": "team", "include": ["common.yaml"],
+                                  "variables": [{"key": "k", "value": "team"}]})  # fmt: skip
+    top = write(tmp_path, "top.yaml", {"name": "top", "include": ["team.yaml", "common.yaml"]})
+    assert load_scenario(top).variables == [{"key": "k", "value": "team"}]
+
+
 def test_use_applies_a_shape_with_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, "w.yaml", {"name": "w", "dags": [
         {"use": "etl", "dag_id": "sales_etl", "schedule": "@hourly", "tags": ["sales"]},
