@@ -26,6 +26,7 @@ ALL = [
     "manual_backfill_tool",
     "orders_dataset_consumer",
     "orders_dataset_producer",
+    "refresh_reference_data",
     "wait_for_partition",
 ]
 
@@ -82,6 +83,12 @@ BUILT_IN: dict[str, tuple[Any, ...]] = {
         "Reprocesses a date range on demand (triggered by hand with a conf).",
         "Ii9vcHQvYWlyZmxvdy9kYWdzL21hbnVhbF9iYWNrZmlsbF90b29sLnB5Ig.MjCYMRCWzeLhIs0s3fqdVLhRGh0",
         None, "Never, external triggers only", ["maintenance"], "data-eng", None, None,
+    ),
+    "refresh_reference_data": (
+        "Reloads the currency and country reference tables when asked (manual only).",
+        "Ii9vcHQvYWlyZmxvdy9kYWdzL3JlZnJlc2hfcmVmZXJlbmNlX2RhdGEucHki.nH3fELSslv7n2DE3bxiGC5y6_eI",
+        None, "Never, external triggers only", ["maintenance", "reference"], "data-eng",
+        None, None,
     ),
     "legacy_cleanup": (
         "Deletes expired temporary tables. Paused while the new retention policy is reviewed.",
@@ -160,7 +167,7 @@ class TestGetDags:
     async def test_body_is_airflows_format(self, client: TestClient) -> None:
         text = await (await client.get(URL, params={"limit": 1}, headers=ADMIN)).text()
         assert text.startswith('{\n  "dags": [\n    {\n      "dag_id": "etl_orders",')
-        assert text.endswith('"total_entries": 8\n}\n')
+        assert text.endswith('"total_entries": 9\n}\n')
 
     async def test_order_by_is_ignored(self, client: TestClient) -> None:
         response = await client.get(URL, params={"order_by": "-dag_id"}, headers=ADMIN)
@@ -171,8 +178,9 @@ class TestGetDags:
         params = [("tags", "maintenance"), ("tags", "reporting")]
         response = await client.get(URL, params=params, headers=ADMIN)
         assert await response.json() == collection(
-            ["legacy_cleanup", "manual_backfill_tool", "orders_dataset_consumer"]
-        )
+            ["legacy_cleanup", "manual_backfill_tool", "orders_dataset_consumer",
+             "refresh_reference_data"]
+        )  # fmt: skip
 
     async def test_tags_match_exactly(self, client: TestClient) -> None:
         response = await client.get(URL, params={"tags": "ETL"}, headers=ADMIN)
@@ -183,7 +191,15 @@ class TestGetDags:
         [
             ("ORDERS", ["etl_orders", "orders_dataset_consumer", "orders_dataset_producer"]),
             ("dataset_c", ["orders_dataset_consumer"]),
-            ("f%n", ["fan_out_fan_in", "flaky_api_sync", "wait_for_partition"]),
+            (
+                "f%n",
+                [
+                    "fan_out_fan_in",
+                    "flaky_api_sync",
+                    "refresh_reference_data",
+                    "wait_for_partition",
+                ],
+            ),
             ("_a_", [dag_id for dag_id in ALL if dag_id != "etl_orders"]),
             ("\\_a\\_", []),
             ("~", []),
@@ -197,7 +213,7 @@ class TestGetDags:
 
     async def test_empty_pattern_matches_all(self, client: TestClient) -> None:
         response = await client.get(URL, params={"dag_id_pattern": ""}, headers=ADMIN)
-        assert (await response.json())["total_entries"] == 8
+        assert (await response.json())["total_entries"] == len(ALL)
 
     async def test_only_active(self, client: TestClient, sim: Simulator) -> None:
         sim.store.dags.require("fan_out_fan_in").is_active = False
@@ -210,15 +226,15 @@ class TestGetDags:
     async def test_limit_and_offset(self, client: TestClient) -> None:
         params = {"limit": 2, "offset": 3}
         response = await client.get(URL, params=params, headers=ADMIN)
-        assert await response.json() == collection(ALL[3:5], total=8)
+        assert await response.json() == collection(ALL[3:5], total=len(ALL))
 
     async def test_limit_zero_is_the_fallback(self, client: TestClient) -> None:
         response = await client.get(URL, params={"limit": 0}, headers=ADMIN)
         assert await response.json() == collection(ALL)
 
     async def test_offset_past_the_end(self, client: TestClient) -> None:
-        response = await client.get(URL, params={"offset": 8}, headers=ADMIN)
-        assert await response.json() == collection([], total=8)
+        response = await client.get(URL, params={"offset": len(ALL)}, headers=ADMIN)
+        assert await response.json() == collection([], total=len(ALL))
 
     async def test_negative_limit(self, client: TestClient) -> None:
         response = await client.get(URL, params={"limit": -1}, headers=ADMIN)
@@ -285,7 +301,7 @@ class TestPatchDags:
     async def test_only_the_page_is_updated(self, client: TestClient, sim: Simulator) -> None:
         params = {"dag_id_pattern": "~", "limit": 2, "offset": 1}
         response = await client.patch(URL, params=params, json={"is_paused": True}, headers=ADMIN)
-        assert await response.json() == collection(ALL[1:3], total=8, is_paused=True)
+        assert await response.json() == collection(ALL[1:3], total=len(ALL), is_paused=True)
         paused = sorted(dag.dag_id for dag in sim.store.dags if dag.is_paused)
         assert paused == ["fan_out_fan_in", "flaky_api_sync", "legacy_cleanup"]
 
@@ -293,7 +309,7 @@ class TestPatchDags:
         params = {"dag_id_pattern": "~", "tags": "maintenance"}
         response = await client.patch(URL, params=params, json={"is_paused": True}, headers=ADMIN)
         assert await response.json() == collection(
-            ["legacy_cleanup", "manual_backfill_tool"], is_paused=True
+            ["legacy_cleanup", "manual_backfill_tool", "refresh_reference_data"], is_paused=True
         )
 
     async def test_no_match_is_an_empty_page(self, client: TestClient) -> None:
@@ -780,7 +796,7 @@ class TestOfficialClient:
     def test_get_dags(self, dag_api: Any) -> None:
         # manual_backfill_tool's schedule_interval is null, which the client refuses.
         raw = dag_api.get_dags(_check_return_type=False)
-        assert raw["total_entries"] == 8
+        assert raw["total_entries"] == len(ALL)
         assert [dag["dag_id"] for dag in raw["dags"]] == ALL
         typed = dag_api.get_dags(tags=["etl"])
         assert typed.total_entries == 1

@@ -33,7 +33,7 @@ def test_defaults_and_links() -> None:
 
 def test_the_ci_dags_load() -> None:
     dags = [dag_from_dict(item, KEY) for item in load_scenario("ci").dags]
-    assert len(dags) == 8
+    assert len(dags) == 9
     assert {d.dag_id for d in dags} >= {"etl_orders", "fan_out_fan_in", "wait_for_partition"}
 
 

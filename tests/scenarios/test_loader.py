@@ -274,4 +274,4 @@ def test_json_files_and_inline_documents(tmp_path: Path) -> None:
     path = write(tmp_path, "w.json", '{"name": "j", "seed": 9}')
     assert (load_scenario(path).name, load_scenario(path).seed) == ("j", 9)
     inline = load_scenario({"name": "inline", "include": ["ci"]})
-    assert (inline.source, len(inline.dags)) == ("inline", 8)
+    assert (inline.source, len(inline.dags)) == ("inline", 9)
