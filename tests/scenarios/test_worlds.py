@@ -235,3 +235,37 @@ def test_bundled_worlds_serve_and_move(name: str) -> None:
     after = {(r.dag_id, r.run_id): r.state for r in sim.store.dag_runs}
     assert len(after) > len(before)
     assert sum(1 for ti in sim.store.task_instances if ti.state == "success") > tis_before
+
+
+class TestDefaultWorld:
+    """What a newcomer meets after `make run`: users from the README, a world up to now."""
+
+    @pytest.fixture
+    async def client(self, aiohttp_client: Callable[..., Any]) -> TestClient:
+        return await aiohttp_client(create_app(settings("default", clock="frozen")))  # type: ignore[no-any-return]
+
+    @pytest.mark.parametrize(
+        ("user", "status"),
+        [("alice", 200), ("oscar", 200), ("umar", 200), ("victor", 200), ("paul", 403)],
+    )
+    async def test_documented_users_log_in(
+        self, client: TestClient, user: str, status: int
+    ) -> None:
+        response = await client.get("/api/v1/dags", headers=basic(user, f"{user}-pass"))
+        assert response.status == status
+
+    async def test_the_custom_role_triggers_one_dag(self, client: TestClient) -> None:
+        bot = basic("data-eng-bot", "data-eng-bot-pass")
+        allowed = await client.post("/api/v1/dags/etl_orders/dagRuns", json={}, headers=bot)
+        assert allowed.status == 200
+        denied = await client.post("/api/v1/dags/fan_out_fan_in/dagRuns", json={}, headers=bot)
+        assert denied.status == 403
+
+    async def test_runs_reach_the_last_hour(self, client: TestClient) -> None:
+        clock = await (await client.get("/_sim/clock")).json()
+        now = datetime.fromisoformat(clock["now"])
+        assert abs(now - datetime.now(UTC)) < timedelta(minutes=5)
+        runs = await get(client, "/api/v1/dags/etl_orders/dagRuns?order_by=-execution_date&limit=1")
+        assert runs["total_entries"] >= 70  # hourly for three days
+        latest = datetime.fromisoformat(runs["dag_runs"][0]["data_interval_end"])
+        assert now - timedelta(hours=1) < latest <= now
