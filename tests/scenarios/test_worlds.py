@@ -213,6 +213,19 @@ def test_a_history_too_big_is_refused_before_it_starts() -> None:
     )
 
 
+def test_flags_win_over_the_file() -> None:
+    start = datetime(2024, 2, 1, 12, tzinfo=UTC)
+    sim = Simulator(settings("demo", start=start, clock="frozen", speed=2.0, auth="none"))
+    assert (sim.now(), sim.clock.mode, sim.clock.speed) == (start, "frozen", 2.0)
+    assert (sim.settings.auth, sim.settings.seed, sim.origin) == (
+        "none",
+        7,
+        start - timedelta(hours=6),
+    )
+    first = min(run.queued_at for run in sim.store.dag_runs if run.queued_at is not None)
+    assert start - timedelta(hours=6) <= first < start
+
+
 def test_the_seed_flag_and_reset_regenerate() -> None:
     sim = Simulator(settings(GENERATED))
     ids = sim.dag_ids()
