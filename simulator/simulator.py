@@ -70,6 +70,8 @@ class Simulator:
         seed_resources(self.store, world, parsed_at=s.start)
         self.add_dags(world.dags)
         self.engine.run(until=s.start)  # the history, before anyone looks
+        for dag in self.store.dags:  # the DAG processor re-parses files every few seconds
+            dag.last_parsed_time = s.start
         self.clock = VirtualClock(s.start, mode=s.clock or "realtime", speed=s.speed or 1.0)
         self.catch_up()
 

@@ -224,6 +224,7 @@ def test_flags_win_over_the_file() -> None:
     )
     first = min(run.queued_at for run in sim.store.dag_runs if run.queued_at is not None)
     assert start - timedelta(hours=6) <= first < start
+    assert {dag.last_parsed_time for dag in sim.store.dags} == {start}  # parsed recently
 
 
 def test_the_seed_flag_and_reset_regenerate() -> None:
