@@ -58,7 +58,8 @@ class Actions:
                     self._mark(ti, lc.SKIPPED)
         if state == lc.QUEUED:
             # Airflow stamps end_date even when re-queuing a run.
-            run.state, run.end_date = lc.QUEUED, self.now
+            self.store.set_run_state(run, lc.QUEUED)
+            run.end_date = self.now
             self.scheduler.start_queued_runs(dag)
         else:
             self.scheduler.finish_run(run, state)
@@ -78,12 +79,13 @@ class Actions:
         self.scheduler.pause(dag)
         for run in self.store.runs_of(dag.dag_id):
             self.delete_run(run)
-        self.store.runs_by_dag.pop(dag.dag_id, None)
+        self.store.forget_dag(dag.dag_id)
         for warning in [w for w in self.store.dag_warnings if w.dag_id == dag.dag_id]:
             self.store.dag_warnings.delete((warning.dag_id, warning.warning_type))
         for error in [e for e in self.store.import_errors if e.filename == dag.fileloc]:
             self.store.import_errors.delete(error.id)
         self.store.dags.delete(dag.dag_id)
+        self.scheduler.datasets.forget()
 
     # -- task instances ---------------------------------------------------
 
@@ -104,7 +106,8 @@ class Actions:
             touched[run.key] = run
         for run in touched.values():
             if reset_runs:
-                run.state, run.start_date, run.end_date = lc.QUEUED, None, None
+                self.store.set_run_state(run, lc.QUEUED)
+                run.start_date = run.end_date = None
                 run.last_scheduling_decision = None
                 self.scheduler.start_queued_runs(self.store.dags.require(run.dag_id))
             else:
@@ -126,7 +129,7 @@ class Actions:
         found: dict[tuple[str, str, str, int], TaskInstance] = {}
         for ti in marked:
             dag = self.store.dags.require(ti.dag_id)
-            by_task = self.store.run_tis[(ti.dag_id, ti.run_id)]
+            by_task = self.store.instances_by_run[(ti.dag_id, ti.run_id)]
             for task_id in downstream_ids(dag, ti.task_id):
                 for other in by_task[task_id]:
                     if other.state in (lc.FAILED, lc.UPSTREAM_FAILED):

@@ -1,25 +1,21 @@
-"""Engine: a heap of (time, priority, seq, action), stepped in order.
+"""Engine: a heap of plain tuples `(time, priority, seq, kind, *key)`, stepped in order.
 
 Same-time events run by priority, then in the order they were scheduled,
-so a run never depends on anything but its inputs.
+so a run never depends on anything but its inputs. An event is data: `kind`
+names a handler registered in `handlers` and `key` holds its arguments
+(natural keys, datetimes, numbers), never a closure, so the heap can be
+copied, compared and restored exactly. An event is cancelled by its `seq`.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
-import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-Action = Callable[[], None]
-
-
-@dataclass(slots=True)
-class Event:
-    time: datetime
-    action: Action
-    cancelled: bool = False
+Handler = Callable[..., None]
 
 
 class Engine:
@@ -27,41 +23,83 @@ class Engine:
     instant the engine has caught up to: state changes are stamped with it."""
 
     def __init__(self, start: datetime) -> None:
-        # Plain tuples (time, priority, seq, event): compared in C, and seq is
-        # unique, so the event itself is never compared.
-        self._heap: list[tuple[datetime, int, int, Event]] = []
-        self._seq = itertools.count()
+        # seq is unique, so comparing two entries never reaches `kind` or the key.
+        self._heap: list[tuple[Any, ...]] = []
+        self._next_seq = 0
+        # Seqs of cancelled events still on the heap (dropped when they surface).
+        self._cancelled: set[int] = set()
+        self.handlers: dict[str, Handler] = {}
         self.now = start
 
     def __len__(self) -> int:
-        return sum(1 for entry in self._heap if not entry[3].cancelled)
+        return len(self._heap) - len(self._cancelled)
 
-    def schedule(self, time: datetime, action: Action, priority: int = 0) -> Event:
-        event = Event(time, action)
-        heapq.heappush(self._heap, (time, priority, next(self._seq), event))
-        return event
+    def on(self, kind: str, handler: Handler) -> None:
+        """Register the handler that events of `kind` are dispatched to."""
+        self.handlers[kind] = handler
 
-    def cancel(self, event: Event) -> None:
-        event.cancelled = True
+    def schedule(self, time: datetime, kind: str, *key: Any, priority: int = 0) -> int:
+        """Put an event on the heap; its seq (to cancel it) is returned."""
+        seq = self._next_seq
+        self._next_seq = seq + 1
+        heapq.heappush(self._heap, (time, priority, seq, kind, *key))
+        return seq
+
+    def cancel(self, seq: int) -> None:
+        self._cancelled.add(seq)
+
+    def pending(self) -> list[tuple[Any, ...]]:
+        """The live events in the order they will run (for inspection and tests)."""
+        live = [entry for entry in self._heap if entry[2] not in self._cancelled]
+        return sorted(live, key=lambda entry: entry[:3])
 
     def peek(self) -> datetime | None:
-        heap = self._heap
-        while heap and heap[0][3].cancelled:
-            heapq.heappop(heap)
+        heap, cancelled = self._heap, self._cancelled
+        while heap and cancelled and heap[0][2] in cancelled:
+            cancelled.discard(heapq.heappop(heap)[2])
         return heap[0][0] if heap else None
 
-    def step(self) -> Event:
+    def step(self) -> tuple[Any, ...]:
+        """Run the next live event; return it."""
         self.peek()
-        event = heapq.heappop(self._heap)[3]
-        self.now = max(self.now, event.time)
-        event.action()
-        return event
+        entry = heapq.heappop(self._heap)
+        if entry[0] > self.now:
+            self.now = entry[0]
+        self.handlers[entry[3]](*entry[4:])
+        return entry
 
     def run(self, until: datetime) -> int:
-        """Run every event due at or before `until`; return how many ran."""
+        """Run every event due at or before `until`; return how many ran.
+
+        The cyclic garbage collector is paused meanwhile: the events build
+        long-lived rows (a history can build millions) and no reference
+        cycles, so its passes over the growing world would find nothing; it
+        resumes (if it was on) when the run ends.
+        """
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(until)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self, until: datetime) -> int:
+        heap, cancelled, handlers = self._heap, self._cancelled, self.handlers
+        pop = heapq.heappop
         ran = 0
-        while (due := self.peek()) is not None and due <= until:
-            self.step()
+        while heap:
+            entry = heap[0]
+            if cancelled and entry[2] in cancelled:
+                cancelled.discard(pop(heap)[2])
+                continue
+            if entry[0] > until:
+                break
+            pop(heap)
+            if entry[0] > self.now:
+                self.now = entry[0]
+            handlers[entry[3]](*entry[4:])
             ran += 1
-        self.now = max(self.now, until)
+        if until > self.now:
+            self.now = until
         return ran

@@ -3,7 +3,12 @@
 Each try's pickup delay, duration and outcome are keyed draws (seed, task
 instance, try), so a run's story does not depend on what else happens.
 Successful tries push XComs and update their outlet datasets; failed tries
-go up for retry while retries remain.
+go up for retry while retries remain. A branching task's success also
+skips the direct downstream tasks it does not follow (engine/branching.py).
+
+Pending work is an engine event keyed by the task instance's natural key;
+the instance remembers the event's seq (`pending`) so that clearing or
+marking it can cancel the event.
 """
 
 from __future__ import annotations
@@ -12,18 +17,37 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from simulator.engine import branching
 from simulator.engine import lifecycle as lc
 from simulator.engine.core import Engine
-from simulator.engine.rng import Draws, RandomStreams
+from simulator.engine.rng import RandomStreams, gauss, unit, units
 from simulator.engine.scheduler import PRIORITY_FINISH, Scheduler
 from simulator.state.dag_model import Task
-from simulator.state.run_model import DatasetEvent, TaskInstance, TaskTry, XCom
+from simulator.state.run_model import DatasetEvent, RowsXCom, TaskInstance, TaskTry, XCom
 from simulator.state.store import Store
 
 WORKERS = 4  # hostnames worker-0 .. worker-3, as a Celery deployment names them
+HOSTNAMES = tuple(f"worker-{n}" for n in range(WORKERS))  # shared by every try
 PICKUP = (1.0, 3.0)  # seconds from queued to running
+PICKUP_LOW, PICKUP_SPAN = PICKUP[0], PICKUP[1] - PICKUP[0]
 TRIGGER_RESUME = 1.0  # seconds from a fired trigger to the task being scheduled
 KILL = 5.0  # seconds from clearing a running try to its worker killing it (a heartbeat)
+DEFER_AFTER = 1.0  # seconds from a deferrable try starting to its deferral
+RETURN_VALUE = "return_value"
+# What a starting try draws: its worker, its pid, its duration's normal
+# draw (two uniforms, when it has jitter) and whether it fails (when it may),
+# by (jitter, may fail).
+TRY_DRAWS = {
+    (jitter, fails): (b"worker", b"pid")
+    + ((b"duration/u1", b"duration/u2") if jitter else ())
+    + ((b"fail",) if fails else ())
+    for jitter in (False, True)
+    for fails in (False, True)
+}
+
+# Engine events, each keyed (dag_id, run_id, task_id, map_index, ...).
+START, DEFER, FINISH = "ti.start", "ti.defer", "ti.finish"
+RESUME, RETRY, KILLED = "ti.resume", "ti.retry", "ti.killed"
 
 
 class Executor:
@@ -35,141 +59,191 @@ class Executor:
         self.random = random
         self.scheduler = scheduler
         scheduler.executor = self
+        # Shared values: one object per distinct number drawn (pids, XCom row
+        # counts) and per Bash return value.
+        self._pids: dict[int, int] = {}
+        self._texts: dict[str, str] = {}
+        for kind, handler in (
+            (START, self._start), (DEFER, self._defer), (FINISH, self._finish),
+            (RESUME, self._resume), (RETRY, self._retry), (KILLED, self._killed),
+        ):  # fmt: skip
+            events.on(kind, self._handler(handler))
 
-    def _draws(self, ti: TaskInstance) -> Draws:
-        """The current try's draws (its key text is built once per try)."""
-        key = (*ti.key, ti.try_number)
-        draws = ti.draws
-        if draws is None or draws.key != key:
-            draws = ti.draws = self.random.draws(*key)
-        return draws
+    def _handler(self, handler: Any) -> Any:
+        """An event's handler, given the instance (and task) its key names."""
+        run_tis, dags = self.store.instances_by_run, self.store.dags.rows
+        instances = self.store.task_instances
 
-    def _draw(self, ti: TaskInstance, what: str) -> float:
-        return self._draws(ti).uniform(what)
+        def dispatch(dag_id: str, run_id: str, task_id: str, map_index: int, *rest: Any) -> None:
+            tis = run_tis.get((dag_id, run_id))
+            ti = tis.find(task_id, map_index) if tis is not None else None
+            if ti is None:
+                ti = instances.require((dag_id, run_id, task_id, map_index))
+            ti.pending = None
+            handler(ti, dags[dag_id].tasks[task_id], *rest)
+
+        return dispatch
+
+    def _schedule(self, ti: TaskInstance, at: datetime, kind: str, *rest: Any,
+                  priority: int = 0) -> None:  # fmt: skip
+        ti.pending = self.events.schedule(
+            at, kind, ti.dag_id, ti.run_id, ti.task_id, ti.map_index, *rest, priority=priority
+        )
+
+    def _prefix(self, ti: TaskInstance) -> str:
+        """The key text of the current try's draws: (seed, instance, try)."""
+        seed = self.random.seed
+        return f"{seed}:{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}/"
 
     def queue(self, ti: TaskInstance, task: Task) -> None:
         lc.set_state(self.store, ti, lc.QUEUED)
-        ti.queued_dttm = self.events.now
-        low, high = PICKUP
-        delay = low + (high - low) * self._draw(ti, "pickup")
+        now = ti.queued_dttm = self.events.now
+        # Keyed by the try number before the try starts (as it always was).
+        delay = PICKUP_LOW + PICKUP_SPAN * unit(self._prefix(ti) + "pickup")
         ti.pending = self.events.schedule(
-            self.events.now + timedelta(seconds=delay), lambda: self._start(ti, task)
+            now + timedelta(seconds=delay), START, ti.dag_id, ti.run_id, ti.task_id, ti.map_index
         )
 
     def _start(self, ti: TaskInstance, task: Task) -> None:
         now = self.events.now
-        resuming = bool(ti.tries) and ti.tries[-1].outcome == lc.DEFERRED
+        last = ti.last_try
+        resuming = last is not None and last.outcome == lc.DEFERRED
         if not resuming:
             ti.try_number += 1
             self._clear_xcoms(ti, task)
-        worker = int(self._draw(ti, "worker") * WORKERS)
-        ti.hostname = f"worker-{worker}"
-        ti.pid = 100 + int(self._draw(ti, "pid") * 32000)
-        ti.start_date = ti.start_date if resuming and ti.start_date else now
+        prefix = self._prefix(ti)
+        # A draw that cannot change the outcome is not made (draws are pure).
+        jitter = task.jitter != 0
+        may_fail = task.failure_rate > 0 and ti.try_number not in task.fail_tries
+        drawn = units(prefix, TRY_DRAWS[jitter, may_fail])
+        worker, pid_draw = drawn[0], drawn[1]
+        normal = gauss(drawn[2], drawn[3]) if jitter else 0.0
+        fail = drawn[-1] if may_fail else 1.0
+        hostname = ti.hostname = HOSTNAMES[int(worker * WORKERS)]
+        pid = 100 + int(pid_draw * 32000)
+        pid = ti.pid = self._pids.setdefault(pid, pid)
+        if not (resuming and ti.start_date):
+            ti.start_date = now
         ti.end_date = ti.duration = None
         lc.set_state(self.store, ti, lc.RUNNING)
-        attempt = TaskTry(try_number=ti.try_number, hostname=ti.hostname, pid=ti.pid,
-                          start_date=now)  # fmt: skip
-        ti.tries.append(attempt)
-        self._log_event(ti, task, lc.RUNNING)
+        ti.add_try(TaskTry(ti.try_number, hostname, pid, now))
+        self.store.event_logs.add_task_event(now, lc.RUNNING, ti)
         if task.deferral is not None and not resuming:
-            ti.pending = self.events.schedule(
-                now + timedelta(seconds=1), lambda: self._defer(ti, task, attempt)
-            )
+            self._schedule(ti, now + timedelta(seconds=DEFER_AFTER), DEFER)
             return
-        seconds, outcome = self._outcome(ti, task)
+        seconds, outcome = self._outcome(ti, task, normal, fail)
         ti.pending = self.events.schedule(
-            now + timedelta(seconds=seconds),
-            lambda: self._finish(ti, task, attempt, outcome),
-            PRIORITY_FINISH,
-        )
+            now + timedelta(seconds=seconds), FINISH, ti.dag_id, ti.run_id, ti.task_id,
+            ti.map_index, outcome, prefix, priority=PRIORITY_FINISH,
+        )  # fmt: skip
 
-    def _outcome(self, ti: TaskInstance, task: Task) -> tuple[float, str]:
+    @staticmethod
+    def _outcome(ti: TaskInstance, task: Task, normal: float, fail: float) -> tuple[float, str]:
         """How long this try runs and whether it succeeds."""
-        spread = task.jitter * self._draws(ti).normal("duration")
-        seconds = max(0.5, task.duration * math.exp(spread))
-        failed = ti.try_number in task.fail_tries or self._draw(ti, "fail") < task.failure_rate
+        seconds = max(0.5, task.duration * math.exp(task.jitter * normal))
+        failed = ti.try_number in task.fail_tries or fail < task.failure_rate
         if task.execution_timeout is not None and seconds > task.execution_timeout:
             return task.execution_timeout, lc.FAILED
         return round(seconds, 3), lc.FAILED if failed else lc.SUCCESS
 
-    def _defer(self, ti: TaskInstance, task: Task, attempt: TaskTry) -> None:
+    def _defer(self, ti: TaskInstance, task: Task) -> None:
         assert task.deferral is not None
         lc.set_state(self.store, ti, lc.DEFERRED)
+        attempt = ti.last_try
+        assert attempt is not None
         attempt.outcome = lc.DEFERRED
-        attempt.deferred_until = self.events.now + timedelta(seconds=task.deferral)
+        until = attempt.deferred_until = self.events.now + timedelta(seconds=task.deferral)
         self._log_event(ti, task, lc.DEFERRED)
-        ti.pending = self.events.schedule(
-            attempt.deferred_until + timedelta(seconds=TRIGGER_RESUME),
-            lambda: self._resume(ti),
-        )
+        self._schedule(ti, until + timedelta(seconds=TRIGGER_RESUME), RESUME)
         self.scheduler.dispatch()  # a deferred instance gives its pool slot back
 
-    def _resume(self, ti: TaskInstance) -> None:
-        ti.pending = None
+    def _resume(self, ti: TaskInstance, task: Task) -> None:
         self.scheduler.requeue(ti)
 
-    def _finish(self, ti: TaskInstance, task: Task, attempt: TaskTry, outcome: str) -> None:
+    def _finish(self, ti: TaskInstance, task: Task, outcome: str, prefix: str) -> None:
         now = self.events.now
-        ti.pending = None
+        attempt = ti.last_try
+        assert attempt is not None
         ti.end_date = attempt.end_date = now
         assert ti.start_date is not None
         ti.duration = (now - ti.start_date).total_seconds()
         if outcome == lc.SUCCESS:
-            lc.set_state(self.store, ti, lc.SUCCESS)
-            attempt.outcome = lc.SUCCESS
-            self._log_event(ti, task, lc.SUCCESS)
-            self._push_xcoms(ti, task, now)
-            self._update_datasets(ti, task, now)
-        else:
-            self._log_event(ti, task, lc.FAILED)
-            if ti.try_number <= ti.max_tries:
-                lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
-                attempt.outcome = lc.UP_FOR_RETRY
-                ti.pending = self.events.schedule(
-                    now + timedelta(seconds=retry_delay(task, ti.try_number)),
-                    lambda: self._retry(ti),
-                )
-                self.scheduler.dispatch()
-                return
-            lc.set_state(self.store, ti, lc.FAILED)
-            attempt.outcome = lc.FAILED
+            skipped = self._succeed(ti, task, now, prefix)
+            self.scheduler.task_done(ti, skipped)
+            return
+        self._log_event(ti, task, lc.FAILED)
+        if ti.try_number <= ti.max_tries:
+            lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
+            attempt.outcome = lc.UP_FOR_RETRY
+            delay = retry_delay(task, ti.try_number)
+            self._schedule(ti, now + timedelta(seconds=delay), RETRY)
+            self.scheduler.dispatch()
+            return
+        lc.set_state(self.store, ti, lc.FAILED)
+        attempt.outcome = lc.FAILED
         self.scheduler.task_done(ti)
 
-    def _retry(self, ti: TaskInstance) -> None:
-        ti.pending = None
+    def _succeed(self, ti: TaskInstance, task: Task, now: datetime, prefix: str) -> list[str]:
+        """The try succeeded: XComs, datasets and, for a branch, its skips
+        (made while it executes, before its own success is recorded)."""
+        chosen = branching.choose(task, prefix)
+        skipped: list[str] = []
+        if chosen is not None:
+            dag = self.store.dags.require(ti.dag_id)
+            follow = branching.followed(dag, task, chosen)
+            for other in branching.skip_all_except(self.store, ti, task, follow, now):
+                self.stop(other)
+                if other.task_id not in skipped:
+                    skipped.append(other.task_id)
+            self._push_xcom(ti, branching.XCOM_KEY, {branching.FOLLOWED: follow}, now)
+        lc.set_state(self.store, ti, lc.SUCCESS)
+        attempt = ti.last_try
+        assert attempt is not None
+        attempt.outcome = lc.SUCCESS
+        self.store.event_logs.add_task_event(now, lc.SUCCESS, ti)
+        for key in (RETURN_VALUE, *task.xcom_keys):
+            if chosen is not None and key == RETURN_VALUE:
+                self._push_xcom(ti, key, chosen, now)  # what the branch callable returned
+            else:
+                self.store.xcoms.add(self._xcom(ti, task, key, prefix, now))
+        self._update_datasets(ti, task, now)
+        return skipped
+
+    def _retry(self, ti: TaskInstance, task: Task) -> None:
         if ti.state == lc.UP_FOR_RETRY:
             self.scheduler.requeue(ti)
 
     def _log_event(self, ti: TaskInstance, task: Task, event: str) -> None:
-        run = self.store.dag_runs.get((ti.dag_id, ti.run_id))
-        self.scheduler.record(
-            event, owner=task.owner, dag_id=ti.dag_id, task_id=ti.task_id,
-            execution_date=run.logical_date if run else None,
-        )  # fmt: skip
+        """The audit row of a try's step (owner: the task's; execution_date:
+        the run's logical date), kept compact by the store."""
+        self.store.event_logs.add_task_event(self.events.now, event, ti)
 
-    def _push_xcoms(self, ti: TaskInstance, task: Task, now: datetime) -> None:
-        keys = ["return_value", *task.xcom_keys]
-        for key in keys:
-            self.store.xcoms.add(
-                XCom(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
-                     map_index=ti.map_index, key=key, value=self._xcom_value(ti, task, key),
-                     timestamp=now)
-            )  # fmt: skip
+    def _push_xcom(self, ti: TaskInstance, key: str, value: Any, now: datetime) -> None:
+        self.store.xcoms.add(XCom(ti.dag_id, ti.run_id, ti.task_id, key, value, now, ti.map_index))
 
     def _clear_xcoms(self, ti: TaskInstance, task: Task) -> None:
         """Airflow deletes an instance's XComs when a try starts to execute."""
-        for key in ("return_value", *task.xcom_keys):
-            if (*ti.key, key) in self.store.xcoms:
-                self.store.xcoms.delete((*ti.key, key))
+        xcoms = self.store.xcoms
+        for xcom in xcoms.of_instance(ti.dag_id, ti.run_id, ti.task_id, ti.map_index):
+            if (
+                xcom.key == RETURN_VALUE
+                or xcom.key in task.xcom_keys
+                or (task.branch and xcom.key == branching.XCOM_KEY)
+            ):
+                xcoms.delete(xcom.ident)
 
-    def _xcom_value(self, ti: TaskInstance, task: Task, key: str) -> Any:
-        count = int(self._draw(ti, "xcom:" + key) * 10000)
-        if key != "return_value":
-            return count
-        if task.operator == "BashOperator":
-            return f"{task.task_id} done"
-        return {"task": task.task_id, "rows": count}
+    def _xcom(self, ti: TaskInstance, task: Task, key: str, prefix: str, now: datetime) -> XCom:
+        value: Any
+        if key == RETURN_VALUE and task.operator == "BashOperator":
+            value = self._texts.get(task.task_id)  # one shared text per task id
+            if value is None:
+                value = self._texts[task.task_id] = f"{task.task_id} done"
+            return XCom(ti.dag_id, ti.run_id, ti.task_id, key, value, now, ti.map_index)
+        count = int(unit(prefix + "xcom:" + key) * 10000)
+        count = self._pids.setdefault(count, count)  # shared, as pids are
+        if key == RETURN_VALUE:
+            return RowsXCom(ti.dag_id, ti.run_id, ti.task_id, key, count, now, ti.map_index)
+        return XCom(ti.dag_id, ti.run_id, ti.task_id, key, count, now, ti.map_index)
 
     def _update_datasets(self, ti: TaskInstance, task: Task, now: datetime) -> None:
         for uri in task.outlets:
@@ -187,22 +261,18 @@ class Executor:
         and, restarting being always eligible, it goes up for retry."""
         self.stop(ti)
         lc.set_state(self.store, ti, lc.RESTARTING)
-        ti.pending = self.events.schedule(
-            self.events.now + timedelta(seconds=KILL), lambda: self._killed(ti, task)
-        )
+        self._schedule(ti, self.events.now + timedelta(seconds=KILL), KILLED)
 
     def _killed(self, ti: TaskInstance, task: Task) -> None:
         now = self.events.now
-        ti.pending = None
         ti.end_date = now
         if ti.start_date is not None:
             ti.duration = (now - ti.start_date).total_seconds()
-        if ti.tries:
-            ti.tries[-1].end_date, ti.tries[-1].outcome = now, lc.UP_FOR_RETRY
+        attempt = ti.last_try
+        if attempt is not None:
+            attempt.end_date, attempt.outcome = now, lc.UP_FOR_RETRY
         lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
-        ti.pending = self.events.schedule(
-            now + timedelta(seconds=retry_delay(task, ti.try_number)), lambda: self._retry(ti)
-        )
+        self._schedule(ti, now + timedelta(seconds=retry_delay(task, ti.try_number)), RETRY)
         self.scheduler.dispatch()
 
     def stop(self, ti: TaskInstance) -> None:

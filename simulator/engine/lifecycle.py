@@ -31,17 +31,20 @@ OCCUPYING = frozenset({QUEUED, RUNNING})
 
 def set_state(store: Store, ti: TaskInstance, state: str | None) -> None:
     old = ti.state
-    if old in OCCUPYING and state not in OCCUPYING:
-        store.pool_occupied[ti.pool] -= ti.pool_slots
-        store.dag_busy[ti.dag_id] -= 1
-    elif state in OCCUPYING and old not in OCCUPYING:
+    if old in OCCUPYING:
+        if state not in OCCUPYING:
+            store.pool_occupied[ti.pool] -= ti.pool_slots
+            store.dag_busy[ti.dag_id] -= 1
+            store.released.add(ti.dag_id)
+    elif state in OCCUPYING:
         store.pool_occupied[ti.pool] += ti.pool_slots
         store.dag_busy[ti.dag_id] += 1
     ti.state = state
+    # Keyed by row id: cheaper than the natural key, and as unique.
     if state in ACTIVE:
-        store.active_tis[ti.key] = ti
+        store.active_tis[ti.id] = ti
     else:
-        store.active_tis.pop(ti.key, None)
+        store.active_tis.pop(ti.id, None)
 
 
 def trigger_decision(rule: str, states: Iterable[str | None]) -> str:

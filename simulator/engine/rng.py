@@ -14,16 +14,42 @@ import string
 SALT_CHARS = string.ascii_letters + string.digits
 
 
-def _unit(name: str) -> float:
-    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+_blake2b = hashlib.blake2b
+_from_bytes = int.from_bytes
+_SCALE = 2.0**-64
 
 
-def _normal(name: str) -> float:
+def unit(name: str) -> float:
+    """The uniform draw in [0, 1) named `name` (the full key text, seed first)."""
+    return _from_bytes(_blake2b(name.encode(), digest_size=8).digest(), "big") * _SCALE
+
+
+def normal(name: str) -> float:
     """Box-Muller over two uniforms named after `name`."""
-    u1 = max(_unit(name + "/u1"), 1e-12)
-    u2 = _unit(name + "/u2")
+    u1 = max(unit(name + "/u1"), 1e-12)
+    u2 = unit(name + "/u2")
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def units(prefix: str, whats: tuple[bytes, ...]) -> list[float]:
+    """`unit(prefix + what)` for each of `whats` (encoded), in one call: a
+    task try draws several at once, hashing the shared prefix once."""
+    head = _blake2b(prefix.encode(), digest_size=8)
+    drawn = []
+    for what in whats:
+        hasher = head.copy()
+        hasher.update(what)
+        drawn.append(_from_bytes(hasher.digest(), "big") * _SCALE)
+    return drawn
+
+
+def gauss(u1: float, u2: float) -> float:
+    """The normal draw from the two uniforms named `name + "/u1"` and
+    `name + "/u2"`: equal to normal(name)."""
+    return math.sqrt(-2.0 * math.log(max(u1, 1e-12))) * math.cos(2.0 * math.pi * u2)
+
+
+_unit, _normal = unit, normal
 
 
 class Draws:
@@ -75,3 +101,8 @@ class RandomStreams:
 
     def draws(self, *key: object) -> Draws:
         return Draws(self.seed, key)
+
+    def prefix(self, *key: object) -> str:
+        """The text that `unit(prefix + what)` extends: equal to
+        `uniform(*key, what)`, with the key's text built once."""
+        return f"{self.seed}:" + "".join(f"{part}/" for part in key)

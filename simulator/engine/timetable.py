@@ -14,6 +14,7 @@ from typing import Any
 
 from croniter import croniter
 
+from simulator.engine import cron as cron_ticks
 from simulator.state.dag_model import CRON, DATASETS, DELTA, NONE, ONCE, Dag, Schedule
 
 PRESETS = {
@@ -24,6 +25,18 @@ PRESETS = {
     "@quarterly": "0 0 1 */3 *",
     "@yearly": "0 0 1 1 *",
 }
+
+
+RUN_TYPE_PREFIX = {
+    "scheduled": "scheduled__",
+    "manual": "manual__",
+    "dataset_triggered": "dataset_triggered__",
+    "backfill": "backfill__",
+}
+
+
+def run_id_for(run_type: str, logical: datetime) -> str:
+    return RUN_TYPE_PREFIX[run_type] + logical.isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +78,11 @@ def _cron_prev(schedule: Schedule, before: datetime) -> datetime:
 
 @functools.lru_cache(maxsize=4096)
 def _tick(expression: str, moment: datetime, forward: bool) -> datetime:
-    # Remembered: DAGs on the same schedule ask for the same ticks.
+    # Remembered: DAGs on the same schedule ask for the same ticks (and share
+    # the datetimes). Daily schedules in UTC are computed without croniter.
+    fast = cron_ticks.tick(expression, moment, forward)
+    if fast is not None:
+        return fast
     cron = croniter(expression, moment)
     result: datetime = cron.get_next(datetime) if forward else cron.get_prev(datetime)
     return result.replace(fold=0)

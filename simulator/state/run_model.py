@@ -25,15 +25,16 @@ class DagRun:
     data_interval_start: datetime | None = None
     data_interval_end: datetime | None = None
     last_scheduling_decision: datetime | None = None
-    # Ids of the dataset events that triggered a dataset_triggered run.
-    consumed_events: list[int] = field(default_factory=list)
+    # Ids of the dataset events that triggered a dataset_triggered run (the
+    # shared empty tuple for other runs).
+    consumed_events: list[int] | tuple[()] = ()
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.dag_id, self.run_id)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class TaskTry:
     """One attempt of a task instance, enough to render its log."""
 
@@ -44,6 +45,9 @@ class TaskTry:
     end_date: datetime | None = None
     outcome: str | None = None  # success | failed | up_for_retry | deferred ...
     deferred_until: datetime | None = None
+    # The instance's try before this one: tries are a chain from the last
+    # (one reference each, rather than a tuple per task instance).
+    previous: TaskTry | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -69,31 +73,66 @@ class TaskInstance:
     queued_dttm: datetime | None = None
     operator: str | None = None
     note: str | None = None
-    tries: list[TaskTry] = field(default_factory=list)
-    # The pending engine event for this instance (finish, retry, trigger), if
-    # any, and the current try's random draws: engine bookkeeping.
-    pending: Any = field(default=None, repr=False, compare=False)
-    draws: Any = field(default=None, repr=False, compare=False)
+    # The current (last) try; `tries` lists them all.
+    last_try: TaskTry | None = field(default=None, repr=False)
+    # The seq of the instance's pending engine event (pickup, finish, retry,
+    # trigger), if any: engine bookkeeping, so that the event can be cancelled.
+    pending: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.dag_id, self.run_id, self.task_id, self.map_index)
 
+    @property
+    def tries(self) -> tuple[TaskTry, ...]:
+        """Every try, first to last."""
+        found: list[TaskTry] = []
+        attempt = self.last_try
+        while attempt is not None:
+            found.append(attempt)
+            attempt = attempt.previous
+        return tuple(reversed(found))
 
-@dataclass(slots=True, kw_only=True)
+    def add_try(self, attempt: TaskTry) -> None:
+        attempt.previous = self.last_try
+        self.last_try = attempt
+
+
+@dataclass(slots=True)
 class XCom:
-    id: int = 0
+    """An XCom entry, without a row id (no answer shows one); positional
+    fields first, for the engine's many pushes."""
+
     dag_id: str
     run_id: str
     task_id: str
-    map_index: int = -1
     key: str
     value: Any
     timestamp: datetime
+    map_index: int = -1
 
     @property
     def ident(self) -> tuple[str, str, str, int, str]:
         return (self.dag_id, self.run_id, self.task_id, self.map_index, self.key)
+
+
+_STORED = XCom.__dict__["value"]  # the slot under RowsXCom's property
+
+
+class RowsXCom(XCom):
+    """A return value `{"task": task_id, "rows": n}` as the simulated Python
+    and SQL operators push it, holding only `n` in its value slot: the dict
+    is built when read (hundreds of thousands live in a large world)."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> dict[str, Any]:
+        return {"task": self.task_id, "rows": _STORED.__get__(self)}
+
+    @value.setter
+    def value(self, rows: int | dict[str, Any]) -> None:
+        _STORED.__set__(self, rows["rows"] if isinstance(rows, dict) else rows)
 
 
 @dataclass(slots=True, kw_only=True)

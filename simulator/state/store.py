@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from simulator.errors import AlreadyExists, NotFound
 from simulator.state.dag_model import Dag
@@ -10,7 +13,6 @@ from simulator.state.entities import (
     Connection,
     DagImportError,
     DagWarning,
-    EventLog,
     Plugin,
     Pool,
     Provider,
@@ -18,10 +20,14 @@ from simulator.state.entities import (
     User,
     Variable,
 )
-from simulator.state.run_model import DagRun, Dataset, DatasetEvent, TaskInstance, XCom
+from simulator.state.event_logs import Context, EventLogs
+from simulator.state.run_model import DagRun, Dataset, DatasetEvent, TaskInstance
+from simulator.state.run_tis import Layout, RunTis, TaskInstances, XComs
 from simulator.state.table import Table
 
 DEFAULT_POOL = "default_pool"
+# Run states a run leaves only through the scheduler: the runs the engine watches.
+LIVE_RUN_STATES = frozenset({"queued", "running"})
 
 
 class Store:
@@ -61,9 +67,8 @@ class Store:
                 detail=f"Username `{k}` already exists. Use PATCH to update."
             ),
         )
-        self.event_logs: Table[int, EventLog] = Table(
-            lambda e: e.id, not_found=lambda k: NotFound("Event Log not found")
-        )
+        # Two or more rows per task try: a list by id, the engine's rows compact.
+        self.event_logs = EventLogs(self._log_context)
         self.import_errors: Table[int, DagImportError] = Table(
             lambda e: e.id,
             not_found=lambda k: NotFound(
@@ -89,12 +94,15 @@ class Store:
                 f"DAGRun with DAG ID: '{k[0]}' and DagRun ID: '{k[1]}' not found",
             ),
         )
-        self.task_instances: Table[tuple[str, str, str, int], TaskInstance] = Table(
-            lambda t: t.key, not_found=lambda k: NotFound("Task instance not found")
-        )
-        self.xcoms: Table[tuple[str, str, str, int, str], XCom] = Table(
-            lambda x: x.ident, not_found=lambda k: NotFound("XCom entry not found")
-        )
+        # Indices the engine keeps: a run's task instances (the task instance
+        # table is a view over them), and the instances that hold or wait for
+        # a pool slot (what pools and schedulers count).
+        self.instances_by_run: dict[tuple[str, str], RunTis] = {}
+        # The same, as task_id -> instances per run (what the API reads).
+        self.run_tis: Mapping[tuple[str, str], Mapping[str, Sequence[TaskInstance]]]
+        self.run_tis = self.instances_by_run
+        self.task_instances = TaskInstances(self.instances_by_run)
+        self.xcoms = XComs(self.instances_by_run)  # kept with their run's instances too
         self.datasets: Table[str, Dataset] = Table(
             lambda d: d.uri,
             not_found=lambda k: NotFound(
@@ -102,37 +110,102 @@ class Store:
             ),
         )
         self.dataset_events: Table[int, DatasetEvent] = Table(lambda e: e.id)
-        # Indices the engine keeps: a run's task instances, and the instances
-        # that hold or wait for a pool slot (what pools and schedulers count).
         self.runs_by_dag: dict[str, dict[str, DagRun]] = {}
-        self.run_tis: dict[tuple[str, str], dict[str, list[TaskInstance]]] = {}
-        self.active_tis: dict[tuple[str, str, str, int], TaskInstance] = {}
+        # Per DAG: its queued and running runs (kept by set_run_state), and all
+        # its runs by logical date (for the previous and next run).
+        self.live_runs: dict[str, dict[str, DagRun]] = {}
+        self._by_date: dict[str, list[DagRun]] = {}
+        self._layouts: dict[tuple[tuple[str, int], ...], Layout] = {}
+        self.active_tis: dict[int, TaskInstance] = {}  # by row id
         # Slots held by queued and running instances, per pool and per DAG.
         self.pool_occupied: Counter[str] = Counter()
         self.dag_busy: Counter[str] = Counter()
+        # DAGs that released a slot since the scheduler last looked.
+        self.released: set[str] = set()
 
-    def add_run(self, run: DagRun, tis: dict[str, list[TaskInstance]]) -> DagRun:
-        self.dag_runs.add(run)
+    def layout(self, counts: Sequence[tuple[str, int]]) -> Layout:
+        """The shared layout of runs whose tasks have these instance counts."""
+        key = tuple(counts)
+        found = self._layouts.get(key)
+        if found is None:
+            found = self._layouts[key] = Layout(key)
+        return found
+
+    def add_run(self, run: DagRun, tis: RunTis | Mapping[str, Sequence[TaskInstance]]) -> DagRun:
+        if not isinstance(tis, RunTis):
+            layout = self.layout([(task_id, len(group)) for task_id, group in tis.items()])
+            tis = RunTis(layout, tuple(ti for group in tis.values() for ti in group))
+        key = run.key  # one tuple for both indices
+        self.dag_runs.add(run, key)
         self.runs_by_dag.setdefault(run.dag_id, {})[run.run_id] = run
-        self.run_tis[run.key] = tis
-        for instances in tis.values():
-            for ti in instances:
-                self.task_instances.add(ti)
+        self.task_instances.attach(key, tis)
+        dated = self._by_date.setdefault(run.dag_id, [])
+        bisect.insort(dated, run, key=_date_order)
+        if run.state in LIVE_RUN_STATES:
+            self.live_runs.setdefault(run.dag_id, {})[run.run_id] = run
         return run
+
+    def set_run_state(self, run: DagRun, state: str) -> None:
+        run.state = state
+        live = self.live_runs.get(run.dag_id)
+        if live is None:
+            live = self.live_runs[run.dag_id] = {}
+        if state in LIVE_RUN_STATES:
+            live[run.run_id] = run
+        else:
+            live.pop(run.run_id, None)
 
     def runs_of(self, dag_id: str) -> list[DagRun]:
         return list(self.runs_by_dag.get(dag_id, {}).values())
 
     def tis_of(self, run: DagRun) -> list[TaskInstance]:
-        return [ti for tis in self.run_tis.get(run.key, {}).values() for ti in tis]
+        tis = self.instances_by_run.get(run.key)
+        return list(tis.tis) if tis is not None else []
+
+    def adjacent_run(self, run: DagRun, *, later: bool) -> DagRun | None:
+        """The DAG's run just before (or after) `run` by logical date."""
+        dated = self._by_date.get(run.dag_id, [])
+        if later:
+            at = bisect.bisect_right(dated, run.logical_date, key=_date)
+            return dated[at] if at < len(dated) else None
+        at = bisect.bisect_left(dated, run.logical_date, key=_date)
+        if at == 0:
+            return None
+        # The first run (by id) of the latest earlier date, as max() finds it.
+        latest = dated[at - 1].logical_date
+        return dated[bisect.bisect_left(dated, latest, key=_date)]
+
+    def forget_dag(self, dag_id: str) -> None:
+        """The DAG's (now empty) run indices."""
+        self.runs_by_dag.pop(dag_id, None)
+        self.live_runs.pop(dag_id, None)
+        self._by_date.pop(dag_id, None)
+
+    def _log_context(self, ti: TaskInstance) -> Context:
+        """The owner and execution date of the event log rows of a task try."""
+        dag = self.dags.get(ti.dag_id)
+        task = dag.tasks.get(ti.task_id) if dag is not None else None
+        run = self.dag_runs.get((ti.dag_id, ti.run_id))
+        return (task.owner if task else None, run.logical_date if run else None)
 
     def delete_run(self, run: DagRun) -> None:
-        """The run, its task instances and their XComs (Airflow's cascade)."""
+        """The run, its task instances and their XComs (Airflow's cascade);
+        the audit log keeps its rows about them."""
+        self.event_logs.pin(self.tis_of(run))
         for ti in self.tis_of(run):
-            self.task_instances.delete(ti.key)
-            self.active_tis.pop(ti.key, None)
-        for xcom in [x for x in self.xcoms if (x.dag_id, x.run_id) == run.key]:
-            self.xcoms.delete(xcom.ident)
-        del self.run_tis[run.key]
+            self.active_tis.pop(ti.id, None)
+        self.xcoms.drop_run(run, self.task_instances.detach(run))
         del self.runs_by_dag[run.dag_id][run.run_id]
+        self.live_runs.get(run.dag_id, {}).pop(run.run_id, None)
+        dated = self._by_date[run.dag_id]
+        at = bisect.bisect_left(dated, _date_order(run), key=_date_order)
+        del dated[at]  # runs are unique by (logical date, id)
         self.dag_runs.delete(run.key)
+
+
+def _date(run: DagRun) -> datetime:
+    return run.logical_date
+
+
+def _date_order(run: DagRun) -> tuple[datetime, int]:
+    return (run.logical_date, run.id)

@@ -43,6 +43,11 @@ class Table(Generic[K, R]):
     def __len__(self) -> int:
         return len(self._rows)
 
+    @property
+    def rows(self) -> dict[K, R]:
+        """The rows by key, for the engine's hot paths (read, never write)."""
+        return self._rows
+
     def __iter__(self) -> Iterator[R]:
         return iter(self._rows.values())
 
@@ -58,11 +63,13 @@ class Table(Generic[K, R]):
             raise (error or self.not_found)(key)
         return row
 
-    def add(self, row: R) -> R:
+    def add(self, row: R, key: K | None = None) -> R:
+        """Add `row` (under `key` when given: its key, already built)."""
         assigned = not row.id
         if assigned:
             row.id = self._next_id
-        key = self._key(row)
+        if key is None:
+            key = self._key(row)
         if key in self._rows:
             if assigned:
                 row.id = 0

@@ -41,20 +41,34 @@ class TestVirtualClock:
 class TestEngine:
     def test_runs_due_events_in_time_priority_then_schedule_order(self) -> None:
         engine, log = Engine(T0), []
-        engine.schedule(T0 + timedelta(seconds=2), lambda: log.append("late"))
-        engine.schedule(T0, lambda: log.append("b"), priority=1)
-        engine.schedule(T0, lambda: log.append("a1"))
-        engine.schedule(T0, lambda: log.append("a2"))
+        engine.on("note", log.append)
+        engine.schedule(T0 + timedelta(seconds=2), "note", "late")
+        engine.schedule(T0, "note", "b", priority=1)
+        engine.schedule(T0, "note", "a1")
+        engine.schedule(T0, "note", "a2")
         assert engine.run(until=T0 + timedelta(seconds=1)) == 3
         assert log == ["a1", "a2", "b"]
         assert engine.peek() == T0 + timedelta(seconds=2)
 
     def test_cancelled_events_do_not_run(self) -> None:
         engine, log = Engine(T0), []
-        event = engine.schedule(T0, lambda: log.append("x"))
-        engine.cancel(event)
+        engine.on("note", log.append)
+        seq = engine.schedule(T0, "note", "x")
+        engine.cancel(seq)
         assert engine.run(until=T0) == 0
         assert log == [] and len(engine) == 0
+
+    def test_events_are_plain_tuples(self) -> None:
+        engine = Engine(T0)
+        engine.on("note", lambda *key: None)
+        first = engine.schedule(T0 + timedelta(seconds=5), "note", "dag", "run", 3)
+        engine.schedule(T0, "note", "other", priority=1)
+        engine.cancel(engine.schedule(T0, "note", "gone"))
+        assert engine.pending() == [
+            (T0, 1, first + 1, "note", "other"),
+            (T0 + timedelta(seconds=5), 0, first, "note", "dag", "run", 3),
+        ]
+        assert len(engine) == 2
 
 
 class TestRandomStreams:

@@ -1,0 +1,86 @@
+"""What the scheduler derives once per DAG rather than once per decision:
+each task's instances and upstream instances as positions in a run's tuple
+(state/run_tis.py), its trigger rule, its leaves, its priority weight.
+
+A plan is a cache of the DAG's definition; the scheduler rebuilds it when
+the DAG object or a run's layout is not the one it was built for.
+"""
+
+from __future__ import annotations
+
+from simulator.state.dag_model import Dag, Task
+from simulator.state.run_tis import Layout
+
+
+class TaskPlan:
+    __slots__ = (
+        "all_success",
+        "branches",
+        "depends_on_past",
+        "downstream",
+        "rule",
+        "start",
+        "stop",
+        "task",
+        "task_id",
+        "upstream",
+        "weight",
+    )  # fmt: skip
+
+    def __init__(self, dag: Dag, task: Task, layout: Layout) -> None:
+        self.task = task
+        self.task_id = task.task_id
+        self.start, self.stop = layout.spans[task.task_id]
+        # Every upstream instance, task by task in the order the task lists them.
+        self.upstream = tuple(
+            position for up in task.upstream for position in range(*layout.spans[up])
+        )
+        self.downstream = tuple(task.downstream)
+        self.rule = task.trigger_rule
+        self.all_success = task.trigger_rule == "all_success"
+        self.depends_on_past = task.depends_on_past
+        self.weight = priority_weight(dag, task)
+        # Upstream branch tasks, whose XCom may say this task is not followed.
+        self.branches = tuple(up for up in task.upstream if dag.tasks[up].branch)
+
+
+class DagPlan:
+    __slots__ = ("dag", "layout", "leaves", "tasks")
+
+    def __init__(self, dag: Dag, layout: Layout) -> None:
+        self.dag = dag
+        self.layout = layout
+        self.tasks = {task_id: TaskPlan(dag, task, layout) for task_id, task in dag.tasks.items()}
+        # Positions of the instances of tasks without downstream tasks.
+        self.leaves = tuple(
+            position
+            for task in dag.tasks.values()
+            if not task.downstream
+            for position in range(*layout.spans[task.task_id])
+        )
+
+
+def layout_counts(dag: Dag) -> list[tuple[str, int]]:
+    """How many instances each task has in a run: its map count, else one."""
+    return [
+        (task.task_id, task.map_count if task.map_count is not None else 1)
+        for task in dag.tasks.values()
+    ]
+
+
+def priority_weight(dag: Dag, task: Task) -> int:
+    """Airflow's priority_weight_total for the `downstream` weight rule: the
+    task's weight plus those of every task downstream of it."""
+    if task.weight_rule == "absolute":
+        return task.priority_weight
+    seen: set[str] = set()
+    relatives = task.downstream if task.weight_rule == "downstream" else task.upstream
+    stack = list(relatives)
+    while stack:
+        task_id = stack.pop()
+        if task_id in seen:
+            continue
+        seen.add(task_id)
+        other = dag.tasks[task_id]
+        stack.extend(other.downstream if task.weight_rule == "downstream" else other.upstream)
+    return task.priority_weight + sum(dag.tasks[t].priority_weight for t in seen)
