@@ -31,7 +31,7 @@ QUERIES: list[tuple[str, str, Any]] = [
         "get_task_instances_batch",
         "/api/v1/dags/~/dagRuns/~/taskInstances/list",
         {
-            "dag_ids": ["bench_007", "bench_123"],
+            "dag_ids": ["bench_0007", "bench_0123"],
             "state": ["success"],
             "execution_date_gte": "2023-04-01T10:00:00+00:00",
             "execution_date_lte": "2023-04-01T11:00:00+00:00",
@@ -46,7 +46,7 @@ def serve(port: int) -> None:
 
     from simulator.server.app import create_app
 
-    sim = simulate.build(200, 10)
+    sim = simulate.build(simulate.parse([]))  # the default preset: 200 hourly DAGs x 10 tasks
     sim.advance(24 * 3600)
     sim.run_until_idle()
     web.run_app(create_app(sim.settings, simulator=sim), host="127.0.0.1", port=port,
