@@ -9,7 +9,6 @@ virtual clock begins.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from simulator.scenario.budget import check_history
 from simulator.scenario.dags import dag_from_dict
 from simulator.scenario.loader import expand, load_scenario
 from simulator.scenario.model import Scenario
+from simulator.scenario.shapes import copy_data
 from simulator.state.dag_model import DATASETS, Dag
 from simulator.state.entities import EventLog, User
 from simulator.state.run_model import Dataset
@@ -58,7 +58,6 @@ class Simulator:
         s = self.settings
         assert s.seed is not None and s.start is not None
         world = self._world(s.seed)
-        check_history(world.dags, self.origin, s.start)
         self.engine = Engine(self.origin)
         self.random = RandomStreams(s.seed)
         self.store = Store()
@@ -77,10 +76,14 @@ class Simulator:
         self.catch_up()
 
     def _world(self, seed: int) -> Scenario:
-        """The scenario with its generated parts for `seed` (made once per seed)."""
+        """The scenario with its generated parts for `seed` (made and checked
+        once per seed)."""
         world = self._worlds.get(seed)
         if world is None:
-            world = self._worlds[seed] = expand(self.scenario, seed)
+            assert self.settings.start is not None
+            world = expand(self.scenario, seed)
+            check_history(world.dags, self.origin, self.settings.start)
+            self._worlds[seed] = world
         return world
 
     def _add_users(self, world: Scenario) -> None:
@@ -104,7 +107,7 @@ class Simulator:
 
     def add_dags(self, definitions: list[dict[str, Any]]) -> list[Dag]:
         """Parse DAG definitions into the world and let the scheduler plan them."""
-        definitions = copy.deepcopy(definitions)  # scenarios are cached and shared
+        definitions = copy_data(definitions)  # scenarios are cached and shared
         dags = [dag_from_dict(item, self.settings.secret_key) for item in definitions]
         now = self.engine.now
         for dag in dags:

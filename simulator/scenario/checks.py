@@ -71,7 +71,13 @@ def check_references(
                 where = join_path(dag.path, "tasks", index, "conn_id")
                 found = f"expected a connection defined under `connections`, found {conn_id!r}"
                 problems.append(Problem(dag.file, where, found))
+    emails: dict[str, str] = {}
     for user in items["users"].values():
+        email = user.value.get("email")
+        if email is not None and emails.setdefault(email.lower(), user.path) != user.path:
+            where = join_path(user.path, "email")
+            taken = f"duplicate email {email!r} (also {emails[email.lower()]})"
+            problems.append(Problem(user.file, where, taken))
         for index, role in enumerate(user.value.get("roles", [])):
             if role not in roles:
                 where = join_path(user.path, "roles", index)

@@ -120,6 +120,18 @@ SEMANTIC_ERRORS = [
         "auth.users[0].roles[1]: expected a role (Admin, Op, Public, User, Viewer), found 'Boss'",
     ),
     (
+        {
+            "name": "w",
+            "auth": {
+                "users": [
+                    {"username": "a", "email": "x@example.com"},
+                    {"username": "b", "email": "X@example.com"},
+                ]
+            },
+        },
+        "auth.users[1].email: duplicate email 'X@example.com' (also auth.users[0])",
+    ),
+    (
         {"name": "w", "auth": {"roles": [{"name": "r", "permissions": [["can_fly", "DAGs"]]}]}},
         "auth.roles[0].permissions[0]: expected an action (can_create, can_delete, can_edit, "
         "can_read, menu_access), found 'can_fly'",
