@@ -241,7 +241,8 @@ def _build(settings: Settings) -> Simulator:
         seed = scenario.seed if settings.seed is None else settings.seed
         threading.Thread(target=_warm_admin_hash, args=(settings, seed), daemon=True).start()
         if scenario.history:
-            print(f"Scenario {scenario.name}: simulating {scenario.history} of history", flush=True)
+            hours = scenario.history.total_seconds() / 3600
+            print(f"Scenario {scenario.name}: simulating {hours:g} hours of history", flush=True)
         return Simulator(settings, scenario)
     except ScenarioError as exc:
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
