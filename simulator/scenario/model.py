@@ -45,10 +45,3 @@ class Scenario:
     plugins: list[Item] = field(default_factory=list)
     providers: list[Item] = field(default_factory=list)
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "seed": self.seed,
-            "source": self.source,
-        }
