@@ -44,4 +44,3 @@ class Scenario:
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
     plugins: list[Item] = field(default_factory=list)
     providers: list[Item] = field(default_factory=list)
-
