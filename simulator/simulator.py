@@ -52,12 +52,12 @@ class Simulator:
         return self.settings.start - self.scenario.history
 
     def reset(self, seed: int | None = None) -> None:
-        """Back to the scenario's world at its start instant, with fresh streams."""
-        if seed is not None:
-            self.settings = dataclasses.replace(self.settings, seed=seed)
-        s = self.settings
+        """Back to the scenario's world at its start instant, with fresh streams
+        (and another seed's world when `seed` is given)."""
+        s = self.settings if seed is None else dataclasses.replace(self.settings, seed=seed)
         assert s.seed is not None and s.start is not None
-        world = self._world(s.seed)
+        world = self._world(s.seed)  # may refuse the world: nothing has changed yet
+        self.settings = s
         self.engine = Engine(self.origin)
         self.random = RandomStreams(s.seed)
         self.store = Store()
@@ -74,6 +74,20 @@ class Simulator:
             dag.last_parsed_time = s.start
         self.clock = VirtualClock(s.start, mode=s.clock or "realtime", speed=s.speed or 1.0)
         self.catch_up()
+
+    def counts(self) -> dict[str, int]:
+        """How big the world is, by entity."""
+        store = self.store
+        return {
+            "dags": len(store.dags),
+            "dag_runs": len(store.dag_runs),
+            "task_instances": len(store.task_instances),
+            "event_logs": len(store.event_logs),
+            "connections": len(store.connections),
+            "variables": len(store.variables),
+            "pools": len(store.pools),
+            "users": len(store.users),
+        }
 
     def _world(self, seed: int) -> Scenario:
         """The scenario with its generated parts for `seed` (made and checked

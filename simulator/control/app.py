@@ -1,5 +1,6 @@
-"""/_sim sub-app: the virtual clock. Bodies are checked against
-spec/control.yaml with the same validators as the Airflow API."""
+"""/_sim sub-app: health, the virtual clock, resets and the scenario served.
+Bodies are checked against spec/control.yaml with the same validators as
+the Airflow API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.errors import BadRequest
+from simulator.scenario.problems import ScenarioError
 from simulator.schemas.common import isoformat
 from simulator.server.encoding import dump_json
 from simulator.server.keys import SIM
@@ -20,15 +22,30 @@ CONTROL_SPEC = SPEC_PATH.with_name("control.yaml")
 
 
 @functools.cache
-def _advance_validator() -> Any:
+def _body_validator(path: str, method: str) -> Any:
     import yaml
     from jsonschema_path import SchemaPath
     from openapi_core.validation.schemas import oas30_write_schema_validators_factory
 
     spec = SchemaPath.from_dict(yaml.safe_load(CONTROL_SPEC.read_text()))
-    body = spec / "paths" / "/clock/advance" / "post" / "requestBody" / "content"
+    body = spec / "paths" / path / method / "requestBody" / "content"
     schema = body / "application/json" / "schema"
     return oas30_write_schema_validators_factory.create(spec, schema).validator
+
+
+async def _body(request: web.Request, path: str, *, required: bool = True) -> dict[str, Any]:
+    """The JSON body, checked against the operation's schema in control.yaml."""
+    raw = await request.read()
+    if not raw and not required:
+        return {}
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise BadRequest(detail="Request body is not valid JSON") from None
+    error = next(iter(_body_validator(path, request.method.lower()).iter_errors(body)), None)
+    if error is not None:
+        raise BadRequest(detail=error.message)
+    return dict(body)
 
 
 def _json(data: dict[str, Any]) -> web.Response:
@@ -39,22 +56,45 @@ def _sim(request: web.Request) -> Simulator:
     return request.config_dict[SIM]
 
 
+def _clock(sim: Simulator) -> dict[str, Any]:
+    clock = sim.clock
+    return {"now": isoformat(clock.now()), "mode": clock.mode, "speed": clock.speed}
+
+
+def _scenario(sim: Simulator) -> dict[str, Any]:
+    scenario = sim.scenario
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "seed": sim.settings.seed,
+        "source": scenario.source,
+        "counts": sim.counts(),
+    }
+
+
+async def get_sim_health(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    sim.catch_up()
+    return _json({"status": "ok", "scenario": sim.scenario.name, "now": isoformat(sim.now())})
+
+
 async def get_clock(request: web.Request) -> web.Response:
     sim = _sim(request)
     sim.catch_up()
-    clock = sim.clock
-    return _json({"now": isoformat(clock.now()), "mode": clock.mode, "speed": clock.speed})
+    return _json(_clock(sim))
+
+
+async def patch_clock(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    body = await _body(request, "/clock")
+    sim.catch_up()
+    sim.clock.configure(mode=body.get("mode"), speed=body.get("speed"))
+    return _json(_clock(sim))
 
 
 async def advance_clock(request: web.Request) -> web.Response:
     sim = _sim(request)
-    try:
-        body = json.loads(await request.read() or b"null")
-    except ValueError:
-        raise BadRequest(detail="Request body is not valid JSON") from None
-    error = next(iter(_advance_validator().iter_errors(body)), None)
-    if error is not None:
-        raise BadRequest(detail=error.message)
+    body = await _body(request, "/clock/advance")
     sim.catch_up()
     if "seconds" in body:
         events = sim.advance(body["seconds"])
@@ -68,8 +108,28 @@ async def advance_clock(request: web.Request) -> web.Response:
     return _json({"now": isoformat(sim.clock.now()), "events": events})
 
 
+async def reset(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    body = await _body(request, "/reset", required=False)
+    try:
+        sim.reset(seed=body.get("seed"))
+    except ScenarioError as exc:  # the seed's generated world is refused
+        raise BadRequest(detail=str(exc)) from None
+    return _json(_scenario(sim))
+
+
+async def get_scenario(request: web.Request) -> web.Response:
+    sim = _sim(request)
+    sim.catch_up()
+    return _json(_scenario(sim))
+
+
 def create_control_app() -> web.Application:
     app = web.Application()
+    app.router.add_get("/health", get_sim_health, name="get_sim_health")
     app.router.add_get("/clock", get_clock, name="get_clock")
+    app.router.add_patch("/clock", patch_clock, name="patch_clock")
     app.router.add_post("/clock/advance", advance_clock, name="advance_clock")
+    app.router.add_post("/reset", reset, name="reset")
+    app.router.add_get("/scenario", get_scenario, name="get_scenario")
     return app

@@ -40,6 +40,15 @@ class VirtualClock:
                 self._last = current
         return self._last
 
+    def configure(self, *, mode: str | None = None, speed: float | None = None) -> None:
+        """Change mode or speed from the current instant on (time stays continuous)."""
+        if mode is not None and mode not in (FROZEN, REALTIME):
+            raise ValueError(f"unknown clock mode {mode!r}")
+        current = self.now()
+        self.mode = mode or self.mode
+        self.speed = speed or self.speed
+        self._base, self._wall_base = current, self._wall()
+
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("the clock never moves backwards")

@@ -1,0 +1,123 @@
+"""/_sim health, clock settings, reset and scenario: answers follow
+spec/control.yaml, bad bodies are 400s that change nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from simulator.config import Settings
+from simulator.simulator import Simulator
+from tests.conftest import ADMIN, TEST_SETTINGS, problem
+from tests.control.test_clock import conforms
+
+COUNTS = {"connections": 0, "dag_runs": 5, "dags": 9, "event_logs": 0, "pools": 1,
+          "task_instances": 18, "users": 1, "variables": 0}  # fmt: skip
+CI = {
+    "name": "ci",
+    "description": "Small and frozen at 2023-04-01 for integration tests; "
+    "time moves only when told.",
+    "seed": 0,
+    "source": "bundled",
+    "counts": COUNTS,
+}
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return TEST_SETTINGS
+
+
+async def test_health(client: TestClient) -> None:
+    response = await client.get("/_sim/health")
+    body = await response.json()
+    assert (response.status, body) == (
+        200,
+        {"status": "ok", "scenario": "ci", "now": "2023-04-01T00:00:00+00:00"},
+    )
+    conforms("/health", "get", "200", body)
+
+
+class TestPatchClock:
+    async def test_realtime_at_a_speed_then_frozen(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        ticks = iter([100.0, 100.0, 110.0, 110.0, 120.0])
+        sim.clock._wall = lambda: next(ticks)  # a wall clock the test moves
+        response = await client.patch("/_sim/clock", json={"mode": "realtime", "speed": 60})
+        body = await response.json()
+        assert body == {"mode": "realtime", "now": "2023-04-01T00:00:00+00:00", "speed": 60.0}
+        conforms("/clock", "patch", "200", body)
+        # Ten wall seconds at 60x: ten virtual minutes, and runs moved meanwhile.
+        frozen = await (await client.patch("/_sim/clock", json={"mode": "frozen"})).json()
+        assert frozen == {"mode": "frozen", "now": "2023-04-01T00:10:00+00:00", "speed": 60.0}
+        assert sim.now().isoformat() == "2023-04-01T00:10:00+00:00"
+
+    @pytest.mark.parametrize(
+        ("body", "detail"),
+        [
+            ({}, "{} should be non-empty"),
+            ({"mode": "paused"}, "'paused' is not one of ['frozen', 'realtime']"),
+            ({"speed": 0}, "0 is less than or equal to the minimum of 0"),
+            ({"speed": 1e300}, "1e+300 is greater than the maximum of 1000000"),
+            ({"colour": "red"}, "Additional properties are not allowed ('colour' was unexpected)"),
+        ],
+    )
+    async def test_bad_bodies(
+        self, client: TestClient, sim: Simulator, body: dict[str, Any], detail: str
+    ) -> None:
+        response = await client.patch("/_sim/clock", json=body)
+        found = await response.json()
+        assert (response.status, found) == (400, problem(400, "Bad Request", detail, "BadRequest"))
+        conforms("/clock", "patch", "400", found)
+        assert (sim.clock.mode, sim.clock.speed) == ("frozen", 1.0)
+
+
+class TestResetAndScenario:
+    async def test_get_scenario(self, client: TestClient) -> None:
+        body = await (await client.get("/_sim/scenario")).json()
+        assert body == CI
+        conforms("/scenario", "get", "200", body)
+
+    async def test_reset_forgets_what_happened(self, client: TestClient) -> None:
+        trigger = await client.post("/api/v1/dags/manual_backfill_tool/dagRuns", json={},
+                                    headers=ADMIN)  # fmt: skip
+        assert trigger.status == 200
+        await client.post("/_sim/clock/advance", json={"seconds": 7200})
+        moved = await (await client.get("/_sim/scenario")).json()
+        assert moved["counts"]["dag_runs"] > COUNTS["dag_runs"]
+        response = await client.post("/_sim/reset")
+        body = await response.json()
+        assert (response.status, body) == (200, CI)
+        conforms("/reset", "post", "200", body)
+        clock = await (await client.get("/_sim/clock")).json()
+        assert clock["now"] == "2023-04-01T00:00:00+00:00"
+        again = await client.post("/api/v1/dags/manual_backfill_tool/dagRuns", json={},
+                                  headers=ADMIN)  # fmt: skip
+        assert again.status == 200  # the same generated run id no longer conflicts
+
+    async def test_reset_with_a_seed(self, client: TestClient) -> None:
+        body = await (await client.post("/_sim/reset", json={"seed": 5})).json()
+        assert (body["seed"], body["counts"]) == (5, COUNTS)
+        assert (await (await client.post("/_sim/reset")).json())["seed"] == 5  # kept
+
+    @pytest.mark.parametrize(
+        ("body", "detail"),
+        [
+            ({"seed": -1}, "-1 is less than the minimum of 0"),
+            ({"seed": "x"}, "'x' is not of type 'integer'"),
+            ({"sed": 1}, "Additional properties are not allowed ('sed' was unexpected)"),
+        ],
+    )
+    async def test_bad_bodies(
+        self, client: TestClient, sim: Simulator, body: dict[str, Any], detail: str
+    ) -> None:
+        await client.post("/_sim/clock/advance", json={"seconds": 60})
+        response = await client.post("/_sim/reset", json=body)
+        assert (response.status, await response.json()) == (
+            400,
+            problem(400, "Bad Request", detail, "BadRequest"),
+        )
+        assert sim.now().isoformat() == "2023-04-01T00:01:00+00:00"  # not reset
