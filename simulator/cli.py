@@ -55,6 +55,13 @@ def _speed(value: str) -> float:
     return speed
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return number
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:
@@ -104,6 +111,12 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ),
     ("--speed", "speed", _speed, "virtual seconds per wall second in realtime mode"),
     ("--start", "start", _instant, "the virtual clock's start, ISO 8601 with an offset"),
+    (
+        "--max-events",
+        "max_events",
+        _positive,
+        "events one POST /_sim/clock/advance may process at most (default 1000000)",
+    ),
 ]
 
 

@@ -40,6 +40,8 @@ class Settings:
     # werkzeug's default cost in Airflow 2.5; tests may lower it.
     password_hash_iterations: int = 260000
     secret_key: str = "simulator-secret-key"
+    # What one POST /_sim/clock/advance may process at most (the body may lower it).
+    max_events: int = 1_000_000
 
     @property
     def page_limits(self) -> tuple[int, int]:

@@ -155,6 +155,18 @@ class Simulator:
         self.clock.advance_to(moment)
         return self.catch_up()
 
+    def advance_toward(self, moment: datetime, max_events: int) -> tuple[int, bool]:
+        """Run at most `max_events` of the events due by `moment`; the clock
+        follows to the instant reached (`moment` once all of them ran).
+        Answers the events run and whether `moment` was reached."""
+        ran = self.engine.run(until=moment, limit=max_events)
+        due = self.engine.peek()
+        reached = due is None or due > moment
+        if reached:
+            self.engine.now = max(self.engine.now, moment)
+        self.clock.advance_to(max(self.engine.now, self.clock.now()))
+        return ran, reached
+
     def run_until_idle(self, limit: datetime | None = None, max_events: int = MAX_EVENTS) -> int:
         """Jump from event to event until nothing is pending (or `limit` is reached).
 

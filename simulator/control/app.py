@@ -4,8 +4,10 @@ the Airflow API."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -39,13 +41,17 @@ async def _body(request: web.Request, path: str, *, required: bool = True) -> di
     if not raw and not required:
         return {}
     try:
-        body = json.loads(raw or b"null")
+        body = json.loads(raw or b"null", parse_constant=_not_a_number)
     except ValueError:
         raise BadRequest(detail="Request body is not valid JSON") from None
     error = next(iter(_body_validator(path, request.method.lower()).iter_errors(body)), None)
     if error is not None:
         raise BadRequest(detail=error.message)
     return dict(body)
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")  # NaN and Infinity are not JSON
 
 
 def _json(data: dict[str, Any]) -> web.Response:
@@ -92,20 +98,46 @@ async def patch_clock(request: web.Request) -> web.Response:
     return _json(_clock(sim))
 
 
+SLICE = 20_000  # events between two chances for other requests to be answered
+TARGETS = ("seconds", "until", "until_idle")
+
+
 async def advance_clock(request: web.Request) -> web.Response:
     sim = _sim(request)
     body = await _body(request, "/clock/advance")
+    if sum(key in body for key in TARGETS) != 1:
+        raise BadRequest(detail="Exactly one of seconds, until and until_idle is required")
+    budget = min(body.get("max_events", sim.settings.max_events), sim.settings.max_events)
     sim.catch_up()
-    if "seconds" in body:
-        events = sim.advance(body["seconds"])
-    elif "until" in body:
-        moment = sim.parse_instant(body["until"])
-        if moment < sim.clock.now():
-            raise BadRequest(detail="the clock never moves backwards")
-        events = sim.advance_to(moment)
+    if body.get("until_idle"):
+        events = sim.run_until_idle(max_events=budget)
+        complete = events < budget
     else:
-        events = sim.run_until_idle()
-    return _json({"now": isoformat(sim.clock.now()), "events": events})
+        target = _target(sim, body)
+        events, complete = await _advance(sim, target, budget)
+    return _json({"now": isoformat(sim.clock.now()), "events": events, "complete": complete})
+
+
+def _target(sim: Simulator, body: dict[str, Any]) -> datetime:
+    now = sim.clock.now()
+    if "seconds" in body:
+        return now + timedelta(seconds=body["seconds"])
+    moment = sim.parse_instant(body["until"])
+    if moment < now:
+        raise BadRequest(detail="the clock never moves backwards")
+    return moment
+
+
+async def _advance(sim: Simulator, target: datetime, budget: int) -> tuple[int, bool]:
+    """Toward `target` in slices, letting other requests in between (they see
+    the clock at the instant reached so far); stops after `budget` events."""
+    events = 0
+    while True:
+        ran, reached = sim.advance_toward(target, min(SLICE, budget - events))
+        events += ran
+        if reached or events >= budget:
+            return events, reached
+        await asyncio.sleep(0)
 
 
 async def reset(request: web.Request) -> web.Response:

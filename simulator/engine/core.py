@@ -68,8 +68,10 @@ class Engine:
         self.handlers[entry[3]](*entry[4:])
         return entry
 
-    def run(self, until: datetime) -> int:
-        """Run every event due at or before `until`; return how many ran.
+    def run(self, until: datetime, limit: int | None = None) -> int:
+        """Run every event due at or before `until` (at most `limit` of them);
+        return how many ran. Stopped by the limit, `now` stays at the last
+        event run rather than moving on to `until`.
 
         The cyclic garbage collector is paused meanwhile: the events build
         long-lived rows (a history can build millions) and no reference
@@ -79,12 +81,12 @@ class Engine:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._run(until)
+            return self._run(until, limit)
         finally:
             if collecting:
                 gc.enable()
 
-    def _run(self, until: datetime) -> int:
+    def _run(self, until: datetime, limit: int | None) -> int:
         heap, cancelled, handlers = self._heap, self._cancelled, self.handlers
         pop = heapq.heappop
         ran = 0
@@ -95,6 +97,8 @@ class Engine:
                 continue
             if entry[0] > until:
                 break
+            if ran == limit:
+                return ran
             pop(heap)
             if entry[0] > self.now:
                 self.now = entry[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -79,6 +80,13 @@ class TestAdvanceClock:
             ({"until": "yesterday"}, "'yesterday' is not a 'date-time'"),
             ({"hours": 1}, "Additional properties are not allowed ('hours' was unexpected)"),
             ({"until_idle": False}, "False is not one of [True]"),
+            ({"seconds": 1e300}, "1e+300 is greater than the maximum of 3155760000"),
+            (
+                {"seconds": 1, "until_idle": True},
+                "Exactly one of seconds, until and until_idle is required",
+            ),
+            ({"max_events": 5}, "Exactly one of seconds, until and until_idle is required"),
+            ({"seconds": 1, "max_events": 0}, "0 is less than the minimum of 1"),
         ],
     )
     async def test_bad_requests_change_nothing(
@@ -91,7 +99,32 @@ class TestAdvanceClock:
         conforms("/clock/advance", "post", "400", problem_body)
         assert sim.clock.now().isoformat() == "2023-04-01T00:00:00+00:00"
 
-    async def test_not_json(self, client: TestClient) -> None:
-        response = await client.post("/_sim/clock/advance", data=b"{")
+    @pytest.mark.parametrize("raw", [b"{", b'{"seconds": NaN}', b'{"seconds": Infinity}'])
+    async def test_not_json(self, client: TestClient, raw: bytes) -> None:
+        response = await client.post("/_sim/clock/advance", data=raw)
         assert response.status == 400
         assert (await response.json())["detail"] == "Request body is not valid JSON"
+
+    async def test_max_events_stops_at_the_instant_reached(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        body = {"until": "9999-12-31T23:59:59Z", "max_events": 1000}
+        response = await client.post("/_sim/clock/advance", json=body)
+        answer = await response.json()
+        assert (response.status, answer["events"], answer["complete"]) == (200, 1000, False)
+        conforms("/clock/advance", "post", "200", answer)
+        reached = sim.clock.now()
+        assert reached == sim.engine.now and reached.year == 2023
+        assert answer["now"] == reached.isoformat()
+        clock = await (await client.get("/_sim/clock")).json()
+        assert clock["now"] == answer["now"]  # later requests see the same instant
+        rest = await client.post("/_sim/clock/advance", json={"seconds": 0})
+        assert (await rest.json())["complete"] is True
+
+    async def test_the_server_flag_caps_max_events(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        sim.settings = dataclasses.replace(sim.settings, max_events=10)
+        body = {"seconds": 86400, "max_events": 5000}
+        answer = await (await client.post("/_sim/clock/advance", json=body)).json()
+        assert (answer["events"], answer["complete"]) == (10, False)
