@@ -39,10 +39,20 @@ MAX_EVENTS = 1_000_000  # what one run_until_idle may process at most
 
 class Simulator:
     def __init__(self, settings: Settings | None = None, scenario: Scenario | None = None) -> None:
-        given = settings or Settings()
-        self.scenario = scenario or load_scenario(given.scenario)
-        self.settings = resolve(given, self.scenario)
+        self._given = settings or Settings()
+        self.scenario = scenario or load_scenario(self._given.scenario)
+        self.settings = resolve(self._given, self.scenario)
         self._worlds: dict[int, Scenario] = {}
+        self.reset()
+
+    def load(self, scenario: Scenario) -> None:
+        """Serve another scenario from its start, the flags given still winning.
+        A world that is refused leaves the current one untouched."""
+        settings = resolve(self._given, scenario)
+        assert settings.seed is not None
+        world = _checked_world(scenario, settings, settings.seed)
+        self.scenario, self.settings = scenario, settings
+        self._worlds = {settings.seed: world}
         self.reset()
 
     @property
@@ -94,10 +104,7 @@ class Simulator:
         once per seed)."""
         world = self._worlds.get(seed)
         if world is None:
-            assert self.settings.start is not None
-            world = expand(self.scenario, seed)
-            check_history(world.dags, self.origin, self.settings.start)
-            self._worlds[seed] = world
+            world = self._worlds[seed] = _checked_world(self.scenario, self.settings, seed)
         return world
 
     def _add_users(self, world: Scenario) -> None:
@@ -250,6 +257,14 @@ class Simulator:
                 extra=extra,
             )
         )
+
+
+def _checked_world(scenario: Scenario, settings: Settings, seed: int) -> Scenario:
+    """The scenario with what it generates for `seed`, its history estimated."""
+    assert settings.start is not None
+    world = expand(scenario, seed)
+    check_history(world.dags, settings.start - scenario.history, settings.start)
+    return world
 
 
 def resolve(settings: Settings, scenario: Scenario) -> Settings:

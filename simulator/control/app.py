@@ -13,6 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from simulator.errors import BadRequest
+from simulator.scenario.documents import DocumentError, parse
+from simulator.scenario.loader import load_scenario
 from simulator.scenario.problems import ScenarioError
 from simulator.schemas.common import isoformat
 from simulator.server.encoding import dump_json
@@ -156,6 +158,41 @@ async def get_scenario(request: web.Request) -> web.Response:
     return _json(_scenario(sim))
 
 
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+# Only scenario files may be read from the server's disk through `path`.
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+async def put_scenario(request: web.Request) -> web.Response:
+    """Load a scenario (a bundled name, a file, or a document) and serve it
+    from its start; an invalid one is a 400 listing every error."""
+    sim = _sim(request)
+    if request.content_type in YAML_TYPES:
+        source = _yaml_document(await request.read())
+    else:
+        body = await _body(request, "/scenario")
+        if len(body) != 1:
+            raise BadRequest(detail="Exactly one of name, path and scenario is required")
+        ((kind, source),) = body.items()
+        if kind == "path" and not source.endswith(SCENARIO_SUFFIXES):
+            raise BadRequest(detail="path: expected a .yaml, .yml or .json file")
+    try:
+        sim.load(load_scenario(source))
+    except ScenarioError as exc:
+        raise BadRequest(detail=str(exc)) from None
+    return _json(_scenario(sim))
+
+
+def _yaml_document(raw: bytes) -> dict[str, Any]:
+    try:
+        document = parse(raw, "(request body)")
+    except DocumentError as exc:
+        raise BadRequest(detail=str(exc)) from None
+    if not isinstance(document, dict):
+        raise BadRequest(detail="(request body): expected a mapping, a scenario document")
+    return document
+
+
 def create_control_app() -> web.Application:
     app = web.Application()
     app.router.add_get("/health", get_sim_health, name="get_sim_health")
@@ -164,4 +201,5 @@ def create_control_app() -> web.Application:
     app.router.add_post("/clock/advance", advance_clock, name="advance_clock")
     app.router.add_post("/reset", reset, name="reset")
     app.router.add_get("/scenario", get_scenario, name="get_scenario")
+    app.router.add_put("/scenario", put_scenario, name="put_scenario")
     return app

@@ -121,3 +121,71 @@ class TestResetAndScenario:
             problem(400, "Bad Request", detail, "BadRequest"),
         )
         assert sim.now().isoformat() == "2023-04-01T00:01:00+00:00"  # not reset
+
+
+class TestPutScenario:
+    async def test_a_bundled_name(self, client: TestClient, sim: Simulator) -> None:
+        response = await client.put("/_sim/scenario", json={"name": "demo"})
+        body = await response.json()
+        assert (response.status, body["name"], body["source"], body["seed"]) == (
+            200, "demo", "bundled", 7,
+        )  # fmt: skip
+        conforms("/scenario", "put", "200", body)
+        # No flag set the clock, so the scenario's applies.
+        assert (sim.clock.mode, sim.clock.speed, sim.scenario.name) == ("realtime", 30, "demo")
+        assert sim.settings.validate_responses  # a flag given at start still holds
+        dags = await (await client.get("/api/v1/dags?limit=1", headers=ADMIN)).json()
+        assert dags["total_entries"] == 9 and dags["dags"][0]["dag_id"] == "flaky_partner_sync"
+
+    async def test_a_file_an_inline_document_and_a_yaml_body(
+        self, client: TestClient, tmp_path: Any
+    ) -> None:
+        path = tmp_path / "w.yaml"
+        path.write_text("name: from_file\ninclude: [ci]\nseed: 3\n")
+        body = await (await client.put("/_sim/scenario", json={"path": str(path)})).json()
+        assert (body["name"], body["source"], body["seed"]) == ("from_file", str(path), 3)
+        inline = {"scenario": {"name": "inline", "pools": [{"name": "p", "slots": 2}]}}
+        body = await (await client.put("/_sim/scenario", json=inline)).json()
+        assert (body["name"], body["source"], body["counts"]["pools"]) == ("inline", "inline", 2)
+        yaml_body = b"name: yaml_body\ndags: [{use: etl, dag_id: sales}]\n"
+        response = await client.put(
+            "/_sim/scenario", data=yaml_body, headers={"Content-Type": "application/yaml"}
+        )
+        body = await response.json()
+        assert (body["name"], body["counts"]["dags"]) == ("yaml_body", 1)
+
+    @pytest.mark.parametrize(
+        ("request_body", "detail"),
+        [
+            (
+                {"scenario": {"name": "bad", "seed": -1, "dags": [{"dag_id": "d", "x": 1}]}},
+                "(inline scenario): dags[0].x: unknown key 'x'\n"
+                "(inline scenario): seed: expected a number >= 0, found -1",
+            ),
+            (
+                {"name": "nowhere"},
+                "scenario: expected a bundled scenario (ci, default, demo, large) or a file "
+                "path, found 'nowhere'",
+            ),
+            ({"path": "/etc/passwd"}, "path: expected a .yaml, .yml or .json file"),
+            ({"path": "/no/such.yaml"}, "/no/such.yaml: no such file"),
+            ({"name": "ci", "path": "x.yaml"},
+             "Exactly one of name, path and scenario is required"),
+            (b"- a\n- list\n", "(request body): expected a mapping, a scenario document"),
+            (b"name: [\n", "(request body): line 2, column 1: expected the node content, "
+             "but found '<stream end>'"),
+        ],
+    )  # fmt: skip
+    async def test_an_invalid_scenario_changes_nothing(
+        self, client: TestClient, sim: Simulator, request_body: Any, detail: str
+    ) -> None:
+        await client.post("/_sim/clock/advance", json={"seconds": 60})
+        if isinstance(request_body, bytes):
+            headers = {"Content-Type": "application/yaml"}
+            response = await client.put("/_sim/scenario", data=request_body, headers=headers)
+        else:
+            response = await client.put("/_sim/scenario", json=request_body)
+        found = await response.json()
+        assert (response.status, found) == (400, problem(400, "Bad Request", detail, "BadRequest"))
+        conforms("/scenario", "put", "400", found)
+        assert (sim.scenario.name, sim.now().isoformat()) == ("ci", "2023-04-01T00:01:00+00:00")
