@@ -10,6 +10,7 @@ virtual clock begins.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -173,6 +174,15 @@ class Simulator:
             self.engine.now = max(self.engine.now, moment)
         self.clock.advance_to(max(self.engine.now, self.clock.now()))
         return ran, reached
+
+    def advance_while(self, pending: Callable[[], bool], max_events: int) -> int:
+        """Run events one by one while `pending()` holds (at most `max_events`);
+        the clock follows to the instant reached."""
+        ran = 0
+        while ran < max_events and pending() and (due := self.engine.peek()) is not None:
+            ran += self.engine.run(until=due, limit=1)
+        self.clock.advance_to(max(self.engine.now, self.clock.now()))
+        return ran
 
     def run_until_idle(self, limit: datetime | None = None, max_events: int = MAX_EVENTS) -> int:
         """Jump from event to event until nothing is pending (or `limit` is reached).

@@ -101,19 +101,24 @@ async def patch_clock(request: web.Request) -> web.Response:
 
 
 SLICE = 20_000  # events between two chances for other requests to be answered
-TARGETS = ("seconds", "until", "until_idle")
+TARGETS = ("seconds", "until", "until_idle", "until_dag_run")
+TERMINAL = ("success", "failed")
 
 
 async def advance_clock(request: web.Request) -> web.Response:
     sim = _sim(request)
     body = await _body(request, "/clock/advance")
     if sum(key in body for key in TARGETS) != 1:
-        raise BadRequest(detail="Exactly one of seconds, until and until_idle is required")
+        raise BadRequest(
+            detail="Exactly one of seconds, until, until_idle and until_dag_run is required"
+        )
     budget = min(body.get("max_events", sim.settings.max_events), sim.settings.max_events)
     sim.catch_up()
     if body.get("until_idle"):
         events = sim.run_until_idle(max_events=budget)
         complete = events < budget
+    elif "until_dag_run" in body:
+        events, complete = await _advance_until_run(sim, body["until_dag_run"], budget)
     else:
         target = _target(sim, body)
         events, complete = await _advance(sim, target, budget)
@@ -140,6 +145,27 @@ async def _advance(sim: Simulator, target: datetime, budget: int) -> tuple[int, 
         if reached or events >= budget:
             return events, reached
         await asyncio.sleep(0)
+
+
+async def _advance_until_run(sim: Simulator, ref: dict[str, str], budget: int) -> tuple[int, bool]:
+    """Until the run is success or failed, in slices as `_advance`."""
+    key = (ref["dag_id"], ref["dag_run_id"])
+    sim.store.dag_runs.require(key)  # 404, Airflow's text, when there is no such run
+
+    def pending() -> bool:
+        run = sim.store.dag_runs.get(key)
+        return run is not None and run.state not in TERMINAL
+
+    events = 0
+    while pending() and events < budget and sim.engine.peek() is not None:
+        events += sim.advance_while(pending, min(SLICE, budget - events))
+        await asyncio.sleep(0)
+    run = sim.store.dag_runs.get(key)
+    return events, run is not None and run.state in TERMINAL
+
+
+async def get_control_spec(request: web.Request) -> web.Response:
+    return web.Response(body=CONTROL_SPEC.read_bytes(), content_type="application/yaml")
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -195,6 +221,7 @@ def _yaml_document(raw: bytes) -> dict[str, Any]:
 
 def create_control_app() -> web.Application:
     app = web.Application()
+    app.router.add_get("/openapi.yaml", get_control_spec, name="get_control_spec")
     app.router.add_get("/health", get_sim_health, name="get_sim_health")
     app.router.add_get("/clock", get_clock, name="get_clock")
     app.router.add_patch("/clock", patch_clock, name="patch_clock")

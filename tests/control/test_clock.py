@@ -14,7 +14,7 @@ from openapi_core.validation.schemas import oas30_read_schema_validators_factory
 from simulator.config import Settings
 from simulator.control.app import CONTROL_SPEC
 from simulator.simulator import Simulator
-from tests.conftest import TEST_SETTINGS, problem
+from tests.conftest import ADMIN, TEST_SETTINGS, problem
 
 SPEC = SchemaPath.from_dict(yaml.safe_load(CONTROL_SPEC.read_text()))
 
@@ -83,9 +83,12 @@ class TestAdvanceClock:
             ({"seconds": 1e300}, "1e+300 is greater than the maximum of 3155760000"),
             (
                 {"seconds": 1, "until_idle": True},
-                "Exactly one of seconds, until and until_idle is required",
+                "Exactly one of seconds, until, until_idle and until_dag_run is required",
             ),
-            ({"max_events": 5}, "Exactly one of seconds, until and until_idle is required"),
+            (
+                {"max_events": 5},
+                "Exactly one of seconds, until, until_idle and until_dag_run is required",
+            ),
             ({"seconds": 1, "max_events": 0}, "0 is less than the minimum of 1"),
         ],
     )
@@ -128,3 +131,46 @@ class TestAdvanceClock:
         body = {"seconds": 86400, "max_events": 5000}
         answer = await (await client.post("/_sim/clock/advance", json=body)).json()
         assert (answer["events"], answer["complete"]) == (10, False)
+
+
+class TestAdvanceUntilDagRun:
+    async def test_stops_when_the_run_ends(self, client: TestClient, sim: Simulator) -> None:
+        trigger = await client.post(
+            "/api/v1/dags/manual_backfill_tool/dagRuns", json={"dag_run_id": "r1"}, headers=ADMIN
+        )
+        assert trigger.status == 200
+        body = {"until_dag_run": {"dag_id": "manual_backfill_tool", "dag_run_id": "r1"}}
+        answer = await (await client.post("/_sim/clock/advance", json=body)).json()
+        assert answer["complete"] is True and answer["events"] > 0
+        conforms("/clock/advance", "post", "200", answer)
+        run = sim.store.dag_runs.require(("manual_backfill_tool", "r1"))
+        assert run.state == "success" and run.end_date == sim.clock.now()
+        assert answer["now"] == run.end_date.isoformat()  # not a moment later
+
+    async def test_bounded_by_max_events(self, client: TestClient) -> None:
+        await client.post(
+            "/api/v1/dags/manual_backfill_tool/dagRuns", json={"dag_run_id": "r2"}, headers=ADMIN
+        )
+        body = {
+            "until_dag_run": {"dag_id": "manual_backfill_tool", "dag_run_id": "r2"},
+            "max_events": 1,
+        }
+        answer = await (await client.post("/_sim/clock/advance", json=body)).json()
+        assert (answer["events"], answer["complete"]) == (1, False)
+
+    async def test_an_unknown_run_is_404(self, client: TestClient, sim: Simulator) -> None:
+        body = {"until_dag_run": {"dag_id": "etl_orders", "dag_run_id": "nope"}}
+        response = await client.post("/_sim/clock/advance", json=body)
+        detail = "DAGRun with DAG ID: 'etl_orders' and DagRun ID: 'nope' not found"
+        assert (response.status, await response.json()) == (
+            404, problem(404, "DAGRun not found", detail, "NotFound"),
+        )  # fmt: skip
+        assert sim.clock.now().isoformat() == "2023-04-01T00:00:00+00:00"
+
+
+async def test_the_control_spec_is_served(client: TestClient) -> None:
+    response = await client.get("/_sim/openapi.yaml")
+    assert (response.status, response.content_type) == (200, "application/yaml")
+    served = yaml.safe_load(await response.read())
+    assert served == yaml.safe_load(CONTROL_SPEC.read_text())
+    assert {"/health", "/clock", "/clock/advance", "/reset", "/scenario"} <= set(served["paths"])
