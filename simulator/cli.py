@@ -112,6 +112,12 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--speed", "speed", _speed, "virtual seconds per wall second in realtime mode"),
     ("--start", "start", _instant, "the virtual clock's start, ISO 8601 with an offset"),
     (
+        "--control-token",
+        "control_token",
+        str,
+        "require `Authorization: Bearer TOKEN` on /_sim routes (all but /_sim/health)",
+    ),
+    (
         "--max-events",
         "max_events",
         _positive,
@@ -167,6 +173,13 @@ async def _serve(sim: Simulator) -> None:
     from simulator.server.app import create_app
 
     settings = sim.settings
+    if not settings.control_token and not _loopback(settings.host):
+        print(
+            f"{PROG}: warning: serving on {settings.host} without --control-token: anyone who "
+            "can reach this port can reset, reload or fast-forward the world through /_sim",
+            file=sys.stderr,
+            flush=True,
+        )
     runner = web.AppRunner(
         create_app(settings, sim), access_log=access_logger if settings.access_log else None
     )
@@ -193,6 +206,17 @@ async def _serve(sim: Simulator) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def _warm_admin_hash(settings: Settings, seed: int) -> None:

@@ -40,6 +40,8 @@ class Settings:
     # werkzeug's default cost in Airflow 2.5; tests may lower it.
     password_hash_iterations: int = 260000
     secret_key: str = "simulator-secret-key"
+    # When set, every /_sim route but health needs `Authorization: Bearer <token>`.
+    control_token: str | None = field(default=None, repr=False)
     # What one POST /_sim/clock/advance may process at most (the body may lower it).
     max_events: int = 1_000_000
 

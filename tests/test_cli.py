@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import build_parser, main, settings_from
+from simulator.cli import _loopback, build_parser, main, settings_from
 
 
 def _free_port() -> int:
@@ -68,6 +68,22 @@ class TestSettingsFromFlags:
         assert settings_from(build_parser().parse_args(["serve"])).scenario == "ci"
         args = ["serve", "--scenario", "./my.yaml"]
         assert settings_from(build_parser().parse_args(args)).scenario == "./my.yaml"
+
+    def test_control_token(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AIRFLOW_SIM_CONTROL_TOKEN", "from-env")
+        settings = settings_from(build_parser().parse_args(["serve"]))
+        assert settings.control_token == "from-env"
+        assert "from-env" not in repr(settings)
+        args = ["serve", "--control-token", "flag"]
+        assert settings_from(build_parser().parse_args(args)).control_token == "flag"
+
+    @pytest.mark.parametrize(
+        ("host", "loopback"),
+        [("127.0.0.1", True), ("::1", True), ("localhost", True), ("0.0.0.0", False),
+         ("192.168.1.5", False), ("example.com", False)],
+    )  # fmt: skip
+    def test_loopback_hosts(self, host: str, loopback: bool) -> None:
+        assert _loopback(host) is loopback
 
     def test_flag_beats_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW_SIM_PORT", "8181")

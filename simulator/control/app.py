@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
-from simulator.errors import BadRequest
+from simulator.errors import BadRequest, Unauthenticated
 from simulator.scenario.documents import DocumentError, parse
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.problems import ScenarioError
@@ -219,8 +221,25 @@ def _yaml_document(raw: bytes) -> dict[str, Any]:
     return document
 
 
+OPEN = frozenset({"get_sim_health"})  # CI waits and health checks need no token
+
+
+@web.middleware
+async def control_token(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """With --control-token, every route but health needs the bearer token."""
+    token = _sim(request).settings.control_token
+    if token and request.match_info.route.name not in OPEN:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            headers = {"WWW-Authenticate": "Bearer"}
+            raise Unauthenticated(detail="A valid control token is required", headers=headers)
+    return await handler(request)
+
+
 def create_control_app() -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[control_token])
     app.router.add_get("/openapi.yaml", get_control_spec, name="get_control_spec")
     app.router.add_get("/health", get_sim_health, name="get_sim_health")
     app.router.add_get("/clock", get_clock, name="get_clock")

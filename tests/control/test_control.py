@@ -3,6 +3,7 @@ spec/control.yaml, bad bodies are 400s that change nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -189,3 +190,35 @@ class TestPutScenario:
         assert (response.status, found) == (400, problem(400, "Bad Request", detail, "BadRequest"))
         conforms("/scenario", "put", "400", found)
         assert (sim.scenario.name, sim.now().isoformat()) == ("ci", "2023-04-01T00:01:00+00:00")
+
+
+class TestControlToken:
+    TOKEN = "s3cret-token"
+
+    @pytest.fixture
+    def settings(self) -> Settings:
+        return dataclasses.replace(TEST_SETTINGS, control_token=self.TOKEN)
+
+    @pytest.mark.parametrize("header", [None, "Bearer wrong", "s3cret-token", "Basic s3cret-token"])
+    async def test_without_the_token_401_and_nothing_moves(
+        self, client: TestClient, sim: Simulator, header: str | None
+    ) -> None:
+        headers = {"Authorization": header} if header else {}
+        response = await client.post("/_sim/clock/advance", json={"seconds": 60}, headers=headers)
+        body = await response.json()
+        assert (response.status, response.headers["WWW-Authenticate"]) == (401, "Bearer")
+        assert body == problem(
+            401, "Unauthorized", "A valid control token is required", "Unauthenticated"
+        )
+        assert self.TOKEN not in await response.text()
+        assert sim.now().isoformat() == "2023-04-01T00:00:00+00:00"
+
+    async def test_with_the_token(self, client: TestClient) -> None:
+        auth = {"Authorization": f"Bearer {self.TOKEN}"}
+        response = await client.post("/_sim/clock/advance", json={"seconds": 60}, headers=auth)
+        assert response.status == 200
+        assert (await client.get("/_sim/scenario", headers=auth)).status == 200
+
+    async def test_health_stays_open(self, client: TestClient) -> None:
+        assert (await client.get("/_sim/health")).status == 200
+        assert (await client.get("/_sim/openapi.yaml")).status == 401
