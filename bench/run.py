@@ -583,6 +583,16 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def print_targets_and_write(report: dict[str, Any], output: Path) -> None:
+    """Print report["targets"] as PASS/MISS lines, then write the report as JSON."""
+    print("\nTargets:")
+    for label, ok in report["targets"].items():
+        print(f"  [{'PASS' if ok else 'MISS'}] {label}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"\nwrote {output}")
+
+
 def main() -> int:
     args = parse_args()
     report: dict[str, Any] = {"machine": machine(), "settings": vars(args) | {"output": None}}
@@ -600,12 +610,7 @@ def main() -> int:
     print_validation(report["validation"])
     report["machine"]["load_average_1min_after"] = load_average()
     report["targets"] = {label: ok for label, ok in targets(report)}
-    print("\nTargets:")
-    for label, ok in report["targets"].items():
-        print(f"  [{'PASS' if ok else 'MISS'}] {label}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(f"\nwrote {args.output}")
+    print_targets_and_write(report, args.output)
     return 1 if args.check and not all(report["targets"].values()) else 0
 
 

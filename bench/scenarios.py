@@ -283,12 +283,7 @@ def main() -> int:
     report["machine"]["load_average_1min_after"] = bench.load_average()
     print_table(report)
     report["targets"] = targets(report)
-    print("\nTargets:")
-    for label, ok in report["targets"].items():
-        print(f"  [{'PASS' if ok else 'MISS'}] {label}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(f"\nwrote {args.output}")
+    bench.print_targets_and_write(report, args.output)
     failed = any("error" in figures for figures in report["scenarios"].values())
     return 1 if failed or (args.check and not all(report["targets"].values())) else 0
 

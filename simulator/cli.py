@@ -42,10 +42,14 @@ def _port(value: str) -> int:
 
 
 def _instant(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"a timezone is required: {value!r}")
-    return parsed
+    from simulator.scenario.dags import parse_instant
+
+    try:
+        return parse_instant(value)
+    except ValueError as exc:  # not ISO 8601, or naive
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 instant with an offset, got {value!r} ({exc})"
+        ) from None
 
 
 def _speed(value: str) -> float:

@@ -21,9 +21,9 @@ from simulator.engine.core import Engine
 from simulator.engine.executor import Executor
 from simulator.engine.rng import RandomStreams
 from simulator.engine.scheduler import Scheduler
-from simulator.scenario.budget import check_history
+from simulator.scenario.budget import check_world
 from simulator.scenario.dags import dag_from_dict
-from simulator.scenario.loader import expand, load_scenario
+from simulator.scenario.loader import load_scenario
 from simulator.scenario.model import Scenario
 from simulator.scenario.shapes import copy_data
 from simulator.state.dag_model import DATASETS, Dag
@@ -51,7 +51,7 @@ class Simulator:
         A world that is refused leaves the current one untouched."""
         settings = resolve(self._given, scenario)
         assert settings.seed is not None
-        world = _checked_world(scenario, settings, settings.seed)
+        world = check_world(scenario, settings.seed, settings.start)
         self.scenario, self.settings = scenario, settings
         self._worlds = {settings.seed: world}
         self.reset()
@@ -105,7 +105,8 @@ class Simulator:
         once per seed)."""
         world = self._worlds.get(seed)
         if world is None:
-            world = self._worlds[seed] = _checked_world(self.scenario, self.settings, seed)
+            world = check_world(self.scenario, seed, self.settings.start)
+            self._worlds[seed] = world
         return world
 
     def _add_users(self, world: Scenario) -> None:
@@ -203,11 +204,6 @@ class Simulator:
             ran += self.catch_up()
         return ran
 
-    @staticmethod
-    def parse_instant(value: str) -> datetime:
-        """An RFC 3339 instant (already format-checked) as an aware datetime."""
-        return datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-
     def dag_ids(self) -> list[str]:
         """Ids of the DAGs in the world (the engine's DAG bag)."""
         return [dag.dag_id for dag in self.store.dags]
@@ -267,14 +263,6 @@ class Simulator:
                 extra=extra,
             )
         )
-
-
-def _checked_world(scenario: Scenario, settings: Settings, seed: int) -> Scenario:
-    """The scenario with what it generates for `seed`, its history estimated."""
-    assert settings.start is not None
-    world = expand(scenario, seed)
-    check_history(world.dags, settings.start - scenario.history, settings.start)
-    return world
 
 
 def resolve(settings: Settings, scenario: Scenario) -> Settings:

@@ -64,16 +64,12 @@ def seed_installation(store: Store, scenario: Scenario) -> None:
     for item in [*(fixtures["plugins"] or []), *scenario.plugins]:
         store.plugins.add(Plugin(**item))
     store.config = {
-        section: {key: _option(value) for key, value in options.items()}
+        section: {key: str(value) for key, value in options.items()}
         for section, options in fixtures["config"].items()
     }
     for section, options in scenario.config.items():
-        store.config.setdefault(section, {}).update({k: _option(v) for k, v in options.items()})
-
-
-def _option(value: Any) -> str:
-    """A configuration value as Airflow prints it (booleans as True/False)."""
-    return str(value)
+        # Values as Airflow prints them: str() (booleans as True/False).
+        store.config.setdefault(section, {}).update({k: str(v) for k, v in options.items()})
 
 
 def seed_resources(store: Store, scenario: Scenario, parsed_at: datetime) -> None:

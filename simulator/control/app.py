@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.errors import BadRequest, Unauthenticated
+from simulator.scenario.dags import parse_instant
 from simulator.scenario.documents import DocumentError, parse
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.problems import ScenarioError
@@ -131,7 +132,7 @@ def _target(sim: Simulator, body: dict[str, Any]) -> datetime:
     now = sim.clock.now()
     if "seconds" in body:
         return now + timedelta(seconds=body["seconds"])
-    moment = sim.parse_instant(body["until"])
+    moment = parse_instant(body["until"])
     if moment < now:
         raise BadRequest(detail="the clock never moves backwards")
     return moment

@@ -51,7 +51,7 @@ class Engine:
     def pending(self) -> list[tuple[Any, ...]]:
         """The live events in the order they will run (for inspection and tests)."""
         live = [entry for entry in self._heap if entry[2] not in self._cancelled]
-        return sorted(live, key=lambda entry: entry[:3])
+        return sorted(live)  # seq is unique: the comparison never reaches kind or key
 
     def peek(self) -> datetime | None:
         heap, cancelled = self._heap, self._cancelled

@@ -72,8 +72,11 @@ def check_history(dags: Iterable[dict[str, Any]], origin: datetime, start: datet
         raise ScenarioError([Problem("scenario", "history", message)])
 
 
-def check_world(scenario: Scenario, seed: int | None = None, start: datetime | None = None) -> None:
-    """check_history for a scenario as it would be served (its generated DAGs)."""
+def check_world(
+    scenario: Scenario, seed: int | None = None, start: datetime | None = None
+) -> Scenario:
+    """The scenario with what it generates for `seed` (its own by default),
+    its history checked as if served from `start` (its own, `now` included)."""
     from simulator.engine.clock import wall_clock_minute
     from simulator.scenario.loader import expand
 
@@ -81,3 +84,4 @@ def check_world(scenario: Scenario, seed: int | None = None, start: datetime | N
     if start is None:
         start = scenario.start if isinstance(scenario.start, datetime) else wall_clock_minute()
     check_history(world.dags, start - scenario.history, start)
+    return world

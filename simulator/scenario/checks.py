@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from simulator.scenario.dags import DagDefinitionError, dag_from_dict, parse_instant
@@ -115,18 +116,20 @@ def _check_permissions(
 def _check_timestamps(items: Mapping[str, Mapping[Any, Sourced]], problems: list[Problem]) -> None:
     for name in ("import_errors", "dag_warnings"):
         for item in items[name].values():
-            _check_instant(
+            checked_instant(
                 item.value.get("timestamp"), item.file, f"{item.path}.timestamp", problems
             )
 
 
-def _check_instant(value: Any, file: str, path: str, problems: list[Problem]) -> None:
+def checked_instant(value: Any, file: str, path: str, problems: list[Problem]) -> datetime | None:
+    """The instant `value` stands for; None (and a problem) when it is not one."""
     if value is None:
-        return
+        return None
     try:
-        parse_instant(value)
+        return parse_instant(value)
     except ValueError as exc:
         problems.append(Problem(file, path, f"expected a valid instant, found {value!r} ({exc})"))
+        return None
 
 
 def _check_generate(generate: Mapping[str, Any], file: str, problems: list[Problem]) -> None:
@@ -140,7 +143,7 @@ def _check_generate(generate: Mapping[str, Any], file: str, problems: list[Probl
     if weights and not any(weights.values()):
         found = "expected at least one shape with a positive weight, found none"
         problems.append(Problem(file, "generate.dags.shapes", found))
-    _check_instant(spec.get("start_date"), file, "generate.dags.start_date", problems)
+    checked_instant(spec.get("start_date"), file, "generate.dags.start_date", problems)
 
 
 def check_config(

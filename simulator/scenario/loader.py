@@ -21,7 +21,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from simulator.scenario import documents
-from simulator.scenario.checks import check_config, check_references, checked_dag
+from simulator.scenario.checks import (
+    check_config,
+    check_references,
+    checked_dag,
+    checked_instant,
+)
 from simulator.scenario.model import BUNDLED, DEFAULT_START, INLINE, NOW, Item, Scenario
 from simulator.scenario.problems import Problem, ScenarioError, from_schema, join_path
 
@@ -224,7 +229,7 @@ def _build(top: dict[str, Any], ref: _Ref, merged: _Merged, problems: list[Probl
     s, origin = merged.settings, merged.origin
     start = s.get("clock.start", DEFAULT_START)
     if isinstance(start, str) and start != NOW:
-        start = _instant(start, origin["clock.start"], "clock.start", problems)
+        start = checked_instant(start, origin["clock.start"], "clock.start", problems)
     history = timedelta(days=s.get("history.days", 0), hours=s.get("history.hours", 0))
     if history > MAX_HISTORY:
         where = origin.get("history.days") or origin["history.hours"]
@@ -251,16 +256,6 @@ def _build(top: dict[str, Any], ref: _Ref, merged: _Merged, problems: list[Probl
         config=merged.config,
         **{**values, "dags": [d for d in dags if d is not None]},
     )
-
-
-def _instant(text: str, file: str, path: str, problems: list[Problem]) -> Any:
-    from simulator.scenario.dags import parse_instant
-
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        problems.append(Problem(file, path, f"expected a valid instant, found {text!r} ({exc})"))
-        return DEFAULT_START
 
 
 def expand(scenario: Scenario, seed: int) -> Scenario:

@@ -74,14 +74,6 @@ SCHEMA_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("document", "message"), SCHEMA_ERRORS)
-def test_schema_errors_name_file_and_path(
-    tmp_path: Path, document: dict[str, Any], message: str
-) -> None:
-    path = write(tmp_path, "world.yaml", document)
-    assert errors(path) == [f"{path}: {message}"]
-
-
 SEMANTIC_ERRORS = [
     (
         {"name": "w", "dags": [dag("d", {"task_id": "a", "upstream": ["z"]})]},
@@ -171,8 +163,8 @@ SEMANTIC_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize(("document", "message"), SEMANTIC_ERRORS)
-def test_semantic_errors_name_file_and_path(
+@pytest.mark.parametrize(("document", "message"), [*SCHEMA_ERRORS, *SEMANTIC_ERRORS])
+def test_each_error_kind_names_file_and_path(
     tmp_path: Path, document: dict[str, Any], message: str
 ) -> None:
     path = write(tmp_path, "world.yaml", document)
