@@ -44,6 +44,8 @@ class Settings:
     control_token: str | None = field(default=None, repr=False)
     # What one POST /_sim/clock/advance may process at most (the body may lower it).
     max_events: int = 1_000_000
+    # Entries the request journal keeps (the oldest are dropped); 0 turns it off.
+    journal_size: int = 10_000
 
     @property
     def page_limits(self) -> tuple[int, int]:

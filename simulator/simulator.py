@@ -28,6 +28,7 @@ from simulator.scenario.model import Scenario
 from simulator.scenario.shapes import copy_data
 from simulator.state.dag_model import DATASETS, Dag
 from simulator.state.entities import EventLog, User
+from simulator.state.journal import Journal
 from simulator.state.run_model import Dataset
 from simulator.state.security import DAG_PREFIX, hash_password
 from simulator.state.store import Store
@@ -44,6 +45,7 @@ class Simulator:
         self.scenario = scenario or load_scenario(self._given.scenario)
         self.settings = resolve(self._given, self.scenario)
         self._worlds: dict[int, Scenario] = {}
+        self.journal = Journal(self._given.journal_size)
         self.reset()
 
     def load(self, scenario: Scenario) -> None:
@@ -76,6 +78,7 @@ class Simulator:
         self.executor = Executor(self.store, self.engine, self.random, self.scheduler)
         self.actions = Actions(self.store, self.scheduler, self.executor)
         self._passwords: dict[int, str] = {}
+        self.journal.clear()  # as if freshly served
         seed_installation(self.store, world)
         self._add_users(world)
         seed_resources(self.store, world, parsed_at=s.start)

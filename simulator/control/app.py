@@ -5,7 +5,7 @@ the Airflow API."""
 from __future__ import annotations
 
 import asyncio
-import functools
+import dataclasses
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -14,6 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
+from simulator.control.validation import (
+    CONTROL_SPEC,
+    check_body,
+    control_response_validation,
+    parse_query,
+)
 from simulator.errors import BadRequest, Unauthenticated
 from simulator.scenario.dags import parse_instant
 from simulator.scenario.documents import DocumentError, parse
@@ -23,21 +29,7 @@ from simulator.schemas.common import isoformat
 from simulator.server.encoding import dump_json
 from simulator.server.keys import SIM
 from simulator.simulator import Simulator
-from simulator.spec.loader import SPEC_PATH
-
-CONTROL_SPEC = SPEC_PATH.with_name("control.yaml")
-
-
-@functools.cache
-def _body_validator(path: str, method: str) -> Any:
-    import yaml
-    from jsonschema_path import SchemaPath
-    from openapi_core.validation.schemas import oas30_write_schema_validators_factory
-
-    spec = SchemaPath.from_dict(yaml.safe_load(CONTROL_SPEC.read_text()))
-    body = spec / "paths" / path / method / "requestBody" / "content"
-    schema = body / "application/json" / "schema"
-    return oas30_write_schema_validators_factory.create(spec, schema).validator
+from simulator.state.journal import Entry, Filters
 
 
 async def _body(request: web.Request, path: str, *, required: bool = True) -> dict[str, Any]:
@@ -47,11 +39,9 @@ async def _body(request: web.Request, path: str, *, required: bool = True) -> di
         return {}
     try:
         body = json.loads(raw or b"null", parse_constant=_not_a_number)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadRequest(detail="Request body is not valid JSON") from None
-    error = next(iter(_body_validator(path, request.method.lower()).iter_errors(body)), None)
-    if error is not None:
-        raise BadRequest(detail=error.message)
+    check_body(path, request.method.lower(), body)
     return dict(body)
 
 
@@ -222,6 +212,40 @@ def _yaml_document(raw: bytes) -> dict[str, Any]:
     return document
 
 
+async def get_requests(request: web.Request) -> web.Response:
+    """The journal, newest first, filtered and paged."""
+    sim = _sim(request)
+    query = parse_query("/requests", "get", request.query)
+    filters = Filters(
+        operation_id=query.get("operation_id"),
+        method=query.get("method"),
+        path=query.get("path"),
+        status=query.get("status"),
+        since=_instant("since", query["since"]) if "since" in query else None,
+    )
+    entries, total = sim.journal.page(filters, query.get("limit", 100), query.get("offset", 0))
+    return _json({"requests": [_entry(e) for e in entries], "total_entries": total})
+
+
+def _instant(name: str, value: str) -> datetime:
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise BadRequest(detail=f"{name}: {exc}") from None
+
+
+def _entry(entry: Entry) -> dict[str, Any]:
+    shown = {field.name: getattr(entry, field.name) for field in dataclasses.fields(entry)}
+    shown["time"] = isoformat(entry.time)
+    shown["wall_time"] = isoformat(entry.wall_time)
+    return shown
+
+
+async def delete_requests(request: web.Request) -> web.Response:
+    _sim(request).journal.clear()
+    return web.Response(status=204)
+
+
 OPEN = frozenset({"get_sim_health"})  # CI waits and health checks need no token
 
 
@@ -239,8 +263,12 @@ async def control_token(
     return await handler(request)
 
 
-def create_control_app() -> web.Application:
-    app = web.Application(middlewares=[control_token])
+def create_control_app(*, validate_responses: bool = False) -> web.Application:
+    # Validation outermost: 401s from the token check are checked too.
+    middlewares = [control_token]
+    if validate_responses:
+        middlewares.insert(0, control_response_validation)
+    app = web.Application(middlewares=middlewares)
     app.router.add_get("/openapi.yaml", get_control_spec, name="get_control_spec")
     app.router.add_get("/health", get_sim_health, name="get_sim_health")
     app.router.add_get("/clock", get_clock, name="get_clock")
@@ -249,4 +277,6 @@ def create_control_app() -> web.Application:
     app.router.add_post("/reset", reset, name="reset")
     app.router.add_get("/scenario", get_scenario, name="get_scenario")
     app.router.add_put("/scenario", put_scenario, name="put_scenario")
+    app.router.add_get("/requests", get_requests, name="get_requests")
+    app.router.add_delete("/requests", delete_requests, name="delete_requests")
     return app

@@ -18,7 +18,7 @@ from simulator.api.responses import Json, Text
 from simulator.server import audit
 from simulator.server.access import PUBLIC
 from simulator.server.encoding import dump_json
-from simulator.server.keys import AUTH, SIM
+from simulator.server.keys import AUTH, SIM, USER
 from simulator.server.validation import OperationValidator
 from simulator.spec.loader import Operation
 
@@ -69,6 +69,7 @@ def make_endpoint(operation: Operation, handler: Callable[..., Any]) -> Endpoint
         user = None
         if not public:
             user = app[AUTH].authenticate(sim, request.headers.get("Authorization"))
+            request[USER] = user.username  # for the journal, also when refused below
             dag_id = path.get("dag_id")
             app[AUTH].authorize(sim, user, operation.operation_id, str(dag_id) if dag_id else None)
         sim.catch_up()

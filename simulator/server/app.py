@@ -7,6 +7,7 @@ from aiohttp import web
 from simulator.config import Settings
 from simulator.control.app import create_control_app
 from simulator.server.auth import Authenticator
+from simulator.server.journal import journal_middleware
 from simulator.server.keys import AUTH, RESPONSES, SETTINGS, SIM
 from simulator.server.middleware import problems_middleware, response_validation_middleware
 from simulator.server.routing import add_routes
@@ -19,10 +20,10 @@ def create_app(
     settings: Settings | None = None, simulator: Simulator | None = None
 ) -> web.Application:
     settings = settings or Settings()
-    middlewares = [problems_middleware]
+    middlewares = [journal_middleware, problems_middleware]
     if settings.validate_responses:
         # Inside the error renderer: problem bodies are validated too.
-        middlewares = [response_validation_middleware, problems_middleware]
+        middlewares.insert(1, response_validation_middleware)
     app = web.Application(middlewares=middlewares)
     app[SIM] = simulator or Simulator(settings)
     app[SETTINGS] = app[SIM].settings  # resolved against the scenario
@@ -30,5 +31,5 @@ def create_app(
     if settings.validate_responses:
         app[RESPONSES] = ResponseValidator()
     add_routes(app, load_spec())
-    app.add_subapp("/_sim", create_control_app())
+    app.add_subapp("/_sim", create_control_app(validate_responses=settings.validate_responses))
     return app

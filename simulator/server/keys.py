@@ -13,3 +13,4 @@ SIM = web.AppKey("simulator", Simulator)
 SETTINGS = web.AppKey("settings", Settings)
 AUTH = web.AppKey("authenticator", Authenticator)
 RESPONSES = web.AppKey("response_validator", ResponseValidator)
+USER = web.RequestKey("user", str)  # the authenticated user's name, for the journal

@@ -1,0 +1,156 @@
+"""The control API's requests and responses checked against spec/control.yaml
+with openapi-core's schema validators, as the Airflow API's are against v1.yaml.
+Validators are built on first use, once per operation."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from simulator.errors import ApiError, BadRequest
+from simulator.server import problems
+from simulator.spec.loader import SPEC_PATH
+
+CONTROL_SPEC = SPEC_PATH.with_name("control.yaml")
+log = logging.getLogger("simulator")
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    import yaml
+
+    return dict(yaml.safe_load(CONTROL_SPEC.read_text()))
+
+
+@functools.cache
+def _spec() -> Any:
+    from jsonschema_path import SchemaPath
+
+    return SchemaPath.from_dict(_document())
+
+
+def _operation(path: str, method: str) -> Any:
+    return _spec() / "paths" / path / method
+
+
+def _declared(path: str, method: str) -> dict[str, Any]:
+    return dict(_document()["paths"][path][method])
+
+
+@functools.cache
+def _write_validator(path: str, method: str, *pointer: str | int) -> Any:
+    from openapi_core.validation.schemas import oas30_write_schema_validators_factory
+
+    schema = _operation(path, method)
+    for part in pointer:
+        schema = schema / part
+    return oas30_write_schema_validators_factory.create(_spec(), schema).validator
+
+
+def _first_error(validator: Any, value: Any) -> str | None:
+    error = next(iter(validator.iter_errors(value)), None)
+    return None if error is None else str(error.message)
+
+
+def check_body(path: str, method: str, body: Any) -> None:
+    """A 400 naming the first way `body` breaks the operation's schema."""
+    pointer = ("requestBody", "content", "application/json", "schema")
+    message = _first_error(_write_validator(path, method, *pointer), body)
+    if message is not None:
+        raise BadRequest(detail=message)
+
+
+@functools.cache
+def _query_parameters(path: str, method: str) -> dict[str, tuple[int, str]]:
+    """Query parameter name -> (its index in the operation, its type)."""
+    parameters = _declared(path, method).get("parameters", [])
+    return {
+        p["name"]: (i, p["schema"].get("type", "string"))
+        for i, p in enumerate(parameters)
+        if p["in"] == "query"
+    }
+
+
+def parse_query(path: str, method: str, query: MultiMapping[str]) -> dict[str, Any]:
+    """The query's parameters, typed and checked; an unknown or repeated name
+    is a 400 (a typo should not silently match everything)."""
+    declared = _query_parameters(path, method)
+    values: dict[str, Any] = {}
+    for name in query:
+        if name not in declared:
+            raise BadRequest(detail=f"Unknown query parameter '{name}'")
+        if len(query.getall(name)) > 1:
+            raise BadRequest(detail=f"Query parameter '{name}' is given more than once")
+        index, kind = declared[name]
+        value: Any = query[name]
+        if kind == "integer":
+            try:
+                value = int(value)
+            except ValueError:
+                raise BadRequest(
+                    detail=f"Wrong type, expected 'integer' for query parameter '{name}'"
+                ) from None
+        pointer = ("parameters", index, "schema")
+        message = _first_error(_write_validator(path, method, *pointer), value)
+        if message is not None:
+            raise BadRequest(detail=f"{name}: {message}")
+        values[name] = value
+    return values
+
+
+@functools.cache
+def _response_validator(path: str, method: str, status: str, content_type: str) -> Any:
+    from openapi_core.validation.schemas import oas30_read_schema_validators_factory
+
+    response = _operation(path, method) / "responses" / status
+    schema = response / "content" / content_type / "schema"
+    return oas30_read_schema_validators_factory.create(_spec(), schema).validator
+
+
+def response_mismatch(path: str, method: str, response: web.Response) -> str | None:
+    """Why the response does not conform to the control spec (None if it does)."""
+    status, content_type = str(response.status), response.content_type
+    declared = _declared(path, method)["responses"].get(status)
+    if declared is None:
+        return f"undeclared status {status}"
+    if status == "204":
+        return "204 with a body" if response.body else None
+    if "$ref" in declared:  # a shared response (components/responses)
+        declared = _document()["components"]["responses"][declared["$ref"].rsplit("/", 1)[1]]
+    if content_type not in declared.get("content", {}):
+        return f"{status}: undeclared content type {content_type}"
+    if not content_type.endswith("json"):
+        return None
+    assert isinstance(response.body, bytes)
+    validator = _response_validator(path, method, status, content_type)
+    return _first_error(validator, json.loads(response.body))
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def control_response_validation(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """In response validation mode (the test suite), every control answer is
+    checked against control.yaml; a mismatch is a 500 naming it."""
+    try:
+        response = await handler(request)
+    except ApiError as error:  # rendered here so that problem bodies are checked too
+        response = problems.render(error)
+    info = request.match_info.route.resource
+    if info is None or not isinstance(response, web.Response):
+        return response
+    path = info.canonical.removeprefix("/_sim")
+    mismatch = response_mismatch(path, request.method.lower(), response)
+    if mismatch is None:
+        return response
+    log.error("control response does not conform to control.yaml: %s", mismatch)
+    return problems.problem_response(
+        500, "Response does not conform to the spec", mismatch, "about:blank"
+    )

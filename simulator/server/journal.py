@@ -1,0 +1,48 @@
+"""Middleware that records every Airflow API call in the request journal
+(state/journal): outermost, so that it sees the status finally sent, error
+bodies included. /_sim calls are not journaled."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from simulator.server.keys import SIM, USER
+from simulator.state.journal import Entry, redacted_body, redacted_query
+
+CONTROL = "/_sim"
+
+
+@web.middleware
+async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    sim = request.app[SIM]
+    path = request.path
+    if not sim.journal.size or path == CONTROL or path.startswith(CONTROL + "/"):
+        return await handler(request)
+    virtual = sim.clock.now()
+    wall, started = datetime.now(UTC), time.perf_counter()
+    response = await handler(request)
+    elapsed = time.perf_counter() - started
+    try:
+        raw = await request.read() if request.body_exists else b""
+    except web.HTTPException:  # too large: the handler has answered 413
+        raw = b""
+    sim.journal.add(
+        Entry(
+            id=sim.journal.next_id(),
+            time=virtual,
+            wall_time=wall,
+            method=request.method,
+            path=path,
+            query=redacted_query(list(request.query.items())),
+            operation_id=request.match_info.route.name,
+            status=response.status,
+            user=request.get(USER),
+            request_body=redacted_body(raw),
+            duration_ms=round(elapsed * 1000, 3),
+        )
+    )
+    return response

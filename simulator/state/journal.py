@@ -1,0 +1,138 @@
+"""The request journal: the Airflow API calls the server answered, newest
+first, bounded (the oldest are dropped), for tests to assert what their code
+asked. Not part of the world: a snapshot leaves it out, a reset clears it.
+
+Bodies and query values are kept redacted as Airflow's secrets masker would
+show them (state/redaction), never with a password in them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from simulator.state.redaction import MASK, is_sensitive, redact
+
+DEFAULT_SIZE = 10_000  # entries kept
+MAX_BODY = 64 * 1024  # bytes of a request body kept; a larger one is noted, not kept
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class Entry:
+    id: int
+    time: datetime  # virtual
+    wall_time: datetime
+    method: str
+    path: str
+    query: dict[str, str | list[str]]
+    operation_id: str | None  # None: no route matched
+    status: int
+    user: str | None
+    request_body: Any
+    duration_ms: float
+
+
+@dataclass(slots=True, frozen=True, kw_only=True)
+class Filters:
+    """A journal query; None means any."""
+
+    operation_id: str | None = None
+    method: str | None = None
+    path: str | None = None  # a glob: `*` also matches `/`
+    status: int | None = None
+    since: datetime | None = None  # virtual instant, inclusive
+
+    def match(self, entry: Entry) -> bool:
+        return (
+            (self.operation_id is None or entry.operation_id == self.operation_id)
+            and (self.method is None or entry.method == self.method.upper())
+            and (self.status is None or entry.status == self.status)
+            and (self.since is None or entry.time >= self.since)
+            and (self.path is None or fnmatch.fnmatchcase(entry.path, self.path))
+        )
+
+
+class Journal:
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self.size = size
+        self._entries: deque[Entry] = deque(maxlen=size or None)
+        self._next_id = 1
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def next_id(self) -> int:
+        """The id of the next entry (ids keep growing across clears)."""
+        found = self._next_id
+        self._next_id += 1
+        return found
+
+    def add(self, entry: Entry) -> None:
+        if self.size:
+            self._entries.append(entry)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def newest_first(self, filters: Filters) -> Iterator[Entry]:
+        return (entry for entry in reversed(self._entries) if filters.match(entry))
+
+    def page(self, filters: Filters, limit: int, offset: int) -> tuple[list[Entry], int]:
+        """The matching entries from `offset`, at most `limit`, and how many match."""
+        matching = list(self.newest_first(filters))
+        return matching[offset : offset + limit], len(matching)
+
+
+def redacted_query(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """Query parameters by name (a list when repeated), sensitive ones masked."""
+    query: dict[str, str | list[str]] = {}
+    for name, value in pairs:
+        shown = MASK if is_sensitive(name) else value
+        before = query.get(name)
+        if before is None:
+            query[name] = shown
+        elif isinstance(before, list):
+            before.append(shown)
+        else:
+            query[name] = [before, shown]
+    return query
+
+
+def redacted_body(raw: bytes) -> Any:
+    """A JSON body as the masker shows it; None for none, a note for the rest."""
+    if not raw:
+        return None
+    if len(raw) > MAX_BODY:
+        return f"({len(raw)} bytes, not kept)"
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # the text may hold anything: not kept
+        return f"(not JSON, {len(raw)} bytes)"
+    return _mask(redact(body))
+
+
+def _mask(value: Any) -> Any:
+    """What the generic masker misses in API bodies: a variable whose key is
+    sensitive (its value), and a connection's `extra` JSON text."""
+    if isinstance(value, list):
+        return [_mask(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    value = {k: _mask(v) for k, v in value.items()}
+    key = value.get("key")
+    if isinstance(key, str) and is_sensitive(key) and "value" in value:
+        value["value"] = MASK
+    extra = value.get("extra")
+    if isinstance(extra, str):
+        try:
+            parsed = json.loads(extra)
+        except ValueError:
+            return value
+        if isinstance(parsed, dict):
+            value["extra"] = json.dumps(redact(parsed))
+    return value
