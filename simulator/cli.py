@@ -66,6 +66,15 @@ def _positive(value: str) -> int:
     return number
 
 
+def _journal_size(value: str) -> int:
+    from simulator.state.journal import MAX_SIZE
+
+    number = int(value)
+    if not 0 <= number <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"expected 0 to {MAX_SIZE}, got {value}")
+    return number
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:
@@ -126,6 +135,12 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "max_events",
         _positive,
         "events one POST /_sim/clock/advance may process at most (default 1000000)",
+    ),
+    (
+        "--journal-size",
+        "journal_size",
+        _journal_size,
+        "API requests GET /_sim/requests keeps, the oldest dropped (default 10000; 0: none)",
     ),
 ]
 

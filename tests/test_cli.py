@@ -57,9 +57,9 @@ class TestSettingsFromFlags:
 
     def test_clock_flags(self) -> None:
         args = ["serve", "--clock", "frozen", "--speed", "60", "--start", "2024-01-01T06:00:00Z",
-                "--max-events", "5000"]  # fmt: skip
+                "--max-events", "5000", "--journal-size", "0"]  # fmt: skip
         settings = settings_from(build_parser().parse_args(args))
-        assert settings.max_events == 5000
+        assert (settings.max_events, settings.journal_size) == (5000, 0)
         assert (settings.clock, settings.speed) == ("frozen", 60.0)
         assert settings.start.isoformat() == "2024-01-01T06:00:00+00:00"
 
@@ -96,7 +96,8 @@ class TestBadInput:
         [["serve", "--port", "abc"], ["serve", "--auth", "ldap"], ["serve", "--bogus"],
          ["serve", "--port", "70000"], ["serve", "--clock", "paused"],
          ["serve", "--speed", "0"], ["serve", "--start", "2023-01-01T00:00:00"], [],
-         ["serve", "--max-events", "0"], ["serve", "--scenario", "ci", "--clock", "later"]],
+         ["serve", "--max-events", "0"], ["serve", "--scenario", "ci", "--clock", "later"],
+         ["serve", "--journal-size", "-1"], ["serve", "--journal-size", "1000001"]],
     )  # fmt: skip
     def test_exit_code_2(self, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         assert main(argv) == 2

@@ -108,8 +108,7 @@ async def advance_clock(request: web.Request) -> web.Response:
     budget = min(body.get("max_events", sim.settings.max_events), sim.settings.max_events)
     sim.catch_up()
     if body.get("until_idle"):
-        events = sim.run_until_idle(max_events=budget)
-        complete = events < budget
+        events, complete = await _advance_until_idle(sim, budget)
     elif "until_dag_run" in body:
         events, complete = await _advance_until_run(sim, body["until_dag_run"], budget)
     else:
@@ -137,6 +136,20 @@ async def _advance(sim: Simulator, target: datetime, budget: int) -> tuple[int, 
         events += ran
         if reached or events >= budget:
             return events, reached
+        await asyncio.sleep(0)
+
+
+async def _advance_until_idle(sim: Simulator, budget: int) -> tuple[int, bool]:
+    """Until no task instance is active, in slices as `_advance`."""
+    events = 0
+    while True:
+        allowed = min(SLICE, budget - events)
+        ran = sim.run_until_idle(max_events=allowed)
+        events += ran
+        if ran < allowed:
+            return events, True
+        if events >= budget:
+            return events, False
         await asyncio.sleep(0)
 
 

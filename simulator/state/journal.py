@@ -19,7 +19,8 @@ from typing import Any
 from simulator.state.redaction import MASK, is_sensitive, redact
 
 DEFAULT_SIZE = 10_000  # entries kept
-MAX_BODY = 64 * 1024  # bytes of a request body kept; a larger one is noted, not kept
+MAX_BODY = 16 * 1024  # bytes of a request body kept; a larger one is noted, not kept
+MAX_SIZE = 1_000_000  # the most entries --journal-size may ask for
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
