@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/world.py
 	$(BIN)/python bench/scenarios.py
+	$(BIN)/python bench/control.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
