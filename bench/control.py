@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 import run as bench  # bench/run.py: servers, load generation, machine facts
 
 from simulator.config import Settings
