@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from simulator import snapshot as snapshots
 from simulator.config import Settings
 from simulator.engine.actions import Actions
 from simulator.engine.clock import VirtualClock, wall_clock_minute
@@ -88,6 +89,28 @@ class Simulator:
             dag.last_parsed_time = s.start
         self.clock = VirtualClock(s.start, mode=s.clock or "realtime", speed=s.speed or 1.0)
         self.catch_up()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole world as plain JSON data (simulator/snapshot/); users'
+        pending passwords are hashed first, as Airflow's database holds them."""
+        for user in self.store.users:
+            self.password_hash(user)
+        return snapshots.export(self)
+
+    def restore(self, document: object) -> None:
+        """Serve the world a snapshot describes, from where it was taken; its
+        scenario, seed and start become this simulator's (the flags given
+        still winning, as in load). SnapshotError, and nothing changed, when
+        the document describes no world."""
+        world = snapshots.restore(document, given=self._given, current=self.scenario,
+                                  record=self.record_event, resolve=resolve)  # fmt: skip
+        if world.scenario is not self.scenario:
+            self._worlds = {}
+        self.scenario, self.settings = world.scenario, world.settings
+        self.engine, self.random, self.store = world.engine, world.random, world.store
+        self.scheduler, self.executor, self.actions = world.scheduler, world.executor, world.actions
+        self.clock = world.clock
+        self._passwords = {}
 
     def counts(self) -> dict[str, int]:
         """How big the world is, by entity."""

@@ -53,6 +53,19 @@ class Engine:
         live = [entry for entry in self._heap if entry[2] not in self._cancelled]
         return sorted(live)  # seq is unique: the comparison never reaches kind or key
 
+    @property
+    def next_seq(self) -> int:
+        """The seq the next event scheduled gets."""
+        return self._next_seq
+
+    def load(self, events: list[tuple[Any, ...]], next_seq: int, now: datetime) -> None:
+        """A snapshot's live events (as pending() lists them), seq counter and
+        now, replacing this engine's; cancelled events were left out."""
+        self._heap = sorted(events)  # a sorted list is a heap
+        self._cancelled = set()
+        self._next_seq = next_seq
+        self.now = now
+
     def peek(self) -> datetime | None:
         heap, cancelled = self._heap, self._cancelled
         while heap and cancelled and heap[0][2] in cancelled:

@@ -28,6 +28,15 @@ class DatasetTriggers:
         # URI -> ids of the DAGs scheduled on it, in DAG order; None: to rebuild.
         self._consumers: dict[str, list[str]] | None = None
 
+    @property
+    def queue(self) -> dict[str, dict[str, list[int]]]:
+        """Per consuming DAG: URI -> ids of the events not yet consumed; read,
+        never write (a snapshot records it)."""
+        return self._queue
+
+    def load(self, queue: dict[str, dict[str, list[int]]]) -> None:
+        self._queue = queue
+
     def forget(self) -> None:
         """DAGs came or went: the consumer index is rebuilt when next needed."""
         self._consumers = None

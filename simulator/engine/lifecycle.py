@@ -120,3 +120,19 @@ def run_outcome(leaf_states: Iterable[str | None], all_states: Iterable[str | No
     if any(state in (FAILED, UPSTREAM_FAILED) for state in leaf_states):
         return FAILED
     return SUCCESS
+
+
+def reindex(store: Store) -> None:
+    """The store's indices that set_state keeps (active instances, slots held
+    per pool and per DAG), rebuilt from the instances' states: a restored
+    world's."""
+    store.active_tis.clear()
+    store.pool_occupied.clear()
+    store.dag_busy.clear()
+    for ti in store.task_instances:
+        state = ti.state
+        if state in ACTIVE:
+            store.active_tis[ti.id] = ti
+            if state in OCCUPYING:
+                store.pool_occupied[ti.pool] += ti.pool_slots
+                store.dag_busy[ti.dag_id] += 1

@@ -73,9 +73,14 @@ class RandomStreams:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._streams: dict[str, random.Random] = {}
+        # Characters drawn by salt() per stream: what a stream's state is
+        # (a snapshot records it; replay() draws them again).
+        self.drawn: dict[str, int] = {}
 
     def stream(self, *key: object) -> random.Random:
-        name = "/".join(str(part) for part in key)
+        return self._named("/".join(str(part) for part in key))
+
+    def _named(self, name: str) -> random.Random:
         rng = self._streams.get(name)
         if rng is None:
             digest = hashlib.sha256(f"{self.seed}:{name}".encode()).digest()
@@ -84,8 +89,19 @@ class RandomStreams:
 
     def salt(self, *key: object, length: int = 16) -> str:
         """Letters and digits drawn from the key's stream (werkzeug's salt alphabet)."""
-        rng = self.stream(*key)
+        name = "/".join(str(part) for part in key)
+        self.drawn[name] = self.drawn.get(name, 0) + length
+        rng = self._named(name)
         return "".join(rng.choice(SALT_CHARS) for _ in range(length))
+
+    def replay(self, drawn: dict[str, int]) -> None:
+        """Draw again what salt() drew from each stream (`drawn`), leaving the
+        streams as they were when it was recorded."""
+        for name, count in drawn.items():
+            rng = self._named(name)
+            for _ in range(count):
+                rng.choice(SALT_CHARS)
+            self.drawn[name] = self.drawn.get(name, 0) + count
 
     def uniform(self, *key: object) -> float:
         """One draw in [0, 1) that depends only on the seed and `key`.

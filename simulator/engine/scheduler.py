@@ -345,6 +345,31 @@ class Scheduler:
         past = self.store.task_instances.get((ti.dag_id, previous.run_id, ti.task_id, ti.map_index))
         return past is None or past.state in (lc.SUCCESS, lc.SKIPPED)
 
+    # -- snapshots --------------------------------------------------------
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    def queues(self) -> tuple[dict[str, list[Waiting]], dict[str, list[tuple[str, Waiting]]]]:
+        """The waiting instances per pool (heaps) and those parked per DAG;
+        read, never write."""
+        return self._waiting, self._parked
+
+    def load(
+        self,
+        waiting: dict[str, list[Waiting]],
+        parked: dict[str, list[tuple[str, Waiting]]],
+        next_seq: int,
+        creation: dict[str, int],
+    ) -> None:
+        """A snapshot's queues, tie-break counter and pending creation events
+        (by DAG), replacing these."""
+        self._waiting = {pool: sorted(entries) for pool, entries in waiting.items()}
+        self._parked = parked
+        self._next_seq = next_seq
+        self._creation = creation
+
     # -- datasets ---------------------------------------------------------
 
     def dataset_updated(self, event: DatasetEvent, uri: str) -> None:

@@ -94,6 +94,26 @@ class EventLogs:
         self._count -= 1
         return row
 
+    def columns(self) -> tuple[list[TaskInstance | EventLog | None], list[datetime | None],
+                               bytes, list[str]]:  # fmt: skip
+        """The rows as they are kept (subjects, whens, event codes, event
+        names), for a snapshot; read, never write."""
+        return self._subjects, self._whens, bytes(self._codes), self._events
+
+    def load(
+        self,
+        columns: tuple[list[TaskInstance | EventLog | None], list[datetime | None], bytes,
+                       list[str]],
+        pinned: Iterable[tuple[TaskInstance, Context]],
+    ) -> None:  # fmt: skip
+        """Rows a snapshot held (`columns()`), replacing these; `pinned`: the
+        context of the rows of instances whose run is gone."""
+        subjects, whens, codes, events = columns
+        self._subjects, self._whens, self._codes = subjects, whens, bytearray(codes)
+        self._events = events
+        self._count = len(subjects) - subjects.count(None)
+        self._pinned = {id(ti): context for ti, context in pinned}
+
     def clear(self) -> None:
         self.__init__(self._context)  # type: ignore[misc]
 

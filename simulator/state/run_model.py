@@ -134,6 +134,11 @@ class RowsXCom(XCom):
     def value(self, rows: int | dict[str, Any]) -> None:
         _STORED.__set__(self, rows["rows"] if isinstance(rows, dict) else rows)
 
+    @property
+    def rows(self) -> int:
+        """n, as it is held."""
+        return _STORED.__get__(self)
+
 
 @dataclass(slots=True, kw_only=True)
 class Dataset:

@@ -99,6 +99,20 @@ class TaskInstances:
     def __len__(self) -> int:
         return self._count + len(self._loose)
 
+    @property
+    def next_id(self) -> int:
+        """The row id the next instance gets (ids are never reused)."""
+        return self._next_id
+
+    @next_id.setter
+    def next_id(self, value: int) -> None:
+        self._next_id = value
+
+    @property
+    def loose(self) -> list[TaskInstance]:
+        """The instances of no run of the store, in the order they were added."""
+        return list(self._loose.values())
+
     def __iter__(self) -> Iterator[TaskInstance]:
         for run in self._runs.values():
             yield from run.tis
@@ -177,6 +191,16 @@ class XComs:
 
     def __len__(self) -> int:
         return self._count + len(self._loose)
+
+    @property
+    def loose(self) -> list[XCom]:
+        """The entries of no run of the store, in the order they were added."""
+        return list(self._loose.values())
+
+    def attach(self, tis: RunTis, xcoms: list[XCom]) -> None:
+        """A run's XComs (of its instances, in the order they were pushed)."""
+        self._count += len(xcoms) - len(tis.xcoms or ())
+        tis.xcoms = xcoms or None
 
     def __iter__(self) -> Iterator[XCom]:
         for run in self._runs.values():

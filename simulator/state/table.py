@@ -44,6 +44,15 @@ class Table(Generic[K, R]):
         return len(self._rows)
 
     @property
+    def next_id(self) -> int:
+        """The id the next row added gets (ids are never reused)."""
+        return self._next_id
+
+    @next_id.setter
+    def next_id(self, value: int) -> None:
+        self._next_id = value
+
+    @property
     def rows(self) -> dict[K, R]:
         """The rows by key, for the engine's hot paths (read, never write)."""
         return self._rows
