@@ -23,10 +23,10 @@ RUN pip install --no-cache-dir -e . \
 USER simulator
 EXPOSE 8080
 
-# slim has no curl: ask the health endpoint with Python (non-200 or no answer -> unhealthy).
+# slim has no curl: ask the simulator's health (open even with --control-token)
+# with Python (non-200 or no answer -> unhealthy).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/api/v1/health', timeout=2).status != 200)"]
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/_sim/health', timeout=2).status != 200)"]
 
-# Python as PID 1 ignores SIGTERM; SIGINT stops the server cleanly (KeyboardInterrupt).
-STOPSIGNAL SIGINT
+# `docker stop` sends SIGTERM: the server stops cleanly (and saves --state-file).
 CMD ["airflow-sim", "serve", "--host", "0.0.0.0"]

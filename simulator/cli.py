@@ -11,10 +11,12 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simulator.config import Settings
@@ -73,6 +75,17 @@ def _journal_size(value: str) -> int:
     if not 0 <= number <= MAX_SIZE:
         raise argparse.ArgumentTypeError(f"expected 0 to {MAX_SIZE}, got {value}")
     return number
+
+
+def _state_file(value: str) -> Path:
+    from simulator.state_file import StateFileError, check_writable
+
+    path = Path(value).expanduser().absolute()
+    try:
+        check_writable(path)
+    except StateFileError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return path
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -141,6 +154,13 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "journal_size",
         _journal_size,
         "API requests GET /_sim/requests keeps, the oldest dropped (default 10000; 0: none)",
+    ),
+    (
+        "--state-file",
+        "state_file",
+        _state_file,
+        "restore the world from this snapshot file when it exists; save it there on shutdown "
+        "(SIGINT, SIGTERM) and on POST /_sim/snapshot/save",
     ),
 ]
 
@@ -221,10 +241,27 @@ async def _serve(sim: Simulator) -> None:
     # collector's full passes, which otherwise stall a request now and then.
     gc.collect()
     gc.freeze()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
     try:
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
         await runner.cleanup()
+        if settings.state_file is not None:
+            _save(sim, settings.state_file)
+
+
+def _save(sim: Simulator, path: Path) -> None:
+    from simulator.state_file import StateFileError, encode, write
+
+    sim.catch_up()
+    try:
+        write(path, encode(sim.snapshot()))
+    except StateFileError as exc:
+        raise SystemExit(f"{PROG}: error: the world was not saved: {exc}") from None
+    print(f"Saved the world to {path}", flush=True)
 
 
 def _loopback(host: str) -> bool:
@@ -299,10 +336,28 @@ def _build(settings: Settings) -> Simulator:
         if scenario.history:
             hours = scenario.history.total_seconds() / 3600
             print(f"Scenario {scenario.name}: simulating {hours:g} hours of history", flush=True)
-        return Simulator(settings, scenario)
+        sim = Simulator(settings, scenario)
     except ScenarioError as exc:
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
         raise SystemExit(f"{PROG}: error: the scenario is not valid") from None
+    if settings.state_file is not None:
+        _restore(sim, settings.state_file)
+    return sim
+
+
+def _restore(sim: Simulator, path: Path) -> None:
+    """The world saved at `path`, when there is one (a damaged file stops the
+    server rather than being overwritten at shutdown)."""
+    from simulator.state_file import StateFileError, read
+
+    try:
+        document = read(path)
+        if document is None:
+            return
+        sim.restore(document)
+    except (StateFileError, ValueError) as exc:
+        raise SystemExit(f"{PROG}: error: --state-file {exc}") from None
+    print(f"Restored the world from {path} (scenario {sim.scenario.name})", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,6 +46,8 @@ class Settings:
     max_events: int = 1_000_000
     # Entries the request journal keeps (the oldest are dropped); 0 turns it off.
     journal_size: int = 10_000
+    # Restored at start when it exists; saved on shutdown and POST /_sim/snapshot/save.
+    state_file: Path | None = None
 
     @property
     def page_limits(self) -> tuple[int, int]:

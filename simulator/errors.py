@@ -75,6 +75,14 @@ class AlreadyExists(ApiError):
 Conflict = AlreadyExists
 
 
+class PayloadTooLarge(ApiError):
+    """413: a control API body past its bound (a snapshot document)."""
+
+    status = 413
+    type_name = None
+    default_title = "Payload Too Large"
+
+
 class UnsupportedMediaType(ApiError):
     """415 from the request-body check; Airflow's link map has no entry for it."""
 

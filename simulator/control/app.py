@@ -14,13 +14,20 @@ from typing import Any
 
 from aiohttp import web
 
+from simulator import state_file
 from simulator.control.validation import (
     CONTROL_SPEC,
     check_body,
     control_response_validation,
     parse_query,
 )
-from simulator.errors import BadRequest, Unauthenticated
+from simulator.errors import (
+    BadRequest,
+    Conflict,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 from simulator.scenario.dags import parse_instant
 from simulator.scenario.documents import DocumentError, parse
 from simulator.scenario.loader import load_scenario
@@ -259,6 +266,53 @@ async def delete_requests(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def get_snapshot(request: web.Request) -> web.Response:
+    """The whole world as one JSON document (compact: it may be large)."""
+    sim = _sim(request)
+    sim.catch_up()
+    return web.Response(body=state_file.encode(sim.snapshot()), content_type="application/json")
+
+
+async def post_snapshot(request: web.Request) -> web.Response:
+    """The world becomes the document's; a damaged one is a 400 that changes nothing."""
+    sim = _sim(request)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(detail="A snapshot is an application/json body")
+    raw = await _read_bounded(request, state_file.MAX_BYTES)
+    try:
+        sim.restore(state_file.decode(raw))
+    except ValueError as exc:  # not JSON, or a SnapshotError
+        raise BadRequest(detail=str(exc)) from None
+    return _json(_scenario(sim))
+
+
+async def _read_bounded(request: web.Request, limit: int) -> bytes:
+    """The body, read past aiohttp's per-request cap (a snapshot outgrows it)
+    up to `limit` bytes; a 413 beyond."""
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(2**20):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(detail=f"A snapshot may be at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def save_snapshot(request: web.Request) -> web.Response:
+    """Save the world to --state-file now."""
+    sim = _sim(request)
+    path = sim.settings.state_file
+    if path is None:
+        raise BadRequest(detail="The server runs without --state-file")
+    sim.catch_up()
+    data = state_file.encode(sim.snapshot())
+    try:
+        state_file.write(path, data)
+    except state_file.StateFileError as exc:
+        raise Conflict(detail=str(exc)) from None
+    return _json({"path": str(path), "bytes": len(data)})
+
+
 OPEN = frozenset({"get_sim_health"})  # CI waits and health checks need no token
 
 
@@ -292,4 +346,7 @@ def create_control_app(*, validate_responses: bool = False) -> web.Application:
     app.router.add_put("/scenario", put_scenario, name="put_scenario")
     app.router.add_get("/requests", get_requests, name="get_requests")
     app.router.add_delete("/requests", delete_requests, name="delete_requests")
+    app.router.add_get("/snapshot", get_snapshot, name="get_snapshot")
+    app.router.add_post("/snapshot", post_snapshot, name="post_snapshot")
+    app.router.add_post("/snapshot/save", save_snapshot, name="save_snapshot")
     return app

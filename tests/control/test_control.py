@@ -7,9 +7,11 @@ import dataclasses
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp.test_utils import TestClient
 
 from simulator.config import Settings
+from simulator.control.validation import CONTROL_SPEC
 from simulator.simulator import Simulator
 from tests.conftest import ADMIN, TEST_SETTINGS, problem
 from tests.control.test_clock import conforms
@@ -218,6 +220,14 @@ class TestControlToken:
         response = await client.post("/_sim/clock/advance", json={"seconds": 60}, headers=auth)
         assert response.status == 200
         assert (await client.get("/_sim/scenario", headers=auth)).status == 200
+
+    async def test_every_route_but_health_needs_it(self, client: TestClient) -> None:
+        spec = yaml.safe_load(CONTROL_SPEC.read_text())
+        routes = [(method, path) for path, item in spec["paths"].items() for method in item]
+        assert len(routes) == 13
+        for method, path in routes:
+            response = await client.request(method, f"/_sim{path}")
+            assert response.status == (200 if path == "/health" else 401), (method, path)
 
     async def test_health_stays_open(self, client: TestClient) -> None:
         assert (await client.get("/_sim/health")).status == 200

@@ -1,0 +1,97 @@
+"""--state-file: the world saved as a snapshot document and restored from it.
+
+A save writes a temporary file in the same directory, flushes it to disk and
+renames it over the old one (then syncs the directory), so a crash at any
+moment leaves either the previous file or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+MAX_BYTES = 4 * 2**30  # a snapshot document larger than this is refused
+
+
+class StateFileError(Exception):
+    """A state file that cannot be read, parsed or written (one line)."""
+
+
+def encode(document: Any) -> bytes:
+    """A snapshot document as bytes (compact JSON; orjson for speed)."""
+    return orjson.dumps(document)
+
+
+def decode(raw: bytes | str) -> Any:
+    """JSON text to data; ValueError when it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON document: {exc}") from None
+
+
+def read(path: Path) -> Any | None:
+    """The document saved at `path`, or None when there is no file yet."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise StateFileError(f"{path}: {size} bytes, more than a snapshot may hold")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateFileError(f"{path}: {exc.strerror}") from None
+    try:
+        return decode(raw)
+    except ValueError as exc:
+        raise StateFileError(f"{path}: {exc}") from None
+
+
+def write(path: Path, data: bytes) -> None:
+    """`data` at `path`, atomically."""
+    directory = path.parent
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise StateFileError(f"{path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise StateFileError(f"{path}: {exc.strerror}") from None
+    _sync_directory(directory)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable (not every platform can open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def check_writable(path: Path) -> None:
+    """A one-line StateFileError when `path` could not be saved to."""
+    directory = path.parent
+    if not directory.is_dir():
+        raise StateFileError(f"{path}: no such directory {str(directory)!r}")
+    if path.is_dir():
+        raise StateFileError(f"{path}: is a directory")
+    if not os.access(directory, os.W_OK):
+        raise StateFileError(f"{path}: directory {str(directory)!r} is not writable")
