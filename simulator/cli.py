@@ -324,40 +324,44 @@ def _schema() -> int:
 
 
 def _build(settings: Settings) -> Simulator:
-    """The world to serve: the scenario loaded and its history simulated."""
+    """The world to serve: the one saved in --state-file when there is one,
+    else the scenario loaded and its history simulated."""
     from simulator.scenario.loader import load_scenario
     from simulator.scenario.problems import ScenarioError
     from simulator.simulator import Simulator
+    from simulator.snapshot import SnapshotError
 
     try:
         scenario = load_scenario(settings.scenario)
         seed = scenario.seed if settings.seed is None else settings.seed
         threading.Thread(target=_warm_admin_hash, args=(settings, seed), daemon=True).start()
+        saved = _saved(settings.state_file)
+        if saved is not None:
+            sim = Simulator(settings, scenario, snapshot=saved)
+            print(f"Restored the world from {settings.state_file}", flush=True)
+            return sim
         if scenario.history:
             hours = scenario.history.total_seconds() / 3600
             print(f"Scenario {scenario.name}: simulating {hours:g} hours of history", flush=True)
-        sim = Simulator(settings, scenario)
+        return Simulator(settings, scenario)
     except ScenarioError as exc:
         print("\n".join(str(p) for p in exc.problems), file=sys.stderr)
         raise SystemExit(f"{PROG}: error: the scenario is not valid") from None
-    if settings.state_file is not None:
-        _restore(sim, settings.state_file)
-    return sim
+    except SnapshotError as exc:
+        raise SystemExit(f"{PROG}: error: --state-file {settings.state_file}: {exc}") from None
 
 
-def _restore(sim: Simulator, path: Path) -> None:
-    """The world saved at `path`, when there is one (a damaged file stops the
-    server rather than being overwritten at shutdown)."""
+def _saved(path: Path | None) -> Any:
+    """The document saved in --state-file, None when there is none yet (a
+    damaged file stops the server rather than being overwritten at shutdown)."""
     from simulator.state_file import StateFileError, read
 
+    if path is None:
+        return None
     try:
-        document = read(path)
-        if document is None:
-            return
-        sim.restore(document)
-    except (StateFileError, ValueError) as exc:
+        return read(path)
+    except StateFileError as exc:
         raise SystemExit(f"{PROG}: error: --state-file {exc}") from None
-    print(f"Restored the world from {path} (scenario {sim.scenario.name})", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

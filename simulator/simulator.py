@@ -41,13 +41,24 @@ MAX_EVENTS = 1_000_000  # what one run_until_idle may process at most
 
 
 class Simulator:
-    def __init__(self, settings: Settings | None = None, scenario: Scenario | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        scenario: Scenario | None = None,
+        snapshot: object = None,
+    ) -> None:
+        """Serve `scenario` (else the settings' one) from its start, or, given
+        a `snapshot` document, the world it holds (SnapshotError if it holds
+        none), without building the scenario's world first."""
         self._given = settings or Settings()
         self.scenario = scenario or load_scenario(self._given.scenario)
         self.settings = resolve(self._given, self.scenario)
         self._worlds: dict[int, Scenario] = {}
         self.journal = Journal(self._given.journal_size)
-        self.reset()
+        if snapshot is None:
+            self.reset()
+        else:
+            self.restore(snapshot)
 
     def load(self, scenario: Scenario) -> None:
         """Serve another scenario from its start, the flags given still winning.

@@ -98,6 +98,16 @@ def test_a_damaged_state_file_stops_the_start(
     assert state.read_text() == '{"format": "airflow-sim-snapshot", "version": 1'  # kept
 
 
+def test_a_state_file_of_another_version_stops_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "world.json"
+    state.write_text('{"format": "airflow-sim-snapshot", "version": 99}')
+    assert main(["serve", "--scenario", "ci", "--port", "0", "--state-file", str(state)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"airflow-sim: error: --state-file {state}: snapshot: version")
+
+
 def test_a_state_file_in_a_missing_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
