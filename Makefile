@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/world.py
 	$(BIN)/python bench/scenarios.py
 	$(BIN)/python bench/control.py
+	$(BIN)/python bench/snapshot.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -104,6 +104,7 @@ class Simulator:
     def snapshot(self) -> dict[str, Any]:
         """The whole world as plain JSON data (simulator/snapshot/); users'
         pending passwords are hashed first, as Airflow's database holds them."""
+        self.catch_up()  # the world as of the clock's now
         for user in self.store.users:
             self.password_hash(user)
         return snapshots.export(self)

@@ -83,6 +83,16 @@ async def test_a_damaged_document_is_a_400_that_changes_nothing(
     assert await snapshot(client) == before
 
 
+async def test_a_clock_ahead_of_its_world_is_refused(client: TestClient) -> None:
+    """Restoring it would make the next request simulate every year between."""
+    saved = await snapshot(client)
+    saved["clock"]["now"] += 1000 * 365 * 86400 * 10**6  # microseconds: a thousand years on
+    response = await client.post("/_sim/snapshot", json=saved)
+    assert (response.status, (await response.json())["detail"]) == (
+        400, "snapshot: clock.now: expected the engine's now (engine.now)",
+    )  # fmt: skip
+
+
 async def test_a_truncated_document_is_a_400(client: TestClient) -> None:
     raw = await (await client.get("/_sim/snapshot")).read()
     response = await client.post(
