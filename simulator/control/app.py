@@ -5,11 +5,10 @@ the Airflow API."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -255,10 +254,19 @@ def _instant(name: str, value: str) -> datetime:
 
 
 def _entry(entry: Entry) -> dict[str, Any]:
-    shown = {field.name: getattr(entry, field.name) for field in dataclasses.fields(entry)}
-    shown["time"] = isoformat(entry.time)
-    shown["wall_time"] = isoformat(entry.wall_time)
-    return shown
+    return {
+        "id": entry.id,
+        "time": isoformat(entry.time),
+        "wall_time": isoformat(datetime.fromtimestamp(entry.wall_time, UTC)),
+        "method": entry.method,
+        "path": entry.path,
+        "query": entry.shown_query(),
+        "operation_id": entry.operation_id,
+        "status": entry.status,
+        "user": entry.user,
+        "request_body": entry.shown_body(),
+        "duration_ms": entry.duration_ms,
+    }
 
 
 async def delete_requests(request: web.Request) -> web.Response:

@@ -5,13 +5,12 @@ bodies included. /_sim calls are not journaled."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from simulator.server.keys import SIM, USER
-from simulator.state.journal import Entry, redacted_body, redacted_query
+from simulator.state.journal import Entry, kept_body
 
 CONTROL = "/_sim"
 
@@ -23,7 +22,7 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not sim.journal.size or path == CONTROL or path.startswith(CONTROL + "/"):
         return await handler(request)
     virtual = sim.clock.now()
-    wall, started = datetime.now(UTC), time.perf_counter()
+    wall, started = time.time(), time.perf_counter()
     response = await handler(request)
     elapsed = time.perf_counter() - started
     try:
@@ -37,11 +36,12 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
             wall_time=wall,
             method=request.method,
             path=path,
-            query=redacted_query(list(request.query.items())),
+            query=tuple(request.query.items()),
             operation_id=request.match_info.route.name,
             status=response.status,
             user=request.get(USER),
-            request_body=redacted_body(raw),
+            body=kept_body(raw),
+            body_size=len(raw),
             duration_ms=round(elapsed * 1000, 3),
         )
     )

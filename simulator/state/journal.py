@@ -2,7 +2,7 @@
 first, bounded (the oldest are dropped), for tests to assert what their code
 asked. Not part of the world: a snapshot leaves it out, a reset clears it.
 
-Bodies and query values are kept redacted as Airflow's secrets masker would
+Bodies and query values are shown redacted as Airflow's secrets masker would
 show them (state/redaction), never with a password in them.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,17 +25,27 @@ MAX_SIZE = 1_000_000  # the most entries --journal-size may ask for
 
 @dataclass(slots=True, frozen=True, kw_only=True)
 class Entry:
+    """One request as it came: what it shows is redacted when it is read,
+    so that recording costs a request next to nothing."""
+
     id: int
     time: datetime  # virtual
-    wall_time: datetime
+    wall_time: float  # seconds since the epoch
     method: str
     path: str
-    query: dict[str, str | list[str]]
+    query: tuple[tuple[str, str], ...]
     operation_id: str | None  # None: no route matched
     status: int
     user: str | None
-    request_body: Any
+    body: bytes  # empty when there was none or it was too large to keep
+    body_size: int
     duration_ms: float
+
+    def shown_query(self) -> dict[str, str | list[str]]:
+        return redacted_query(self.query)
+
+    def shown_body(self) -> Any:
+        return redacted_body(self.body, self.body_size)
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -89,7 +99,7 @@ class Journal:
         return matching[offset : offset + limit], len(matching)
 
 
-def redacted_query(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+def redacted_query(pairs: Iterable[tuple[str, str]]) -> dict[str, str | list[str]]:
     """Query parameters by name (a list when repeated), sensitive ones masked."""
     query: dict[str, str | list[str]] = {}
     for name, value in pairs:
@@ -104,16 +114,21 @@ def redacted_query(pairs: list[tuple[str, str]]) -> dict[str, str | list[str]]:
     return query
 
 
-def redacted_body(raw: bytes) -> Any:
+def kept_body(raw: bytes) -> bytes:
+    """What an entry keeps of a body: all of it up to MAX_BODY, else nothing."""
+    return raw if len(raw) <= MAX_BODY else b""
+
+
+def redacted_body(raw: bytes, size: int) -> Any:
     """A JSON body as the masker shows it; None for none, a note for the rest."""
-    if not raw:
+    if not size:
         return None
-    if len(raw) > MAX_BODY:
-        return f"({len(raw)} bytes, not kept)"
+    if size > MAX_BODY:
+        return f"({size} bytes, not kept)"
     try:
         body = json.loads(raw)
-    except (ValueError, RecursionError):  # the text may hold anything: not kept
-        return f"(not JSON, {len(raw)} bytes)"
+    except (ValueError, RecursionError):  # the text may hold anything: not shown
+        return f"(not JSON, {size} bytes)"
     return _mask(redact(body))
 
 
