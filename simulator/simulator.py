@@ -38,6 +38,7 @@ from simulator.world import seed_installation, seed_resources
 SCHEDULER_HEARTBEAT = timedelta(seconds=5)
 REGISTRATION_ROLE = "Public"  # what a user defined without roles gets, as POST /users
 MAX_EVENTS = 1_000_000  # what one run_until_idle may process at most
+WORLDS_KEPT = 4  # generated worlds kept, by seed
 
 
 class Simulator:
@@ -66,9 +67,14 @@ class Simulator:
         settings = resolve(self._given, scenario)
         assert settings.seed is not None
         world = check_world(scenario, settings.seed, settings.start)
-        self.scenario, self.settings = scenario, settings
-        self._worlds = {settings.seed: world}
-        self.reset()
+        before = dict(vars(self))
+        try:
+            self.scenario, self.settings = scenario, settings
+            self._worlds = {settings.seed: world}
+            self.reset()
+        except BaseException:
+            vars(self).update(before)
+            raise
 
     @property
     def origin(self) -> datetime:
@@ -82,6 +88,16 @@ class Simulator:
         s = self.settings if seed is None else dataclasses.replace(self.settings, seed=seed)
         assert s.seed is not None and s.start is not None
         world = self._world(s.seed)  # may refuse the world: nothing has changed yet
+        before = dict(vars(self))
+        try:
+            self._build(s, world)
+        except BaseException:
+            vars(self).update(before)  # a world that fails to build changes nothing
+            raise
+        self.journal.clear()  # as if freshly served
+
+    def _build(self, s: Settings, world: Scenario) -> None:
+        assert s.seed is not None and s.start is not None
         self.settings = s
         self.engine = Engine(self.origin)
         self.random = RandomStreams(s.seed)
@@ -90,7 +106,6 @@ class Simulator:
         self.executor = Executor(self.store, self.engine, self.random, self.scheduler)
         self.actions = Actions(self.store, self.scheduler, self.executor)
         self._passwords: dict[int, str] = {}
-        self.journal.clear()  # as if freshly served
         seed_installation(self.store, world)
         self._add_users(world)
         seed_resources(self.store, world, parsed_at=s.start)
@@ -144,6 +159,8 @@ class Simulator:
         world = self._worlds.get(seed)
         if world is None:
             world = check_world(self.scenario, seed, self.settings.start)
+            if len(self._worlds) >= WORLDS_KEPT:  # resets with ever new seeds
+                del self._worlds[next(iter(self._worlds))]
             self._worlds[seed] = world
         return world
 

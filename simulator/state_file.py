@@ -16,7 +16,9 @@ from typing import Any
 
 import orjson
 
-MAX_BYTES = 4 * 2**30  # a snapshot document larger than this is refused
+# A snapshot document larger than this is refused (`large`'s is 75 MB; its
+# parsed form takes about 30 times its size, so the bound is on memory too).
+MAX_BYTES = 256 * 2**20
 
 
 class StateFileError(Exception):
@@ -28,7 +30,7 @@ def encode(document: Any) -> bytes:
     return orjson.dumps(document)
 
 
-def decode(raw: bytes | str) -> Any:
+def decode(raw: bytes | bytearray | str) -> Any:
     """JSON text to data; ValueError when it is not JSON. The cyclic
     collector is paused meanwhile: a large document is millions of new
     objects, none in a cycle, and its passes over them would cost 5x."""
@@ -46,14 +48,16 @@ def decode(raw: bytes | str) -> Any:
 def read(path: Path) -> Any | None:
     """The document saved at `path`, or None when there is no file yet."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise StateFileError(f"{path}: {size} bytes, more than a snapshot may hold")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
+        if not path.exists():
+            return None
+        if not path.is_file():  # a device or a pipe would never end
+            raise StateFileError(f"{path}: not a regular file")
+        with path.open("rb") as source:
+            raw = source.read(MAX_BYTES + 1)
     except OSError as exc:
         raise StateFileError(f"{path}: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise StateFileError(f"{path}: more than {MAX_BYTES} bytes, larger than a snapshot may be")
     try:
         return decode(raw)
     except ValueError as exc:
@@ -99,7 +103,7 @@ def check_writable(path: Path) -> None:
     directory = path.parent
     if not directory.is_dir():
         raise StateFileError(f"{path}: no such directory {str(directory)!r}")
-    if path.is_dir():
-        raise StateFileError(f"{path}: is a directory")
+    if path.exists() and not path.is_file():
+        raise StateFileError(f"{path}: not a regular file")
     if not os.access(directory, os.W_OK):
         raise StateFileError(f"{path}: directory {str(directory)!r} is not writable")

@@ -17,9 +17,11 @@ from simulator import state_file
 from simulator.control.validation import (
     CONTROL_SPEC,
     check_body,
+    control_query_validation,
     control_response_validation,
     parse_query,
 )
+from simulator.engine.clock import LATEST
 from simulator.errors import (
     BadRequest,
     Conflict,
@@ -126,8 +128,14 @@ async def advance_clock(request: web.Request) -> web.Response:
 def _target(sim: Simulator, body: dict[str, Any]) -> datetime:
     now = sim.clock.now()
     if "seconds" in body:
-        return now + timedelta(seconds=body["seconds"])
-    moment = parse_instant(body["until"])
+        moment = now + timedelta(seconds=body["seconds"])
+        if moment >= LATEST:
+            raise BadRequest(detail=f"seconds: the clock cannot reach {LATEST.date()}")
+        return moment
+    try:
+        moment = parse_instant(body["until"])
+    except ValueError as exc:
+        raise BadRequest(detail=f"until: {exc}") from None
     if moment < now:
         raise BadRequest(detail="the clock never moves backwards")
     return moment
@@ -286,6 +294,9 @@ async def post_snapshot(request: web.Request) -> web.Response:
     sim = _sim(request)
     if request.content_type != "application/json":
         raise UnsupportedMediaType(detail="A snapshot is an application/json body")
+    if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+        # A compressed body would be bounded only after it is inflated.
+        raise UnsupportedMediaType(detail="A snapshot is sent without Content-Encoding")
     raw = await _read_bounded(request, state_file.MAX_BYTES)
     try:
         sim.restore(state_file.decode(raw))
@@ -294,16 +305,15 @@ async def post_snapshot(request: web.Request) -> web.Response:
     return _json(_scenario(sim))
 
 
-async def _read_bounded(request: web.Request, limit: int) -> bytes:
+async def _read_bounded(request: web.Request, limit: int) -> bytearray:
     """The body, read past aiohttp's per-request cap (a snapshot outgrows it)
     up to `limit` bytes; a 413 beyond."""
-    chunks, size = [], 0
+    body = bytearray()
     async for chunk in request.content.iter_chunked(2**20):
-        size += len(chunk)
-        if size > limit:
+        body += chunk
+        if len(body) > limit:
             raise PayloadTooLarge(detail=f"A snapshot may be at most {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 async def save_snapshot(request: web.Request) -> web.Response:
@@ -340,7 +350,7 @@ async def control_token(
 
 def create_control_app(*, validate_responses: bool = False) -> web.Application:
     # Validation outermost: 401s from the token check are checked too.
-    middlewares = [control_token]
+    middlewares = [control_token, control_query_validation]
     if validate_responses:
         middlewares.insert(0, control_response_validation)
     app = web.Application(middlewares=middlewares)

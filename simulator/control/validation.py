@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from simulator.server import problems
 from simulator.spec.loader import SPEC_PATH
 
 CONTROL_SPEC = SPEC_PATH.with_name("control.yaml")
+INTEGER = re.compile(r"-?[0-9]+")  # int() would also take spaces and underscores
 log = logging.getLogger("simulator")
 
 
@@ -40,7 +42,9 @@ def _operation(path: str, method: str) -> Any:
 
 
 def _declared(path: str, method: str) -> dict[str, Any]:
-    return dict(_document()["paths"][path][method])
+    """The operation as control.yaml declares it ({} for HEAD, which aiohttp
+    answers on GET routes)."""
+    return dict(_document()["paths"].get(path, {}).get(method, {}))
 
 
 @functools.cache
@@ -91,6 +95,8 @@ def parse_query(path: str, method: str, query: MultiMapping[str]) -> dict[str, A
         value: Any = query[name]
         if kind == "integer":
             try:
+                if not INTEGER.fullmatch(value):
+                    raise ValueError(value)
                 value = int(value)
             except ValueError:
                 raise BadRequest(
@@ -116,7 +122,10 @@ def _response_validator(path: str, method: str, status: str, content_type: str) 
 def response_mismatch(path: str, method: str, response: web.Response) -> str | None:
     """Why the response does not conform to the control spec (None if it does)."""
     status, content_type = str(response.status), response.content_type
-    declared = _declared(path, method)["responses"].get(status)
+    operation = _declared(path, method)
+    if not operation:
+        return None
+    declared = operation["responses"].get(status)
     if declared is None:
         return f"undeclared status {status}"
     if status == "204":
@@ -154,3 +163,14 @@ async def control_response_validation(request: web.Request, handler: Handler) ->
     return problems.problem_response(
         500, "Response does not conform to the spec", mismatch, "about:blank"
     )
+
+
+@web.middleware
+async def control_query_validation(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every control route's query checked against its declared parameters: a
+    route that declares none refuses any (`POST /reset?seed=3` is a typo)."""
+    resource = request.match_info.route.resource
+    if resource is not None and request.query:
+        path = resource.canonical.removeprefix("/_sim")
+        parse_query(path, request.method.lower(), request.query)
+    return await handler(request)

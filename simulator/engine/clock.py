@@ -12,6 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 FROZEN = "frozen"
 REALTIME = "realtime"
+# The clock never passes this instant: the ticks computed from any instant
+# before it (a year ahead at most) stay within datetime's range.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class VirtualClock:

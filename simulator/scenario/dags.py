@@ -12,6 +12,7 @@ from typing import Any
 
 from itsdangerous import URLSafeSerializer
 
+from simulator.engine.clock import LATEST
 from simulator.engine.timetable import parse_schedule
 from simulator.state.dag_model import Dag, Task
 
@@ -40,13 +41,16 @@ class DagDefinitionError(ValueError):
 
 
 def parse_instant(value: Any) -> datetime:
-    """An ISO 8601 instant with an offset (`Z` allowed); ValueError otherwise."""
+    """An ISO 8601 instant with an offset (`Z` allowed) before LATEST;
+    ValueError otherwise."""
     if isinstance(value, datetime):
         parsed = value
     else:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00").replace("z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError("a timezone is required")
+    if parsed >= LATEST:
+        raise ValueError(f"instants from {LATEST.date()} on are not supported")
     return parsed
 
 

@@ -105,6 +105,9 @@ def _size(document: Any) -> int:
 
 
 def read(path: Path | Traversable, label: str) -> Any:
+    if isinstance(path, Path) and path.exists() and not path.is_file():
+        # A directory, or a pipe or device that would block or never end.
+        raise DocumentError(f"{label}: not a regular file, not a scenario file")
     try:
         with path.open("rb") as fh:
             text = fh.read(MAX_BYTES + 1)

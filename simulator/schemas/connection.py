@@ -3,13 +3,12 @@ the password left out and `extra` redacted."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from simulator.schemas.loading import Field, load
 from simulator.state.entities import Connection
-from simulator.state.redaction import redact
+from simulator.state.redaction import redact_extra
 
 # ConnectionSchema (SQLAlchemySchema over the Connection model): the lengths
 # come from the model's String columns; description is Text (no limit).
@@ -29,17 +28,6 @@ CONNECTION_FIELDS = (
 def load_connection(body: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """The loaded connection fields keyed by Airflow's column names (conn_id, ...)."""
     return load(body, CONNECTION_FIELDS, partial=partial)
-
-
-def redact_extra(extra: str | None) -> str | None:
-    """Airflow's serialize_extra: JSON is redacted and re-serialized, anything else verbatim."""
-    if extra is None:
-        return None
-    try:
-        parsed = json.loads(extra)
-    except ValueError:  # json.JSONDecodeError: unstructured extra cannot be redacted
-        return extra
-    return json.dumps(redact(parsed))
 
 
 def dump_connection_item(conn: Connection) -> dict[str, Any]:

@@ -161,7 +161,7 @@ class OperationValidator:
                 )
             try:
                 data = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # also not UTF-8, or nested too deep
                 data = None
             if data is None:
                 # Unparseable or a literal null: connexion cannot tell them apart.

@@ -17,6 +17,7 @@ from typing import Any
 
 from simulator.engine import executor as ex
 from simulator.engine import lifecycle as lc
+from simulator.engine.clock import LATEST
 from simulator.engine.core import Engine
 from simulator.engine.scheduler import CREATE, Scheduler, Waiting
 from simulator.snapshot.codec import Instants, dump_instant
@@ -68,6 +69,8 @@ def load_engine(
     """Fill `engine`; answer the DAGs' pending creation events (seq by dag_id)."""
     spec = mapping(node, path, ("now", "next_seq", "events"))
     now = instants.read(spec["now"], join(path, "now"))
+    if now >= LATEST:
+        raise SnapshotError(join(path, "now"), f"expected an instant before {LATEST.date()}")
     next_seq = integer(spec["next_seq"], join(path, "next_seq"), 0)
     creation: dict[str, int] = {}
     events, seqs = [], set()

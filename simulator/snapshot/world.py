@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from simulator.config import Settings
 from simulator.engine import lifecycle
 from simulator.engine.actions import Actions
-from simulator.engine.clock import FROZEN, REALTIME, VirtualClock
+from simulator.engine.clock import FROZEN, LATEST, REALTIME, VirtualClock
 from simulator.engine.core import Engine
 from simulator.engine.executor import Executor
 from simulator.engine.rng import RandomStreams
@@ -198,6 +198,8 @@ def _restore(
     spec = mapping(top["settings"], "settings", ("seed", "start"))
     seed = integer(spec["seed"], "settings.seed", 0, MAX_SEED)
     start = instants.read(spec["start"], "settings.start")
+    if start >= LATEST:
+        raise SnapshotError("settings.start", f"expected an instant before {LATEST.date()}")
     settings = dataclasses.replace(resolve(given, scenario), seed=seed, start=start)
     engine, random, store = Engine(start - scenario.history), RandomStreams(seed), Store()
     scheduler = Scheduler(store, engine, record)

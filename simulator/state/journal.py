@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
-from simulator.state.redaction import MASK, is_sensitive, redact
+from simulator.state.redaction import MASK, is_sensitive, redact, redact_extra
 
 DEFAULT_SIZE = 10_000  # entries kept
 MAX_BODY = 16 * 1024  # bytes of a request body kept; a larger one is noted, not kept
@@ -45,7 +46,7 @@ class Entry:
         return redacted_query(self.query)
 
     def shown_body(self) -> Any:
-        return redacted_body(self.body, self.body_size)
+        return redacted_body(self.body, self.body_size, self.path)
 
 
 @dataclass(slots=True, frozen=True, kw_only=True)
@@ -119,36 +120,37 @@ def kept_body(raw: bytes) -> bytes:
     return raw if len(raw) <= MAX_BODY else b""
 
 
-def redacted_body(raw: bytes, size: int) -> Any:
-    """A JSON body as the masker shows it; None for none, a note for the rest."""
+def redacted_body(raw: bytes, size: int, path: str = "") -> Any:
+    """A JSON body as the masker shows it; None for none, a note for the rest.
+    The path's last segment may name what the body sets (a variable's key)."""
     if not size:
         return None
     if size > MAX_BODY:
         return f"({size} bytes, not kept)"
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
     except (ValueError, RecursionError):  # the text may hold anything: not shown
         return f"(not JSON, {size} bytes)"
-    return _mask(redact(body))
+    return _mask(redact(body), unquote(path.rsplit("/", 1)[-1]))
 
 
-def _mask(value: Any) -> Any:
-    """What the generic masker misses in API bodies: a variable whose key is
-    sensitive (its value), and a connection's `extra` JSON text."""
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _mask(value: Any, path_key: str) -> Any:
+    """What the generic masker misses in API bodies: a variable's value when
+    its key (in the body or the path) is sensitive, and a connection's
+    `extra` JSON text (as the API shows it)."""
     if isinstance(value, list):
-        return [_mask(item) for item in value]
+        return [_mask(item, "") for item in value]
     if not isinstance(value, dict):
         return value
-    value = {k: _mask(v) for k, v in value.items()}
+    value = {k: _mask(v, "") for k, v in value.items()}
     key = value.get("key")
-    if isinstance(key, str) and is_sensitive(key) and "value" in value:
+    named = path_key if not isinstance(key, str) else f"{key} {path_key}"
+    if "value" in value and is_sensitive(named):
         value["value"] = MASK
-    extra = value.get("extra")
-    if isinstance(extra, str):
-        try:
-            parsed = json.loads(extra)
-        except ValueError:
-            return value
-        if isinstance(parsed, dict):
-            value["extra"] = json.dumps(redact(parsed))
+    if isinstance(value.get("extra"), str):
+        value["extra"] = redact_extra(value["extra"])
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 SENSITIVE_NAMES = (
@@ -49,3 +50,14 @@ def _mask_all(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_mask_all(v) for v in value)
     return value
+
+
+def redact_extra(extra: str | None) -> str | None:
+    """Airflow's serialize_extra: JSON is redacted and re-serialized, anything else verbatim."""
+    if extra is None:
+        return None
+    try:
+        parsed = json.loads(extra)
+    except (ValueError, RecursionError):  # unstructured extra cannot be redacted
+        return extra
+    return json.dumps(redact(parsed))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from openapi_core.validation.schemas import oas30_read_schema_validators_factory
 from simulator.config import Settings
 from simulator.control.app import CONTROL_SPEC
 from simulator.simulator import Simulator
-from tests.conftest import ADMIN, TEST_SETTINGS, problem
+from tests.conftest import ADMIN, NO_DAGS, TEST_SETTINGS, problem
 
 SPEC = SchemaPath.from_dict(yaml.safe_load(CONTROL_SPEC.read_text()))
 
@@ -111,7 +112,7 @@ class TestAdvanceClock:
     async def test_max_events_stops_at_the_instant_reached(
         self, client: TestClient, sim: Simulator
     ) -> None:
-        body = {"until": "9999-12-31T23:59:59Z", "max_events": 1000}
+        body = {"until": "8999-12-31T23:59:59Z", "max_events": 1000}
         response = await client.post("/_sim/clock/advance", json=body)
         answer = await response.json()
         assert (response.status, answer["events"], answer["complete"]) == (200, 1000, False)
@@ -174,3 +175,33 @@ async def test_the_control_spec_is_served(client: TestClient) -> None:
     served = yaml.safe_load(await response.read())
     assert served == yaml.safe_load(CONTROL_SPEC.read_text())
     assert {"/health", "/clock", "/clock/advance", "/reset", "/scenario"} <= set(served["paths"])
+
+
+class TestTheLatestInstant:
+    """The clock never reaches the year 9000 (ticks computed from it would
+    leave datetime's range): a world without DAGs, moved close to it."""
+
+    @pytest.fixture
+    def settings(self) -> Settings:
+        return NO_DAGS
+
+    @pytest.mark.parametrize(
+        ("body", "detail"),
+        [
+            ({"until": "9999-12-31T23:59:59Z"},
+             "until: instants from 9000-01-01 on are not supported"),
+            ({"seconds": 3155760000}, None),  # a hundred years: allowed...
+        ],
+    )  # fmt: skip
+    async def test_the_clock_stops_short_of_the_year_9000(
+        self, client: TestClient, sim: Simulator, body: dict[str, Any], detail: str | None
+    ) -> None:
+        sim.clock.advance_to(datetime(8950, 1, 1, tzinfo=UTC))  # ...but not from 8950
+        response = await client.post("/_sim/clock/advance", json=body)
+        found = await response.json()
+        detail = detail or "seconds: the clock cannot reach 9000-01-01"
+        assert (response.status, found) == (
+            400,
+            problem(400, "Bad Request", detail, "BadRequest"),
+        )
+        assert sim.clock.now().year == 8950

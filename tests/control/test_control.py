@@ -232,3 +232,30 @@ class TestControlToken:
     async def test_health_stays_open(self, client: TestClient) -> None:
         assert (await client.get("/_sim/health")).status == 200
         assert (await client.get("/_sim/openapi.yaml")).status == 401
+
+
+WRONG_TYPE = "Wrong type, expected 'integer' for query parameter '{}'"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "detail"),
+    [
+        ("POST", "/_sim/reset?seed=3", "Unknown query parameter 'seed'"),
+        ("DELETE", "/_sim/requests?limit=3", "Unknown query parameter 'limit'"),
+        ("GET", "/_sim/requests?status=%20200", WRONG_TYPE.format("status")),
+        ("GET", "/_sim/requests?limit=1_0", WRONG_TYPE.format("limit")),
+    ],
+)  # fmt: skip
+async def test_an_undeclared_or_malformed_query_is_a_400_that_changes_nothing(
+    client: TestClient, sim: Simulator, method: str, path: str, detail: str
+) -> None:
+    await client.get("/api/v1/pools", headers=ADMIN)
+    response = await client.request(method, path)
+    assert (response.status, await response.json()) == (
+        400, problem(400, "Bad Request", detail, "BadRequest"),
+    )  # fmt: skip
+    assert len(sim.journal) == 1 and sim.settings.seed == 0
+
+
+async def test_head_on_a_get_route(client: TestClient) -> None:
+    assert (await client.head("/_sim/clock")).status == 200

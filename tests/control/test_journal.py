@@ -86,6 +86,21 @@ async def test_secrets_are_masked(client: TestClient) -> None:
     assert json.loads(conn["request_body"]["extra"]) == {"region": "eu", "api_token": "***"}
 
 
+async def test_secrets_the_generic_masker_misses(client: TestClient) -> None:
+    listed = {"connection_id": "c7", "conn_type": "http", "extra": '[{"password": "PW1"}]'}
+    await client.post("/api/v1/connections", json=listed, headers=ADMIN)
+    renamed = {"key": "other", "value": "PW2"}  # the sensitive key is in the path
+    await client.patch("/api/v1/variables/my_secret", json=renamed, headers=ADMIN)
+    nan = b'{"key": "k", "value": NaN, "password": "PW3"}'
+    await client.post("/api/v1/variables", data=nan, headers=ADMIN)
+    body = await journal(client)
+    assert "PW" not in json.dumps(body)
+    not_json, variable, connection = body["requests"]
+    assert json.loads(connection["request_body"]["extra"]) == [{"password": "***"}]
+    assert variable["request_body"] == {"key": "other", "value": "***"}
+    assert not_json["request_body"] == f"(not JSON, {len(nan)} bytes)"
+
+
 async def test_bodies_that_are_not_kept(client: TestClient) -> None:
     await client.post(
         "/api/v1/pools", data=b"{not json", headers={**ADMIN, "Content-Type": "application/json"}

@@ -4,6 +4,7 @@ damaged document changes nothing; /_sim/snapshot/save writes --state-file."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,22 @@ async def test_a_clock_ahead_of_its_world_is_refused(client: TestClient) -> None
     assert (response.status, (await response.json())["detail"]) == (
         400, "snapshot: clock.now: expected the engine's now (engine.now)",
     )  # fmt: skip
+
+
+async def test_a_start_past_the_year_9000_is_refused(client: TestClient) -> None:
+    saved = await snapshot(client)
+    saved["settings"]["start"] = 253402300799000000  # 9999-12-31, in microseconds
+    response = await client.post("/_sim/snapshot", json=saved)
+    assert (response.status, (await response.json())["detail"]) == (
+        400, "snapshot: settings.start: expected an instant before 9000-01-01",
+    )  # fmt: skip
+
+
+async def test_a_compressed_document_is_refused(client: TestClient) -> None:
+    """Bounded only once inflated: a small body could take all the memory."""
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    response = await client.post("/_sim/snapshot", data=gzip.compress(b"{}"), headers=headers)
+    assert response.status == 415
 
 
 async def test_a_truncated_document_is_a_400(client: TestClient) -> None:

@@ -108,6 +108,14 @@ def test_a_state_file_of_another_version_stops_the_start(
     assert line.startswith(f"airflow-sim: error: --state-file {state}: snapshot: version")
 
 
+def test_a_state_file_that_is_a_pipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Reading it would block the start for ever."""
+    path = tmp_path / "world.json"
+    os.mkfifo(path)
+    assert main(["serve", "--state-file", str(path)]) == 2
+    assert "not a regular file" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
 def test_a_state_file_in_a_missing_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
