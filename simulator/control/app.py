@@ -141,47 +141,53 @@ def _target(sim: Simulator, body: dict[str, Any]) -> datetime:
     return moment
 
 
-async def _advance(sim: Simulator, target: datetime, budget: int) -> tuple[int, bool]:
-    """Toward `target` in slices, letting other requests in between (they see
-    the clock at the instant reached so far); stops after `budget` events."""
+async def _in_slices(step: Callable[[int], tuple[int, bool]], budget: int) -> tuple[int, bool]:
+    """Run `step(n)` (at most n events; answers how many ran and whether the
+    target is reached) in slices of SLICE events, letting other requests in
+    between (they see the clock at the instant reached so far), until the
+    target, `budget` events, or a step that can run nothing more."""
     events = 0
     while True:
-        ran, reached = sim.advance_toward(target, min(SLICE, budget - events))
+        ran, done = step(min(SLICE, budget - events))
         events += ran
-        if reached or events >= budget:
-            return events, reached
+        if done or events >= budget or not ran:
+            return events, done
         await asyncio.sleep(0)
+
+
+async def _advance(sim: Simulator, target: datetime, budget: int) -> tuple[int, bool]:
+    return await _in_slices(lambda n: sim.advance_toward(target, n), budget)
 
 
 async def _advance_until_idle(sim: Simulator, budget: int) -> tuple[int, bool]:
-    """Until no task instance is active, in slices as `_advance`."""
-    events = 0
-    while True:
-        allowed = min(SLICE, budget - events)
-        ran = sim.run_until_idle(max_events=allowed)
-        events += ran
-        if ran < allowed:
-            return events, True
-        if events >= budget:
-            return events, False
-        await asyncio.sleep(0)
+    """Until no task instance is active."""
+
+    def step(n: int) -> tuple[int, bool]:
+        ran = sim.run_until_idle(max_events=n)
+        return ran, ran < n
+
+    return await _in_slices(step, budget)
 
 
 async def _advance_until_run(sim: Simulator, ref: dict[str, str], budget: int) -> tuple[int, bool]:
-    """Until the run is success or failed, in slices as `_advance`."""
+    """Until the run is success or failed."""
     key = (ref["dag_id"], ref["dag_run_id"])
     sim.store.dag_runs.require(key)  # 404, Airflow's text, when there is no such run
 
-    def pending() -> bool:
+    def state() -> str | None:
         run = sim.store.dag_runs.get(key)
-        return run is not None and run.state not in TERMINAL
+        return run.state if run is not None else None
 
-    events = 0
-    while pending() and events < budget and sim.engine.peek() is not None:
-        events += sim.advance_while(pending, min(SLICE, budget - events))
-        await asyncio.sleep(0)
-    run = sim.store.dag_runs.get(key)
-    return events, run is not None and run.state in TERMINAL
+    def pending() -> bool:
+        return state() not in (None, *TERMINAL)
+
+    def step(n: int) -> tuple[int, bool]:
+        ran = sim.advance_while(pending, n)
+        return ran, state() in TERMINAL
+
+    if state() in TERMINAL:
+        return 0, True
+    return await _in_slices(step, budget)
 
 
 async def get_control_spec(request: web.Request) -> web.Response:

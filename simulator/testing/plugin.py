@@ -97,10 +97,9 @@ class AirflowSim:
         return self.client.requests(**filters)
 
     def reset(self) -> ScenarioSummary:
-        """The world of this test's start again (its seed), an empty journal."""
-        summary = self.client.reset(seed=self._seed)
-        self.client.clear_requests()
-        return summary
+        """The world of this test's start again (its seed), an empty journal
+        (a reset empties it)."""
+        return self.client.reset(seed=self._seed)
 
     def snapshot(self) -> dict[str, Any]:
         """The whole world as one JSON document."""
@@ -172,9 +171,8 @@ class Servers:
         if server is not None and self._reset(server) != server.pristine:
             self._stop(config.key())
             server = None
-        if server is None:
+        if server is None:  # a new server's journal is empty, a reset empties it
             server = self._start(config)
-        server.client.clear_requests()
         return AirflowSim(server.client, server.auth, server.pristine[0]["seed"])
 
     def close(self) -> None:
