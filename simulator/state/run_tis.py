@@ -90,7 +90,7 @@ class TaskInstances:
         self._runs = run_tis
         self._loose: dict[TiKey, TaskInstance] = {}
         self._count = 0
-        self._next_id = 1
+        self.next_id = 1  # the row id the next instance gets (ids are never reused)
         self.not_found: Callable[[TiKey], ApiError] = lambda k: NotFound("Task instance not found")
         self.exists: Callable[[TiKey], ApiError] = lambda k: AlreadyExists(
             detail=f"{k} already exists"
@@ -98,15 +98,6 @@ class TaskInstances:
 
     def __len__(self) -> int:
         return self._count + len(self._loose)
-
-    @property
-    def next_id(self) -> int:
-        """The row id the next instance gets (ids are never reused)."""
-        return self._next_id
-
-    @next_id.setter
-    def next_id(self, value: int) -> None:
-        self._next_id = value
 
     @property
     def loose(self) -> list[TaskInstance]:
@@ -138,10 +129,10 @@ class TaskInstances:
     def number(self, ti: TaskInstance) -> None:
         """Give `ti` the next row id (or keep the one it has)."""
         if not ti.id:
-            ti.id = self._next_id
-            self._next_id += 1
-        elif ti.id >= self._next_id:
-            self._next_id = ti.id + 1
+            ti.id = self.next_id
+            self.next_id += 1
+        elif ti.id >= self.next_id:
+            self.next_id = ti.id + 1
 
     def attach(self, run_key: tuple[str, str], tis: RunTis) -> None:
         """A new run's instances (numbered in order)."""

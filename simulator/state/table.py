@@ -36,21 +36,12 @@ class Table(Generic[K, R]):
     ) -> None:
         self._key = key
         self._rows: dict[K, R] = {}
-        self._next_id = 1
+        self.next_id = 1  # the id the next row added gets (ids are never reused)
         self.not_found = not_found
         self.exists = exists or (lambda k: AlreadyExists(detail=f"{k} already exists"))
 
     def __len__(self) -> int:
         return len(self._rows)
-
-    @property
-    def next_id(self) -> int:
-        """The id the next row added gets (ids are never reused)."""
-        return self._next_id
-
-    @next_id.setter
-    def next_id(self, value: int) -> None:
-        self._next_id = value
 
     @property
     def rows(self) -> dict[K, R]:
@@ -76,14 +67,14 @@ class Table(Generic[K, R]):
         """Add `row` (under `key` when given: its key, already built)."""
         assigned = not row.id
         if assigned:
-            row.id = self._next_id
+            row.id = self.next_id
         if key is None:
             key = self._key(row)
         if key in self._rows:
             if assigned:
                 row.id = 0
             raise self.exists(key)
-        self._next_id = max(self._next_id, row.id) + 1
+        self.next_id = max(self.next_id, row.id) + 1
         self._rows[key] = row
         return row
 
@@ -102,4 +93,4 @@ class Table(Generic[K, R]):
 
     def clear(self) -> None:
         self._rows.clear()
-        self._next_id = 1
+        self.next_id = 1
