@@ -254,11 +254,10 @@ async def _serve(sim: Simulator) -> None:
 
 
 def _save(sim: Simulator, path: Path) -> None:
-    from simulator.state_file import StateFileError, encode, write
+    from simulator.state_file import StateFileError, save
 
-    sim.catch_up()
     try:
-        write(path, encode(sim.snapshot()))
+        save(sim, path)
     except StateFileError as exc:
         raise SystemExit(f"{PROG}: error: the world was not saved: {exc}") from None
     print(f"Saved the world to {path}", flush=True)

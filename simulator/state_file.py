@@ -12,9 +12,12 @@ import gc
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from simulator.simulator import Simulator
 
 # A snapshot document larger than this is refused (`large`'s is 75 MB; its
 # parsed form takes about 30 times its size, so the bound is on memory too).
@@ -62,6 +65,13 @@ def read(path: Path) -> Any | None:
         return decode(raw)
     except ValueError as exc:
         raise StateFileError(f"{path}: {exc}") from None
+
+
+def save(sim: Simulator, path: Path) -> int:
+    """The simulator's world written to `path` (atomically); its size in bytes."""
+    data = encode(sim.snapshot())  # snapshot() catches the world up first
+    write(path, data)
+    return len(data)
 
 
 def write(path: Path, data: bytes) -> None:

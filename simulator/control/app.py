@@ -291,7 +291,6 @@ async def delete_requests(request: web.Request) -> web.Response:
 async def get_snapshot(request: web.Request) -> web.Response:
     """The whole world as one JSON document (compact: it may be large)."""
     sim = _sim(request)
-    sim.catch_up()
     return web.Response(body=state_file.encode(sim.snapshot()), content_type="application/json")
 
 
@@ -328,13 +327,11 @@ async def save_snapshot(request: web.Request) -> web.Response:
     path = sim.settings.state_file
     if path is None:
         raise BadRequest(detail="The server runs without --state-file")
-    sim.catch_up()
-    data = state_file.encode(sim.snapshot())
     try:
-        state_file.write(path, data)
+        size = state_file.save(sim, path)
     except state_file.StateFileError as exc:
         raise Conflict(detail=str(exc)) from None
-    return _json({"path": str(path), "bytes": len(data)})
+    return _json({"path": str(path), "bytes": size})
 
 
 OPEN = frozenset({"get_sim_health"})  # CI waits and health checks need no token

@@ -22,6 +22,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not sim.journal.size or path == CONTROL or path.startswith(CONTROL + "/"):
         return await handler(request)
     virtual = sim.clock.now()
+    # The entry's wall_time and duration_ms: the journal's own facts, which the
+    # world never sees (the world runs on the virtual clock only).
     wall, started = time.time(), time.perf_counter()
     response = await handler(request)
     elapsed = time.perf_counter() - started
