@@ -22,10 +22,13 @@ from simulator.engine.core import Engine
 from simulator.engine.executor import Executor
 from simulator.engine.rng import RandomStreams
 from simulator.engine.scheduler import Scheduler
+from simulator.faults.documents import FaultError
+from simulator.faults.registry import Faults
 from simulator.scenario.budget import check_world
 from simulator.scenario.dags import dag_from_dict
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.model import Scenario
+from simulator.scenario.problems import ScenarioError
 from simulator.scenario.shapes import copy_data
 from simulator.state.dag_model import DATASETS, Dag
 from simulator.state.entities import EventLog, User
@@ -105,16 +108,27 @@ class Simulator:
         self.scheduler = Scheduler(self.store, self.engine, self.record_event)
         self.executor = Executor(self.store, self.engine, self.random, self.scheduler)
         self.actions = Actions(self.store, self.scheduler, self.executor)
+        self.faults = Faults(s.seed, self.engine, self.actions)
         self._passwords: dict[int, str] = {}
         seed_installation(self.store, world)
         self._add_users(world)
         seed_resources(self.store, world, parsed_at=s.start)
         self.add_dags(world.dags)
+        self._add_faults(world, s.start)
         self.engine.run(until=s.start)  # the history, before anyone looks
         for dag in self.store.dags:  # the DAG processor re-parses files every few seconds
             dag.last_parsed_time = s.start
         self.clock = VirtualClock(s.start, mode=s.clock or "realtime", speed=s.speed or 1.0)
         self.catch_up()
+
+    def _add_faults(self, world: Scenario, start: datetime) -> None:
+        """The scenario's faults, from the origin on, so that they shape the
+        history too; their relative instants count from the start."""
+        try:
+            self.faults.add_all(world.faults, base=start)
+        except FaultError as exc:  # a reference the world lacks (a DAG, a pool)
+            where = f"faults[{exc.index}]" + (f".{exc.path}" if exc.path else "")
+            raise ScenarioError([f"{world.name}: {where}: {exc.message}"]) from None
 
     def snapshot(self) -> dict[str, Any]:
         """The whole world as plain JSON data (simulator/snapshot/); users'

@@ -16,25 +16,12 @@ from multidict import MultiMapping
 
 from simulator.errors import ApiError, BadRequest
 from simulator.server import problems
-from simulator.spec.loader import SPEC_PATH
+from simulator.spec import control
 
-CONTROL_SPEC = SPEC_PATH.with_name("control.yaml")
 INTEGER = re.compile(r"-?[0-9]+")  # int() would also take spaces and underscores
 log = logging.getLogger("simulator")
-
-
-@functools.cache
-def _document() -> dict[str, Any]:
-    import yaml
-
-    return dict(yaml.safe_load(CONTROL_SPEC.read_text()))
-
-
-@functools.cache
-def _spec() -> Any:
-    from jsonschema_path import SchemaPath
-
-    return SchemaPath.from_dict(_document())
+CONTROL_SPEC = control.CONTROL_SPEC
+_document, _spec = control.document, control.schema_path
 
 
 def _operation(path: str, method: str) -> Any:
@@ -47,19 +34,28 @@ def _declared(path: str, method: str) -> dict[str, Any]:
     return dict(_document()["paths"].get(path, {}).get(method, {}))
 
 
-@functools.cache
 def _write_validator(path: str, method: str, *pointer: str | int) -> Any:
-    from openapi_core.validation.schemas import oas30_write_schema_validators_factory
-
-    schema = _operation(path, method)
-    for part in pointer:
-        schema = schema / part
-    return oas30_write_schema_validators_factory.create(_spec(), schema).validator
+    return control.write_validator("paths", path, method, *pointer)
 
 
 def _first_error(validator: Any, value: Any) -> str | None:
     error = next(iter(validator.iter_errors(value)), None)
     return None if error is None else str(error.message)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body (None when empty); a 400 when it is not JSON."""
+    raw = await request.read()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw, parse_constant=_not_a_number)
+    except (ValueError, RecursionError):
+        raise BadRequest(detail="Request body is not valid JSON") from None
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")  # NaN and Infinity are not JSON
 
 
 def check_body(path: str, method: str, body: Any) -> None:

@@ -5,13 +5,13 @@ same parser the world uses), `use:` shapes, and references between parts
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from simulator.scenario.dags import DagDefinitionError, dag_from_dict, parse_instant
 from simulator.scenario.documents import bundled_dir
-from simulator.scenario.model import Item
+from simulator.scenario.model import DEFAULT_START, Item
 from simulator.scenario.problems import Problem, join_path
 from simulator.scenario.shapes import OUTLETS, USE, ShapeError, apply_shape, load_shapes
 from simulator.world import installation
@@ -158,3 +158,15 @@ def check_config(
     if expose is not None and str(expose).lower() not in ("true", "false"):
         found = f"expected true or false, found {expose!r}"
         problems.append(Problem(file, "config.webserver.expose_config", found))
+
+
+def check_faults(items: Iterable[Sourced], problems: list[Problem]) -> None:
+    """Each fault document as POST /_sim/faults would check it (instants
+    relative to the start are checked against a fixed one)."""
+    from simulator.faults.documents import FaultError, parse
+
+    for item in items:
+        try:
+            parse(item.value, DEFAULT_START, "f1")
+        except FaultError as exc:
+            problems.append(Problem(item.file, join_path(item.path, exc.path), exc.message))

@@ -26,6 +26,7 @@ from simulator.scenario.checks import (
     check_references,
     checked_dag,
     checked_instant,
+    check_faults,
 )
 from simulator.scenario.model import BUNDLED, DEFAULT_START, INLINE, NOW, Item, Scenario
 from simulator.scenario.problems import Problem, ScenarioError, from_schema, join_path
@@ -47,6 +48,8 @@ KEYS: dict[str, Callable[[Item], Any]] = {
     "providers": lambda p: p["package_name"],
     "users": lambda u: u["username"].lower(),
     "roles": lambda r: r["name"],
+    # A fault without an id is its own key: it is added, never replaced.
+    "faults": lambda f: f.get("id") or ("(no id)", id(f)),
 }
 NESTED = {"users": "auth", "roles": "auth"}  # collections that live under another key
 
@@ -237,6 +240,7 @@ def _build(top: dict[str, Any], ref: _Ref, merged: _Merged, problems: list[Probl
     dags = [checked_dag(item, problems) for item in merged.items["dags"].values()]
     check_references(merged.items, merged.generate, origin.get("generate", ""), problems)
     check_config(merged.config, origin.get("config", ""), problems)
+    check_faults(merged.items["faults"].values(), problems)
     values: dict[str, Any] = {
         name: [item.value for item in items.values()] for name, items in merged.items.items()
     }

@@ -44,3 +44,5 @@ class Scenario:
     config: dict[str, dict[str, Any]] = field(default_factory=dict)
     plugins: list[Item] = field(default_factory=list)
     providers: list[Item] = field(default_factory=list)
+    # Fault documents (simulator/faults), as in POST /_sim/faults.
+    faults: list[Item] = field(default_factory=list)

@@ -35,6 +35,7 @@ SECTIONS = (
     "config",
     "plugins",
     "providers",
+    "faults",
 )
 
 

@@ -70,10 +70,11 @@ class RequestEntry(TypedDict):
     path: str
     query: dict[str, Any]
     operation_id: str | None  # None for a path the spec does not have
-    status: int
+    status: int | None  # None when a fault closed the connection before any status
     user: str | None
     request_body: Any  # secrets (passwords, connection secrets) redacted
     duration_ms: float
+    fault: str | None  # the id of the fault that answered or delayed it
 
 
 class RequestFilters(TypedDict, total=False):
@@ -84,6 +85,16 @@ class RequestFilters(TypedDict, total=False):
     since: str | datetime  # virtual time, an aware instant
     limit: int
     offset: int
+
+
+class FaultView(TypedDict, total=False):
+    """A fault as stored (see the README's fault kinds) and its counts."""
+
+    id: str
+    kind: str  # http | task | scheduler_outage | import_error | pool_starvation
+    enabled: bool
+    matched: int  # requests, tries or window occurrences that matched
+    fired: int
 
 
 class SavedSnapshot(TypedDict):
@@ -115,6 +126,7 @@ class SimulatorClient:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.faults = Faults(self)
 
     def __repr__(self) -> str:
         return f"SimulatorClient({self.url!r})"  # never the token
@@ -278,6 +290,50 @@ class SimulatorClient:
                 exc.close()  # the error holds the open response
             raise _error(method, url, exc.code, raw) from None
         return json.loads(raw) if raw else None
+
+
+class Faults:
+    """The simulator's fault rules (`client.faults`): documents as in a
+    scenario file's `faults:` list, given as a mapping or as keywords:
+
+        sim.faults.add(match={"operation_id": "post_dag_run"},
+                       action={"type": "status", "status": 503, "retry_after": 5})
+    """
+
+    def __init__(self, client: SimulatorClient) -> None:
+        self._client = client
+
+    def add(self, document: Mapping[str, Any] | None = None, **fields: Any) -> FaultView:
+        """Add one fault; its stored form (with its id) is answered."""
+        body = {**(document or {}), **fields}
+        return cast(FaultView, self._client._call("POST", "/faults", body))
+
+    def add_all(self, documents: list[Mapping[str, Any]]) -> list[FaultView]:
+        """Add several faults at once (all or none)."""
+        answer = self._client._call("POST", "/faults", {"faults": list(documents)})
+        return cast(list[FaultView], answer["faults"])
+
+    def list(self) -> list[FaultView]:
+        return cast(list[FaultView], self._client._call("GET", "/faults")["faults"])
+
+    def get(self, fault_id: str) -> FaultView:
+        return cast(FaultView, self._client._call("GET", f"/faults/{_segment(fault_id)}"))
+
+    def update(self, fault_id: str, **changes: Any) -> FaultView:
+        """Change some fields (`enabled=False` turns it off; None removes a field)."""
+        path = f"/faults/{_segment(fault_id)}"
+        return cast(FaultView, self._client._call("PATCH", path, changes))
+
+    def delete(self, fault_id: str) -> None:
+        self._client._call("DELETE", f"/faults/{_segment(fault_id)}")
+
+    def clear(self) -> None:
+        """Remove every fault (windows in force end now)."""
+        self._client._call("DELETE", "/faults")
+
+
+def _segment(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
 
 
 def _error(method: str, url: str, status: int, raw: bytes) -> SimulatorError:

@@ -12,7 +12,8 @@ Servers run in-process on a free loopback port, each in a thread with its own
 event loop, so sync clients and async tests both work. One server serves each
 distinct (scenario, seed, auth) of the session: started when a test first
 asks for it, stopped when the session ends, and reset before every test (its
-world back to the start, the journal emptied). The clock is always frozen.
+world back to the start with only the scenario's own faults, the journal
+emptied). The clock is always frozen.
 
 Importing this module costs only the standard library: projects that install
 the package without using the fixture pay nothing.
@@ -72,6 +73,7 @@ class AirflowSim:
         self.url = client.url
         self.api_url = client.api_url
         self.auth = auth
+        self.faults = client.faults  # add, add_all, list, get, update, delete, clear
         self._seed = seed
 
     def __repr__(self) -> str:
