@@ -162,6 +162,13 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         "restore the world from this snapshot file when it exists; save it there on shutdown "
         "(SIGINT, SIGTERM) and on POST /_sim/snapshot/save",
     ),
+    (
+        "--allow-fault-header",
+        "allow_fault_header",
+        _bool,
+        "apply the http fault an `X-Sim-Fault: <JSON>` request header gives to that request "
+        "(default false: the header is ignored)",
+    ),
 ]
 
 

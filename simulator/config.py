@@ -48,6 +48,8 @@ class Settings:
     journal_size: int = 10_000
     # Restored at start when it exists; saved on shutdown and POST /_sim/snapshot/save.
     state_file: Path | None = None
+    # Honour an `X-Sim-Fault: <JSON of one http fault>` header on the request it comes with.
+    allow_fault_header: bool = False
 
     @property
     def page_limits(self) -> tuple[int, int]:

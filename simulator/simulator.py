@@ -150,7 +150,7 @@ class Simulator:
         self.scenario, self.settings = world.scenario, world.settings
         self.engine, self.random, self.store = world.engine, world.random, world.store
         self.scheduler, self.executor, self.actions = world.scheduler, world.executor, world.actions
-        self.clock = world.clock
+        self.faults, self.clock = world.faults, world.clock
         self._passwords = {}
 
     def counts(self) -> dict[str, int]:
@@ -278,8 +278,11 @@ class Simulator:
         return [dag.dag_id for dag in self.store.dags]
 
     def latest_scheduler_heartbeat(self) -> datetime | None:
-        """The scheduler heartbeats every 5 virtual seconds from the origin."""
-        ticks = (self.engine.now - self.origin) // SCHEDULER_HEARTBEAT
+        """The scheduler heartbeats every 5 virtual seconds from the origin;
+        while it is down (Scheduler.outage_begin), the latest beat is the
+        last one at or before the outage began."""
+        moment = self.scheduler.down_since or self.engine.now
+        ticks = (moment - self.origin) // SCHEDULER_HEARTBEAT
         return self.origin + ticks * SCHEDULER_HEARTBEAT
 
     def hash_password(self, username: str, password: str) -> str:

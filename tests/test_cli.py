@@ -117,8 +117,8 @@ class TestBadInput:
     def test_unknown_scenario(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["serve", "--scenario", "nowhere"]) == 2
         assert capsys.readouterr().err.splitlines() == [
-            "scenario: expected a bundled scenario (ci, default, demo, large) or a file path, "
-            "found 'nowhere'",
+            "scenario: expected a bundled scenario (chaos, ci, default, demo, large) or a file "
+            "path, found 'nowhere'",
             "airflow-sim: error: the scenario is not valid",
         ]
 
@@ -167,7 +167,7 @@ class TestScenarioCommands:
     def test_scenarios_lists_the_bundled_worlds(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["scenarios"]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert [line.split()[0] for line in lines] == ["ci", "default", "demo", "large"]
+        assert [line.split()[0] for line in lines] == ["chaos", "ci", "default", "demo", "large"]
         assert all(len(line.split(None, 1)) == 2 for line in lines)  # each with a description
 
     def test_schema(self, capsys: pytest.CaptureFixture[str]) -> None:

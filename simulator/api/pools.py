@@ -46,7 +46,7 @@ def post_pool(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
     """POST /pools: create a pool; both name and slots are required."""
     _require_name_and_slots(body)
     fields = load_pool(body)
-    pool = sim.store.pools.add(
+    pool = sim.actions.add_pool(
         Pool(pool=fields["pool"], slots=fields["slots"], description=fields.get("description"))
     )
     # Airflow answers 200, not 201, here.
@@ -63,7 +63,7 @@ def delete_pool(sim: Simulator, *, pool_name: str) -> None:
     """DELETE /pools/{pool_name}: any pool but default_pool."""
     if pool_name == DEFAULT_POOL:
         raise BadRequest(detail="Default Pool can't be deleted")
-    sim.store.pools.delete(pool_name)
+    sim.actions.delete_pool(pool_name)
 
 
 def patch_pool(
@@ -85,10 +85,7 @@ def patch_pool(
     if new_name != pool.pool and new_name in sim.store.pools:
         # Airflow 2.5.3 crashes (IntegrityError) on a rename onto another pool.
         raise sim.store.pools.exists(new_name)
-    for attribute, value in fields.items():
-        setattr(pool, attribute, value)
-    if pool.pool != pool_name:
-        sim.store.pools.rekey(pool_name, pool)
+    sim.actions.update_pool(pool, fields)
     return dump_pool(pool, tally_slots(sim.store.active_tis.values()))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,12 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from simulator import state_file
+from simulator.control import faults
 from simulator.control.validation import (
     CONTROL_SPEC,
     check_body,
     control_query_validation,
     control_response_validation,
     parse_query,
+    read_json,
 )
 from simulator.engine.clock import LATEST
 from simulator.errors import (
@@ -42,19 +43,11 @@ from simulator.state.journal import Entry, Filters
 
 async def _body(request: web.Request, path: str, *, required: bool = True) -> dict[str, Any]:
     """The JSON body, checked against the operation's schema in control.yaml."""
-    raw = await request.read()
-    if not raw and not required:
+    body = await read_json(request)
+    if body is None and not required:
         return {}
-    try:
-        body = json.loads(raw or b"null", parse_constant=_not_a_number)
-    except (ValueError, RecursionError):
-        raise BadRequest(detail="Request body is not valid JSON") from None
     check_body(path, request.method.lower(), body)
     return dict(body)
-
-
-def _not_a_number(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")  # NaN and Infinity are not JSON
 
 
 def _json(data: dict[str, Any]) -> web.Response:
@@ -280,6 +273,7 @@ def _entry(entry: Entry) -> dict[str, Any]:
         "user": entry.user,
         "request_body": entry.shown_body(),
         "duration_ms": entry.duration_ms,
+        "fault": entry.fault,
     }
 
 
@@ -370,4 +364,5 @@ def create_control_app(*, validate_responses: bool = False) -> web.Application:
     app.router.add_get("/snapshot", get_snapshot, name="get_snapshot")
     app.router.add_post("/snapshot", post_snapshot, name="post_snapshot")
     app.router.add_post("/snapshot/save", save_snapshot, name="save_snapshot")
+    faults.add_routes(app)
     return app

@@ -1,8 +1,9 @@
-"""What the API can do to runs and task instances: mark, clear, delete.
+"""What the API and faults can do to the world: mark, clear and delete runs
+and task instances, change pools, break and repair DAG files.
 
-Each action changes state the way Airflow 2.5.3's API does and then lets the
+Each action changes state the way Airflow 2.5.3 does and then lets the
 scheduler carry on from the new state. Selection (which instances, dry runs)
-is the caller's; these functions only act.
+and validation are the caller's; these functions only act.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from simulator.engine import lifecycle as lc
 from simulator.engine.executor import Executor
 from simulator.engine.scheduler import Scheduler
 from simulator.state.dag_model import Dag
+from simulator.state.entities import DagImportError, Pool
 from simulator.state.run_model import DagRun, TaskInstance
 from simulator.state.store import Store
 
@@ -86,6 +88,80 @@ class Actions:
             self.store.import_errors.delete(error.id)
         self.store.dags.delete(dag.dag_id)
         self.scheduler.datasets.forget()
+
+    # -- pools ------------------------------------------------------------
+    # Any change may give waiting instances room (or take it): the scheduler
+    # dispatches at once. Fewer slots than are occupied is fine: running and
+    # queued tries keep theirs, and nothing more is queued until enough free.
+
+    def add_pool(self, pool: Pool) -> Pool:
+        """POST /pools (instances may wait on a pool of that name already)."""
+        self.store.pools.add(pool)
+        self.scheduler.dispatch()
+        return pool
+
+    def set_pool_slots(self, pool: Pool, slots: int) -> None:
+        """The pool's slots (-1: unlimited)."""
+        pool.slots = slots
+        self.scheduler.dispatch()
+
+    def update_pool(self, pool: Pool, fields: dict[str, object]) -> Pool:
+        """PATCH /pools/{name}: set Pool attributes (a new name re-keys it)."""
+        old_name = pool.pool
+        for attribute, value in fields.items():
+            setattr(pool, attribute, value)
+        if pool.pool != old_name:
+            self.store.pools.rekey(old_name, pool)
+        self.scheduler.dispatch()
+        return pool
+
+    def delete_pool(self, name: str) -> Pool:
+        """DELETE /pools/{name}: its waiting instances wait for a pool of that name."""
+        pool = self.store.pools.delete(name)
+        self.scheduler.dispatch()
+        return pool
+
+    # -- DAG files --------------------------------------------------------
+
+    def break_dag_file(
+        self, dag: Dag, stacktrace: str, filename: str | None = None
+    ) -> DagImportError:
+        """The DAG's file (`filename`, else its fileloc) stops parsing, as
+        DagFileProcessor.update_import_errors records it: one import error
+        row per file (a second break updates it), and every DAG of the file
+        has import errors and is inactive: no new run, hidden from GET /dags;
+        runs already under way carry on."""
+        name = filename or dag.fileloc
+        error = self._import_error(name)
+        if error is None:
+            error = DagImportError(filename=name, stack_trace=stacktrace, timestamp=self.now)
+            self.store.import_errors.add(error)
+        else:
+            error.stack_trace, error.timestamp = stacktrace, self.now
+        for each in self._dags_of_file(dag, name):
+            each.has_import_errors = True
+            each.is_active = False
+            self.scheduler.pause(each)  # its planned run is not created
+        return error
+
+    def repair_dag_file(self, dag: Dag, filename: str | None = None) -> None:
+        """The file parses again: its import error row goes, and every DAG of
+        it is active, parsed now and planned again (catchup applies)."""
+        name = filename or dag.fileloc
+        error = self._import_error(name)
+        if error is not None:
+            self.store.import_errors.delete(error.id)
+        for each in self._dags_of_file(dag, name):
+            each.has_import_errors = False
+            each.is_active = True
+            each.last_parsed_time = self.now
+            self.scheduler.resume(each)
+
+    def _import_error(self, filename: str) -> DagImportError | None:
+        return next((e for e in self.store.import_errors if e.filename == filename), None)
+
+    def _dags_of_file(self, dag: Dag, filename: str) -> list[Dag]:
+        return [d for d in self.store.dags if d is dag or d.fileloc == filename]
 
     # -- task instances ---------------------------------------------------
 

@@ -53,6 +53,16 @@ class Engine:
         live = [entry for entry in self._heap if entry[2] not in self._cancelled]
         return sorted(live)  # seq is unique: the comparison never reaches kind or key
 
+    def entry(self, seq: int) -> tuple[Any, ...] | None:
+        """The live event of `seq`, if any (a scan of the heap: for rare
+        questions, such as a fault changing a pending event)."""
+        if seq in self._cancelled:
+            return None
+        for entry in self._heap:
+            if entry[2] == seq:
+                return entry
+        return None
+
     @property
     def next_seq(self) -> int:
         """The seq the next event scheduled gets."""

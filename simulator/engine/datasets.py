@@ -57,11 +57,17 @@ class DatasetTriggers:
         for dag in self._consumers_of(uri):
             queue = self._queue.setdefault(dag.dag_id, {})
             queue.setdefault(uri, []).append(event.id)
-            if all(queue.get(u) for u in dag.schedule.value) and not dag.is_paused:
+            if (
+                all(queue.get(u) for u in dag.schedule.value)
+                and not dag.is_paused
+                and dag.is_active
+                and not self.scheduler.down  # it triggers when the scheduler returns
+            ):
                 self._trigger(dag, queue)
 
     def resume(self, dag: Dag) -> None:
-        """Trigger what was queued while the DAG was paused."""
+        """Trigger what was queued while the DAG was paused (or inactive, or
+        the scheduler down)."""
         queue = self._queue.get(dag.dag_id)
         if (
             dag.schedule.kind == DATASETS

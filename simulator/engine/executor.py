@@ -9,6 +9,12 @@ skips the direct downstream tasks it does not follow (engine/branching.py).
 Pending work is an engine event keyed by the task instance's natural key;
 the instance remembers the event's seq (`pending`) so that clearing or
 marking it can cancel the event.
+
+Faults change tries through the `effects` hook and `apply_effect`
+(engine/effects.py). While the scheduler is down, the events it alone acts
+on (a queued try's start, a retry coming due, a zombie or a lost queued try
+failed) are held and happen when it returns (`release`); a running try
+still finishes on its worker.
 """
 
 from __future__ import annotations
@@ -20,8 +26,29 @@ from typing import Any
 from simulator.engine import branching
 from simulator.engine import lifecycle as lc
 from simulator.engine.core import Engine
+from simulator.engine.effects import (
+    FAIL,
+    SLOW,
+    EffectHook,
+    TaskEffect,
+    apply_queued,
+    apply_running,
+    effect_of,
+    mark_try,
+)
+from simulator.engine.kinds import (
+    DEFER,
+    FINISH,
+    HELD_STATE,
+    KILLED,
+    LOST,
+    RESUME,
+    RETRY,
+    START,
+    ZOMBIE,
+)
 from simulator.engine.rng import RandomStreams, gauss, unit, units
-from simulator.engine.scheduler import PRIORITY_FINISH, Scheduler
+from simulator.engine.scheduler import PRIORITY_FINISH, Held, Scheduler
 from simulator.state.dag_model import Task
 from simulator.state.run_model import DatasetEvent, RowsXCom, TaskInstance, TaskTry, XCom
 from simulator.state.store import Store
@@ -45,10 +72,6 @@ TRY_DRAWS = {
     for fails in (False, True)
 }
 
-# Engine events, each keyed (dag_id, run_id, task_id, map_index, ...).
-START, DEFER, FINISH = "ti.start", "ti.defer", "ti.finish"
-RESUME, RETRY, KILLED = "ti.resume", "ti.retry", "ti.killed"
-
 
 class Executor:
     def __init__(
@@ -59,6 +82,8 @@ class Executor:
         self.random = random
         self.scheduler = scheduler
         scheduler.executor = self
+        # Set by the faults: what a try about to be made suffers (None: nothing).
+        self.effects: EffectHook | None = None
         # Shared values: one object per distinct number drawn (pids, XCom row
         # counts) and per Bash return value.
         self._pids: dict[int, int] = {}
@@ -66,6 +91,7 @@ class Executor:
         for kind, handler in (
             (START, self._start), (DEFER, self._defer), (FINISH, self._finish),
             (RESUME, self._resume), (RETRY, self._retry), (KILLED, self._killed),
+            (ZOMBIE, self._zombie), (LOST, self._lost),
         ):  # fmt: skip
             events.on(kind, self._handler(handler))
 
@@ -84,8 +110,9 @@ class Executor:
 
         return dispatch
 
-    def _schedule(self, ti: TaskInstance, at: datetime, kind: str, *rest: Any,
-                  priority: int = 0) -> None:  # fmt: skip
+    def pend(self, ti: TaskInstance, at: datetime, kind: str, *rest: Any,
+             priority: int = 0) -> None:  # fmt: skip
+        """Schedule the instance's next event: the one it remembers as pending."""
         ti.pending = self.events.schedule(
             at, kind, ti.dag_id, ti.run_id, ti.task_id, ti.map_index, *rest, priority=priority
         )
@@ -98,16 +125,40 @@ class Executor:
     def queue(self, ti: TaskInstance, task: Task) -> None:
         lc.set_state(self.store, ti, lc.QUEUED)
         now = ti.queued_dttm = self.events.now
+        effect = self._effect(ti, task) if self.effects is not None else None
+        if effect is not None and effect.stuck_queued:
+            self.pend(ti, now + timedelta(seconds=effect.wait), LOST, priority=PRIORITY_FINISH)
+            return
         # Keyed by the try number before the try starts (as it always was).
         delay = PICKUP_LOW + PICKUP_SPAN * unit(self._prefix(ti) + "pickup")
+        rest = effect.args() if effect is not None else ()  # the effect rides on START
         ti.pending = self.events.schedule(
-            now + timedelta(seconds=delay), START, ti.dag_id, ti.run_id, ti.task_id, ti.map_index
-        )
+            now + timedelta(seconds=delay), START, ti.dag_id, ti.run_id, ti.task_id,
+            ti.map_index, *rest,
+        )  # fmt: skip
 
-    def _start(self, ti: TaskInstance, task: Task) -> None:
+    def _effect(self, ti: TaskInstance, task: Task) -> TaskEffect | None:
+        """The hook's effect on the try about to be queued (asked once per
+        try: a deferred try resumes under the effect it started with)."""
+        last = ti.last_try
+        if last is not None and last.outcome == lc.DEFERRED:
+            return None
+        assert self.effects is not None
+        return self.effects(ti, task, ti.try_number + 1)
+
+    def _start(self, ti: TaskInstance, task: Task, *carried: Any) -> None:
+        if self.scheduler.down:
+            self.scheduler.hold(START, ti, *carried)
+            return
         now = self.events.now
         last = ti.last_try
         resuming = last is not None and last.outcome == lc.DEFERRED
+        effect = TaskEffect.from_args(carried) if carried else None
+        if effect is None and resuming:
+            assert last is not None
+            effect = effect_of(last)
+        if effect is not None and effect.stuck_queued:
+            effect = None  # it has started: too late to stay queued
         if not resuming:
             ti.try_number += 1
             self._clear_xcoms(ti, task)
@@ -126,22 +177,36 @@ class Executor:
             ti.start_date = now
         ti.end_date = ti.duration = None
         lc.set_state(self.store, ti, lc.RUNNING)
-        ti.add_try(TaskTry(ti.try_number, hostname, pid, now))
+        attempt = TaskTry(ti.try_number, hostname, pid, now)
+        ti.add_try(attempt)
         self.store.event_logs.add_task_event(now, lc.RUNNING, ti)
+        if effect is not None:
+            mark_try(attempt, effect)
+            if effect.stuck_running:  # its worker stops heartbeating
+                at = now + timedelta(seconds=effect.wait)
+                self.pend(ti, at, ZOMBIE, priority=PRIORITY_FINISH)
+                return
         if task.deferral is not None and not resuming:
-            self._schedule(ti, now + timedelta(seconds=DEFER_AFTER), DEFER)
+            self.pend(ti, now + timedelta(seconds=DEFER_AFTER), DEFER)
             return
-        seconds, outcome = self._outcome(ti, task, normal, fail)
+        seconds, outcome = self._outcome(ti, task, normal, fail, effect)
         ti.pending = self.events.schedule(
             now + timedelta(seconds=seconds), FINISH, ti.dag_id, ti.run_id, ti.task_id,
             ti.map_index, outcome, prefix, priority=PRIORITY_FINISH,
         )  # fmt: skip
 
     @staticmethod
-    def _outcome(ti: TaskInstance, task: Task, normal: float, fail: float) -> tuple[float, str]:
+    def _outcome(
+        ti: TaskInstance, task: Task, normal: float, fail: float, effect: TaskEffect | None
+    ) -> tuple[float, str]:
         """How long this try runs and whether it succeeds."""
         seconds = max(0.5, task.duration * math.exp(task.jitter * normal))
         failed = ti.try_number in task.fail_tries or fail < task.failure_rate
+        if effect is not None:
+            if effect.effect == SLOW and effect.factor is not None:
+                seconds *= effect.factor
+            elif effect.effect == FAIL:
+                failed = True
         if task.execution_timeout is not None and seconds > task.execution_timeout:
             return task.execution_timeout, lc.FAILED
         return round(seconds, 3), lc.FAILED if failed else lc.SUCCESS
@@ -154,7 +219,7 @@ class Executor:
         attempt.outcome = lc.DEFERRED
         until = attempt.deferred_until = self.events.now + timedelta(seconds=task.deferral)
         self._log_event(ti, task, lc.DEFERRED)
-        self._schedule(ti, until + timedelta(seconds=TRIGGER_RESUME), RESUME)
+        self.pend(ti, until + timedelta(seconds=TRIGGER_RESUME), RESUME)
         self.scheduler.dispatch()  # a deferred instance gives its pool slot back
 
     def _resume(self, ti: TaskInstance, task: Task) -> None:
@@ -169,19 +234,24 @@ class Executor:
         ti.duration = (now - ti.start_date).total_seconds()
         if outcome == lc.SUCCESS:
             skipped = self._succeed(ti, task, now, prefix)
-            self.scheduler.task_done(ti, skipped)
+            self.scheduler.task_done(ti, skipped, worker=True)
             return
+        self._fail(ti, task, attempt, now)
+
+    def _fail(self, ti: TaskInstance, task: Task, attempt: TaskTry, now: datetime) -> None:
+        """TaskInstance.handle_failure for a try that ran: up for retry while
+        retries remain, else failed."""
         self._log_event(ti, task, lc.FAILED)
         if ti.try_number <= ti.max_tries:
             lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
             attempt.outcome = lc.UP_FOR_RETRY
             delay = retry_delay(task, ti.try_number)
-            self._schedule(ti, now + timedelta(seconds=delay), RETRY)
+            self.pend(ti, now + timedelta(seconds=delay), RETRY)
             self.scheduler.dispatch()
             return
         lc.set_state(self.store, ti, lc.FAILED)
         attempt.outcome = lc.FAILED
-        self.scheduler.task_done(ti)
+        self.scheduler.task_done(ti, worker=True)
 
     def _succeed(self, ti: TaskInstance, task: Task, now: datetime, prefix: str) -> list[str]:
         """The try succeeded: XComs, datasets and, for a branch, its skips
@@ -211,7 +281,47 @@ class Executor:
 
     def _retry(self, ti: TaskInstance, task: Task) -> None:
         if ti.state == lc.UP_FOR_RETRY:
+            if self.scheduler.down:
+                self.scheduler.hold(RETRY, ti)
+                return
             self.scheduler.requeue(ti)
+
+    def _zombie(self, ti: TaskInstance, task: Task) -> None:
+        """A stuck running try: the scheduler's _find_zombies finds its job
+        without a heartbeat, and the DAG processor's handle_failure fails it
+        (nothing more is written to its log: its worker is gone)."""
+        if self.scheduler.down:
+            self.scheduler.hold(ZOMBIE, ti)
+            return
+        now = self.events.now
+        attempt = ti.last_try
+        assert attempt is not None and ti.start_date is not None
+        ti.end_date = attempt.end_date = now
+        ti.duration = (now - ti.start_date).total_seconds()
+        self._fail(ti, task, attempt, now)
+
+    def _lost(self, ti: TaskInstance, task: Task) -> None:
+        """A stuck queued try: the executor reports it failed while the
+        instance says queued (SchedulerJob._process_executor_events), and
+        handle_failure fails it. Up for retry, Airflow counts the try that
+        never started (its log has no file); failed, it does not."""
+        if self.scheduler.down:
+            self.scheduler.hold(LOST, ti)
+            return
+        now = self.events.now
+        ti.end_date = now
+        ti.duration = (now - ti.start_date).total_seconds() if ti.start_date else None
+        self._log_event(ti, task, lc.FAILED)
+        # is_eligible_to_retry, where a queued instance's try_number is the next try's.
+        if task.retries and ti.try_number + 1 <= ti.max_tries:
+            ti.try_number += 1
+            lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
+            delay = retry_delay(task, ti.try_number)
+            self.pend(ti, now + timedelta(seconds=delay), RETRY)
+            self.scheduler.dispatch()
+            return
+        lc.set_state(self.store, ti, lc.FAILED)
+        self.scheduler.task_done(ti, worker=True)
 
     def _log_event(self, ti: TaskInstance, task: Task, event: str) -> None:
         """The audit row of a try's step (owner: the task's; execution_date:
@@ -261,7 +371,7 @@ class Executor:
         and, restarting being always eligible, it goes up for retry."""
         self.stop(ti)
         lc.set_state(self.store, ti, lc.RESTARTING)
-        self._schedule(ti, self.events.now + timedelta(seconds=KILL), KILLED)
+        self.pend(ti, self.events.now + timedelta(seconds=KILL), KILLED)
 
     def _killed(self, ti: TaskInstance, task: Task) -> None:
         now = self.events.now
@@ -272,7 +382,7 @@ class Executor:
         if attempt is not None:
             attempt.end_date, attempt.outcome = now, lc.UP_FOR_RETRY
         lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
-        self._schedule(ti, now + timedelta(seconds=retry_delay(task, ti.try_number)), RETRY)
+        self.pend(ti, now + timedelta(seconds=retry_delay(task, ti.try_number)), RETRY)
         self.scheduler.dispatch()
 
     def stop(self, ti: TaskInstance) -> None:
@@ -280,6 +390,29 @@ class Executor:
         if ti.pending is not None:
             self.events.cancel(ti.pending)
             ti.pending = None
+
+    # -- the scheduler's return and faults ------------------------------------
+
+    def release(self, held: list[Held]) -> None:
+        """The events held while the scheduler was down happen now, in the
+        order they came due; those whose instance has moved on since (marked,
+        cleared, deleted) are void."""
+        now, run_tis = self.events.now, self.store.instances_by_run
+        for kind, dag_id, run_id, task_id, map_index, *rest in held:
+            tis = run_tis.get((dag_id, run_id))
+            ti = tis.find(task_id, map_index) if tis is not None else None
+            if ti is not None and ti.pending is None and ti.state == HELD_STATE[kind]:
+                self.pend(ti, now, kind, *rest, priority=PRIORITY_FINISH)
+
+    def apply_effect(self, ti: TaskInstance, effect: TaskEffect) -> bool:
+        """A fault added while the instance's try is queued or running: the
+        effect applies to that try (see engine/effects.py); answers whether
+        it did (not to a try that ended, is stuck already or never starts)."""
+        if ti.state == lc.QUEUED:
+            return apply_queued(self, ti, effect)
+        if ti.state == lc.RUNNING:
+            return apply_running(self, ti, effect)
+        return False
 
 
 def retry_delay(task: Task, try_number: int) -> float:

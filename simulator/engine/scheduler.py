@@ -6,6 +6,14 @@ Event-driven: nothing polls. A run is re-examined when one of its task
 instances finishes; waiting instances are dispatched when a slot frees.
 Per-DAG questions (active runs, the previous run) are answered from the
 store's indices, never by walking every run of the DAG.
+
+The scheduler can be down (`outage_begin` .. `outage_end`, counted): no
+heartbeat, no run created, started or settled, nothing dispatched; the
+executor's scheduler-side events (a queued try's start, a retry coming due,
+a zombie or a lost queued try failed) are held as plain data and happen
+when it returns. What runs on the workers goes on: tries finish, and a
+finished try's mini scheduler (Airflow's schedule_downstream_tasks, run by
+the task's own job) still decides its downstream tasks, which wait.
 """
 
 from __future__ import annotations
@@ -35,6 +43,9 @@ PRIORITY_FINISH, PRIORITY_CREATE = 0, 1
 __all__ = ["RUN_TYPE_PREFIX", "Scheduler", "run_id_for"]
 CREATE = "create"  # event: (dag_id, interval start, interval end)
 Waiting = tuple[int, datetime, int, int, TaskInstance]
+# An event held while the scheduler is down: (kind, dag_id, run_id, task_id,
+# map_index, argument...), the event without its time, priority and seq.
+Held = tuple[Any, ...]
 
 
 class Scheduler:
@@ -55,6 +66,11 @@ class Scheduler:
         # Per DAG: the seq of its pending creation event.
         self._creation: dict[str, int] = {}
         self._plans: dict[str, DagPlan] = {}
+        # Outages in force (counted: overlapping ones end with the last), the
+        # instant the scheduler went down, and the events held meanwhile.
+        self._outages = 0
+        self.down_since: datetime | None = None
+        self._held: list[Held] = []
         self.datasets = DatasetTriggers(store, self)
         events.on(CREATE, self._create_due)
 
@@ -97,6 +113,8 @@ class Scheduler:
 
     def _create_due(self, dag_id: str, start: datetime, end: datetime) -> None:
         self._creation.pop(dag_id, None)
+        if self._outages:
+            return  # planned again when the scheduler returns (resume)
         dag = self.store.dags.require(dag_id)
         if len(self.store.live_runs.get(dag_id, ())) >= dag.max_active_runs:
             return  # resumed when a run of this DAG finishes
@@ -109,9 +127,11 @@ class Scheduler:
 
     def resume(self, dag: Dag) -> None:
         """Unpaused or below max_active_runs again: create what is due, start what waits."""
-        if dag.is_paused or not dag.is_active:
+        if dag.is_paused or self._outages:
             return
-        if dag.dag_id not in self._creation and dag.next_dagrun is not None:
+        # An inactive DAG (its file does not parse) gets no new run; the
+        # runs it has carry on.
+        if dag.is_active and dag.dag_id not in self._creation and dag.next_dagrun is not None:
             assert dag.next_dagrun_data_interval_end is not None
             interval = timetable.Interval(dag.next_dagrun, dag.next_dagrun_data_interval_end)
             if not dag.catchup and interval.end < self.events.now:
@@ -119,7 +139,8 @@ class Scheduler:
             self._plan(dag, interval)
         if dag.dag_id in self._parked:
             self._unpark(dag.dag_id)  # held back while the DAG was paused
-        self.datasets.resume(dag)  # events queued while the DAG was paused
+        if dag.is_active:
+            self.datasets.resume(dag)  # events queued while the DAG was paused
         for run in self._live_runs(dag.dag_id):
             if run.state == lc.RUNNING:
                 self.examine(run)  # frozen while the DAG was paused
@@ -129,6 +150,62 @@ class Scheduler:
         pending = self._creation.pop(dag.dag_id, None)
         if pending is not None:
             self.events.cancel(pending)
+
+    # -- outages ----------------------------------------------------------
+
+    @property
+    def down(self) -> bool:
+        """Whether the scheduler is down (an outage is in force)."""
+        return self._outages > 0
+
+    @property
+    def outages(self) -> int:
+        """How many outages are in force (0: the scheduler is up)."""
+        return self._outages
+
+    def outage_begin(self) -> None:
+        """The scheduler stops (another outage may be in force already): no
+        heartbeat from now on, and nothing it alone does happens until every
+        outage has ended."""
+        self._outages += 1
+        if self._outages == 1:
+            self.down_since = self.events.now
+
+    def outage_end(self) -> None:
+        """One outage ends (nothing when none is in force); after the last,
+        the scheduler catches up at once, as a restarted Airflow scheduler
+        does: the held events happen now, every DAG is planned again
+        (catchup, max_active_runs, dataset triggers), every running run is
+        examined, queued runs start and waiting instances are queued."""
+        if not self._outages:
+            return
+        self._outages -= 1
+        if self._outages:
+            return
+        self.down_since = None
+        held, self._held = self._held, []
+        self.executor.release(held)
+        for dag in list(self.store.dags):
+            self.resume(dag)
+        self.dispatch()
+
+    def hold(self, kind: str, ti: TaskInstance, *rest: Any) -> None:
+        """An executor event that came due while the scheduler is down: it
+        happens when the scheduler returns."""
+        self._held.append((kind, ti.dag_id, ti.run_id, ti.task_id, ti.map_index, *rest))
+
+    def unhold(self, kind: str, ti: TaskInstance) -> Held | None:
+        """Take back the instance's held event of `kind`, if any."""
+        key = (kind, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+        for index, entry in enumerate(self._held):
+            if entry[:5] == key:
+                return self._held.pop(index)
+        return None
+
+    @property
+    def held(self) -> list[Held]:
+        """The events held while the scheduler is down; read, never write."""
+        return self._held
 
     # -- runs -------------------------------------------------------------
 
@@ -174,7 +251,7 @@ class Scheduler:
         return sorted(live.values(), key=_run_id_order) if live else []
 
     def start_queued_runs(self, dag: Dag) -> None:
-        if dag.is_paused:
+        if dag.is_paused or self._outages:
             return
         runs = self._live_runs(dag.dag_id)
         running = sum(1 for run in runs if run.state == lc.RUNNING)
@@ -190,16 +267,18 @@ class Scheduler:
         if run.state != lc.RUNNING:
             return
         dag = self.store.dags.rows[run.dag_id]
-        # Airflow's scheduler examines runs of unpaused DAGs only; for a paused
-        # one, only the finished task's mini scheduler looks downstream (task_ids).
-        if dag.is_paused and task_ids is None:
+        # Airflow's scheduler examines runs of unpaused DAGs only, while it
+        # is up; otherwise only the finished task's mini scheduler looks
+        # downstream (task_ids).
+        frozen = dag.is_paused or self._outages > 0
+        if frozen and task_ids is None:
             return
         tis = self.store.instances_by_run[run.key]
         plan = self.plan(dag, tis)
-        if not dag.is_paused:
+        if not frozen:
             run.last_scheduling_decision = self.events.now
         self._decide(run, tis.tis, plan, list(task_ids if task_ids is not None else dag.tasks))
-        if not dag.is_paused:
+        if not frozen:
             self._settle(run, tis.tis, plan)
         self.dispatch()
 
@@ -269,6 +348,8 @@ class Scheduler:
 
     def dispatch(self) -> None:
         """Queue waiting instances by priority while their pool and DAG have room."""
+        if self._outages:
+            return  # they wait for the scheduler's return
         released = self.store.released
         if released:
             if self._parked:
@@ -319,9 +400,15 @@ class Scheduler:
             for pool_name, entry in self._parked.pop(dag_id):
                 heapq.heappush(self._waiting[pool_name], entry)
 
-    def task_done(self, ti: TaskInstance, skipped: list[str] | None = None) -> None:
+    def task_done(
+        self, ti: TaskInstance, skipped: list[str] | None = None, *, worker: bool = False
+    ) -> None:
         """A task instance reached a final state: re-examine its run (also
-        downstream of the tasks a branch just skipped)."""
+        downstream of the tasks a branch just skipped). `worker`: its try
+        ended on a worker, whose mini scheduler looks downstream even while
+        the scheduler is down (an instance marked through the API waits)."""
+        if self._outages and not worker:
+            return  # the scheduler examines every running run when it returns
         run = self.store.dag_runs.rows.get((ti.dag_id, ti.run_id))
         if run is None:
             return
@@ -331,7 +418,7 @@ class Scheduler:
         for task_id in skipped or ():
             pending.extend(d for d in dag.tasks[task_id].downstream if d not in pending)
         self.examine(run, pending)
-        if task.depends_on_past:
+        if task.depends_on_past and not self._outages:
             following = self.store.adjacent_run(run, later=True)
             if following is not None:
                 self.examine(following, [ti.task_id])
@@ -369,6 +456,10 @@ class Scheduler:
         self._parked = parked
         self._next_seq = next_seq
         self._creation = creation
+
+    def load_outage(self, outages: int, since: datetime | None, held: list[Held]) -> None:
+        """A snapshot's outages in force, since when, and the events held."""
+        self._outages, self.down_since, self._held = outages, since, held
 
     # -- datasets ---------------------------------------------------------
 

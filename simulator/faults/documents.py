@@ -107,13 +107,16 @@ def _http(doc: dict[str, Any], fault: m.Fault) -> None:
     if latency is not None:
         fault.latency = m.Latency(
             fixed=latency.get("fixed"),
-            uniform=tuple(latency["uniform"]) if "uniform" in latency else None,  # type: ignore[arg-type]
+            uniform=tuple(latency["uniform"]) if "uniform" in latency else None,
             lognormal=(
                 (latency["lognormal"]["median"], latency["lognormal"]["sigma"])
                 if "lognormal" in latency else None
             ),
         )  # fmt: skip
-        if fault.latency.uniform is not None and fault.latency.uniform[0] > fault.latency.uniform[1]:
+        if (
+            fault.latency.uniform is not None
+            and fault.latency.uniform[0] > fault.latency.uniform[1]
+        ):
             raise FaultError("latency.uniform", "expected [low, high] with low <= high")
 
 
@@ -231,9 +234,12 @@ def instant(text: str, base: datetime, where: str) -> datetime:
     except (ValueError, OverflowError) as exc:
         # parse_instant's own reasons (no timezone, too late) say more than ours
         ours = relative is None and "isoformat" not in str(exc)
-        raise FaultError(where, str(exc) if ours else (
-            f"expected an ISO 8601 instant with an offset or +/-duration, found {text!r}"
-        )) from None
+        raise FaultError(
+            where,
+            str(exc)
+            if ours
+            else (f"expected an ISO 8601 instant with an offset or +/-duration, found {text!r}"),
+        ) from None
 
 
 def duration(value: float | str, where: str) -> float:

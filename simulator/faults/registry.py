@@ -213,9 +213,9 @@ class Faults:
         when = fault.when
         if not when.holds(fault.matched, fault.fired, now):
             return False
-        if when.probability is not None:
-            if unit(f"{self.seed}:fault/{fault.id}/{fault.matched}") >= when.probability:
-                return False
+        draw = f"{self.seed}:fault/{fault.id}/{fault.matched}"
+        if when.probability is not None and unit(draw) >= when.probability:
+            return False
         fault.fired += 1
         return True
 
@@ -227,15 +227,17 @@ class Faults:
         now = self.engine.now
         chosen = None
         for fault in self._task:
-            if fault.enabled and _task_matches(fault.match, ti, try_number):
-                if self._fires(fault, now) and chosen is None:
-                    chosen = _effect(fault)
+            matches = fault.enabled and _task_matches(fault.match, ti, try_number)
+            if matches and self._fires(fault, now) and chosen is None:
+                chosen = _effect(fault)
         return chosen
 
     def _apply_to_current_tries(self, fault: m.Fault) -> None:
         """A fault added while tries are queued or running applies to them."""
         now = self.engine.now
-        current = [ti for ti in self.store.active_tis.values() if ti.state in (lc.QUEUED, lc.RUNNING)]
+        current = [
+            ti for ti in self.store.active_tis.values() if ti.state in (lc.QUEUED, lc.RUNNING)
+        ]
         for ti in sorted(current, key=lambda t: t.id):
             try_number = ti.try_number + (1 if ti.state == lc.QUEUED else 0)
             if _task_matches(fault.match, ti, try_number) and self._fires(fault, now):
@@ -286,9 +288,10 @@ class Faults:
 
     def _end(self, fault_id: str, generation: int, occurrence: int) -> None:
         fault = self._faults.get(fault_id)
-        if fault is not None and fault.generation == generation:
-            if self.held.occurrences.get(fault_id) == occurrence:
-                self._revert(fault)
+        current = fault is not None and fault.generation == generation
+        if current and self.held.occurrences.get(fault_id) == occurrence:
+            assert fault is not None
+            self._revert(fault)
 
     def _apply(self, fault: m.Fault) -> None:
         if fault.kind == m.OUTAGE:
@@ -359,5 +362,7 @@ def _task_matches(match: dict[str, tuple[str, ...]], ti: TaskInstance, try_numbe
 def _effect(fault: m.Fault) -> TaskEffect:
     from simulator.engine.effects import TaskEffect
 
-    return TaskEffect(fault_id=fault.id, effect=fault.effect or m.FAIL, state=fault.state,
-                      seconds=fault.seconds, factor=fault.factor, message=fault.message)  # fmt: skip
+    return TaskEffect(
+        fault_id=fault.id, effect=fault.effect or m.FAIL, state=fault.state,
+        seconds=fault.seconds, factor=fault.factor, message=fault.message,
+    )  # fmt: skip

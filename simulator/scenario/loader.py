@@ -23,10 +23,10 @@ from jsonschema import Draft202012Validator
 from simulator.scenario import documents
 from simulator.scenario.checks import (
     check_config,
+    check_faults,
     check_references,
     checked_dag,
     checked_instant,
-    check_faults,
 )
 from simulator.scenario.model import BUNDLED, DEFAULT_START, INLINE, NOW, Item, Scenario
 from simulator.scenario.problems import Problem, ScenarioError, from_schema, join_path

@@ -6,7 +6,10 @@ clock: each attempt's file holds the lines Airflow writes (dependency checks,
 "Marking task as ..."), stamped by the TimezoneAware formatter
 (`[2023-04-01T00:00:01.531+0000] {taskinstance.py:1090} INFO - ...`). Line
 numbers are those of the 2.5.3 sources on the image's Python 3.7. A running
-attempt's file ends where the clock is.
+attempt's file ends where the clock is. A fault's effect shows: a `fail`
+try's traceback ends in its message; a `stuck` try's file ends where its
+worker stopped (nothing is written for it after: the zombie is failed by
+the DAG processor, whose task logger has no file).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from simulator.engine.effects import FAIL, STUCK
 from simulator.errors import BadRequest
 from simulator.schemas.task_instance import (
     DEFERRED,
@@ -152,6 +156,8 @@ def _attempt_lines(
 ) -> Iterator[Line]:
     yield from _start_lines(subject, position, attempt, resumed=resumed)
     outcome = attempt.outcome
+    if attempt.effect == STUCK:
+        return  # its worker stopped writing
     if outcome == DEFERRED:
         yield from _deferral_lines(subject, position, attempt)
     elif outcome is not None and attempt.end_date is not None:
@@ -297,6 +303,8 @@ def _failure(subject: LogSubject, attempt: TaskTry) -> str:
         error = f"airflow.exceptions.AirflowTaskTimeout: Timeout, PID: {attempt.pid}"
     else:
         frames, error = _FAILURES.get(subject.ti.operator or "", _DEFAULT_FAILURE)
+        if attempt.effect == FAIL:  # a fault's failure, raised where the operator's would be
+            error = f"airflow.exceptions.AirflowException: {attempt.message}"
     text = "".join(
         f'  File "{SITE}/{path}", line {line}, in {function}\n    {code}\n'
         for path, line, function, code in frames

@@ -7,6 +7,7 @@ from aiohttp import web
 from simulator.config import Settings
 from simulator.control.app import create_control_app
 from simulator.server.auth import Authenticator
+from simulator.server.faults import faults_middleware
 from simulator.server.journal import journal_middleware
 from simulator.server.keys import AUTH, RESPONSES, SETTINGS, SIM
 from simulator.server.middleware import problems_middleware, response_validation_middleware
@@ -20,10 +21,15 @@ def create_app(
     settings: Settings | None = None, simulator: Simulator | None = None
 ) -> web.Application:
     settings = settings or Settings()
-    middlewares = [journal_middleware, problems_middleware]
+    # journal -> faults -> [response validation] -> problems: a fault's answer
+    # is journaled but not validated; problem bodies are validated.
+    middlewares = [
+        journal_middleware,
+        faults_middleware(settings.allow_fault_header),
+        problems_middleware,
+    ]
     if settings.validate_responses:
-        # Inside the error renderer: problem bodies are validated too.
-        middlewares.insert(1, response_validation_middleware)
+        middlewares.insert(2, response_validation_middleware)
     app = web.Application(middlewares=middlewares)
     app[SIM] = simulator or Simulator(settings)
     app[SETTINGS] = app[SIM].settings  # resolved against the scenario

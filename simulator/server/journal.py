@@ -1,6 +1,8 @@
 """Middleware that records every Airflow API call in the request journal
 (state/journal): outermost, so that it sees the status finally sent, error
-bodies included. /_sim calls are not journaled."""
+bodies and fault answers included (with the fault's id; no status when a
+fault closed the connection before sending one). /_sim calls are not
+journaled."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from simulator.server.keys import SIM, USER
+from simulator.server.faults import Cut
+from simulator.server.keys import FAULT, SIM, USER
 from simulator.state.journal import Entry, kept_body
 
 CONTROL = "/_sim"
@@ -31,6 +34,8 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
         raw = await request.read() if request.body_exists else b""
     except web.HTTPException:  # too large: the handler has answered 413
         raw = b""
+    except ConnectionError:  # a fault closed the connection before the body was read
+        raw = b""
     sim.journal.add(
         Entry(
             id=sim.journal.next_id(),
@@ -40,11 +45,12 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
             path=path,
             query=tuple(request.query.items()),
             operation_id=request.match_info.route.name,
-            status=response.status,
+            status=response.sent if isinstance(response, Cut) else response.status,
             user=request.get(USER),
             body=kept_body(raw),
             body_size=len(raw),
             duration_ms=round(elapsed * 1000, 3),
+            fault=request.get(FAULT),
         )
     )
     return response

@@ -14,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 AUTH = web.AppKey("authenticator", Authenticator)
 RESPONSES = web.AppKey("response_validator", ResponseValidator)
 USER = web.RequestKey("user", str)  # the authenticated user's name, for the journal
+FAULT = web.RequestKey("fault", str)  # the id of the fault that answered or delayed it

@@ -21,12 +21,14 @@ The document (version 1), key by key:
                       dataset events (tables.py)
     dags              each DAG's definition and state (dags.py)
     dag_runs          runs and their instances' layouts (runs.py)
-    task_instances, task_tries  (instances.py)
+    task_instances, task_tries  (instances.py; a fault's effect on a try
+                      in four more columns, when some try has one)
     xcoms             (xcoms.py)
     event_logs        (logs.py)
     engine            now, the event seq counter, the live events (scheduling.py)
     scheduler         its seq counter, waiting and parked instances, DAGs
-                      that released a slot, the dataset-triggered queue
+                      that released a slot, the dataset-triggered queue, and,
+                      while it is down, its outage (depth, since, held events)
 
 Instants are integers, microseconds since the Unix epoch, when in UTC, and
 ISO texts otherwise; the big tables are columns (codec.py). Counters (row

@@ -313,12 +313,23 @@ def among(values: list[Any], allowed: Collection[Any], path: str) -> None:
 
 
 class Columns:
-    """The columns of one table of `size` rows, read by name."""
+    """The columns of one table of `size` rows, read by name (`optional`
+    ones may be missing: `has` tells)."""
 
-    def __init__(self, node: object, path: str, names: Sequence[str], size: int) -> None:
-        self.node = mapping(node, path, names)
+    def __init__(
+        self,
+        node: object,
+        path: str,
+        names: Sequence[str],
+        size: int,
+        optional: Collection[str] = (),
+    ) -> None:
+        self.node = mapping(node, path, names, optional)
         self.path = path
         self.size = size
+
+    def has(self, name: str) -> bool:
+        return name in self.node
 
     def where(self, name: str) -> str:
         return join(self.path, name)

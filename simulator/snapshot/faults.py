@@ -30,10 +30,15 @@ def dump_faults(faults: Faults) -> dict[str, Any]:
     return {
         "next_id": faults.next_id,
         "rules": [
-            {"document": fault.document, "enabled": fault.enabled, "matched": fault.matched,
-             "fired": fault.fired, "generation": fault.generation}
+            {
+                "document": fault.document,
+                "enabled": fault.enabled,
+                "matched": fault.matched,
+                "fired": fault.fired,
+                "generation": fault.generation,
+            }
             for fault in faults
-        ],  # fmt: skip
+        ],
         "held": {
             "occurrences": dict(held.occurrences),
             "pools": {name: [own, dict(starving)] for name, (own, starving) in held.pools.items()},

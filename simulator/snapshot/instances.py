@@ -5,7 +5,9 @@ in each run's layout order (their dag_id, run_id, task_id and map_index
 come from the run and its layout), then the instances of no run, whose
 keys `loose` lists. `tries` is each instance's number of tries; the rows
 of `task_tries` are those tries, instance by instance, first to last (a
-try's start is relative to its instance's start_date).
+try's start is relative to its instance's start_date). The columns of a
+fault's effect on a try (fault, effect, message, factor) are written when
+some try has one; a snapshot without them has none.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from simulator.engine.effects import EFFECTS as EFFECTS_NAMED
 from simulator.snapshot.codec import (
     Columns,
     Instants,
@@ -49,7 +52,10 @@ TI_SCALARS = (
 TI_COLUMNS = ["id", *(n for n, _ in TI_SCALARS), *(n for n, _ in TI_TIMES), "tries"]
 TRY_TIMES = (("start_date", "owner"), ("end_date", "start_date"), ("deferred_until", "start_date"))
 TRY_SCALARS = (("try_number", "int"), ("hostname", "str"), ("pid", "int"), ("outcome", "str?"))
-TRY_COLUMNS = [*(n for n, _ in TRY_SCALARS), *(n for n, _ in TRY_TIMES)]
+EFFECT_SCALARS = (("fault", "str?"), ("effect", "str?"), ("message", "str?"), ("factor", "float?"))
+EFFECTS = frozenset([*EFFECTS_NAMED, None])
+EFFECT_COLUMNS = [n for n, _ in EFFECT_SCALARS]  # written when some try has an effect
+TRY_COLUMNS = [*(n for n, _ in TRY_SCALARS), *(n for n, _ in TRY_TIMES), *EFFECT_COLUMNS]
 STATES = frozenset([*TaskInstanceState, None])
 MAX_ID = 2**63 - 1
 
@@ -70,6 +76,9 @@ def dump_instances(
     owner = [micros["start_date"][row] for row, each in enumerate(tries) for _ in each]
     try_columns = {name: pack(list(map(attrgetter(name), attempts))) for name, _ in TRY_SCALARS}
     try_columns.update(dump_time_columns(attempts, TRY_TIMES, {"owner": owner})[0])
+    if any(attempt.effect is not None for attempt in attempts):
+        for name, _ in EFFECT_SCALARS:
+            try_columns[name] = pack(list(map(attrgetter(name), attempts)))
     table = {
         "next_id": next_id,
         "count": len(tis),
@@ -158,9 +167,11 @@ def _load_tries(
         raise SnapshotError(path, "expected task instances' numbers of tries from 0")
     total = sum(counts)
     integer(spec["count"], join(path, "count"), total, total)
-    cols = Columns(spec["columns"], join(path, "columns"), TRY_COLUMNS, total)
+    required = TRY_COLUMNS[: -len(EFFECT_COLUMNS)]
+    cols = Columns(spec["columns"], join(path, "columns"), required, total, EFFECT_COLUMNS)
     values = [cols.typed(name, kind) for name, kind in TRY_SCALARS]
     among(values[3], STATES, cols.where("outcome"))
+    effects = _effects(cols, total)
     owner = [micros["start_date"][row] for row, n in enumerate(counts) for _ in range(n)]
     moments, _ = cols.times(TRY_TIMES, instants, {"owner": owner})
     if None in moments["start_date"]:
@@ -172,4 +183,19 @@ def _load_tries(
         for _ in range(n):
             number, hostname, pid, outcome, start, end, deferred = next(rows)
             attempt = TaskTry(number, hostname, pid, start, end, outcome, deferred, attempt)
+            if effects is not None:
+                attempt.fault, attempt.effect, attempt.message, attempt.factor = next(effects)
         ti.last_try = attempt
+
+
+def _effects(cols: Columns, total: int) -> Iterator[tuple[Any, ...]] | None:
+    """The tries' effect columns, row by row (None: the snapshot has none)."""
+    present = [cols.has(name) for name in EFFECT_COLUMNS]
+    if not any(present):
+        return None
+    if not all(present):
+        missing = EFFECT_COLUMNS[present.index(False)]
+        raise SnapshotError(cols.where(missing), "missing (the effect columns go together)")
+    values = [cols.typed(name, kind) for name, kind in EFFECT_SCALARS]
+    among(values[1], EFFECTS, cols.where("effect"))
+    return zip(*values, strict=True)

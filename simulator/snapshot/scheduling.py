@@ -4,10 +4,16 @@
 `[time, priority, seq, kind, argument...]` (an instant argument is
 `{"at": instant}`); cancelled events are left out, as they never run. A
 task instance's pending seq and a DAG's pending creation are read back from
-these events. `scheduler.waiting` lists per pool the instances waiting for
-a slot as `[seq, task instance id]` (in the order they are picked when
-their priorities tie), `parked` per DAG those held back by the DAG as
-`[pool, seq, id]`; entries of instances deleted since are left out.
+these events. A task try's START may carry a fault's effect (six more
+arguments: engine/effects.py). `scheduler.waiting` lists per pool the
+instances waiting for a slot as `[seq, task instance id]` (in the order they
+are picked when their priorities tie), `parked` per DAG those held back by
+the DAG as `[pool, seq, id]`; entries of instances deleted since are left
+out. While the scheduler is down, `scheduler.outage` holds how many
+outages are in force (`depth`), since when (`since`) and the events held
+(`held`, each `[kind, argument...]` as an event without its time, priority
+and seq; those void by now are left out); a snapshot without it was taken
+with the scheduler up.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from simulator.engine import executor as ex
+from simulator.engine import effects, kinds
 from simulator.engine import lifecycle as lc
 from simulator.engine.clock import LATEST
 from simulator.engine.core import Engine
-from simulator.engine.scheduler import CREATE, Scheduler, Waiting
+from simulator.engine.scheduler import CREATE, Held, Scheduler, Waiting
+from simulator.faults import registry as faults
 from simulator.snapshot.codec import Instants, dump_instant
 from simulator.snapshot.reading import (
     SnapshotError,
@@ -35,19 +42,27 @@ from simulator.state.run_model import TaskInstance
 from simulator.state.store import Store
 
 TI_KEY = ("str", "str", "str", "int")
+KEYED = (
+    kinds.START, kinds.DEFER, kinds.RESUME, kinds.RETRY, kinds.KILLED, kinds.ZOMBIE, kinds.LOST,
+)  # fmt: skip
 SIGNATURES = {
     CREATE: ("str", "instant", "instant"),
-    **{kind: TI_KEY for kind in (ex.START, ex.DEFER, ex.RESUME, ex.RETRY, ex.KILLED)},
-    ex.FINISH: (*TI_KEY, "str", "str"),
+    **dict.fromkeys(KEYED, TI_KEY),  # the instance's key alone
+    kinds.FINISH: (*TI_KEY, "str", "str"),
+    **dict.fromkeys((faults.BEGIN, faults.END), ("str", "int", "int")),  # id, generation, occurrence
 }
+# A START carrying a task effect: TaskEffect.args() after the key.
+EFFECT_START = (*TI_KEY, "str", "str", "str?", "float?", "float?", "str?")
 # The state an instance is in while an event of each kind is pending for it.
 STATE_FOR = {
-    ex.START: lc.QUEUED,
-    ex.DEFER: lc.RUNNING,
-    ex.FINISH: lc.RUNNING,
-    ex.RESUME: lc.DEFERRED,
-    ex.RETRY: lc.UP_FOR_RETRY,
-    ex.KILLED: lc.RESTARTING,
+    kinds.START: lc.QUEUED,
+    kinds.DEFER: lc.RUNNING,
+    kinds.FINISH: lc.RUNNING,
+    kinds.RESUME: lc.DEFERRED,
+    kinds.RETRY: lc.UP_FOR_RETRY,
+    kinds.KILLED: lc.RESTARTING,
+    kinds.ZOMBIE: lc.RUNNING,
+    kinds.LOST: lc.QUEUED,
 }
 
 
@@ -110,18 +125,24 @@ def _read_argument(node: object, path: str, instants: Instants) -> Any:
 
 ARGUMENTS = {
     "str": ("a string", lambda value: type(value) is str),
+    "str?": ("a string or null", lambda value: value is None or type(value) is str),
     "int": ("an integer", lambda value: type(value) is int),
+    "float?": ("a number or null", lambda value: value is None or type(value) in (int, float)),
     "instant": ("an instant {at: ...}", lambda value: isinstance(value, datetime)),
 }
 
 
-def _check_signature(kind: str, arguments: list[Any], where: str) -> None:
+def _check_signature(kind: str, arguments: list[Any], where: str, first: int = 4) -> None:
+    """The event's arguments (the first at index `first` of its entry)."""
     signature = SIGNATURES.get(kind)
     if signature is None:  # a kind registered elsewhere: its handler checks
         return
+    if kind == kinds.START and len(arguments) == len(EFFECT_START):
+        signature = EFFECT_START
     if len(arguments) != len(signature):
         raise SnapshotError(where, f"expected {len(signature)} arguments for {kind!r}")
-    for index, (argument, expected) in enumerate(zip(arguments, signature, strict=True), start=4):
+    pairs = zip(arguments, signature, strict=True)
+    for index, (argument, expected) in enumerate(pairs, start=first):
         description, test = ARGUMENTS[expected]
         if not test(argument):
             raise fail(join(where, index), description, argument)
@@ -144,13 +165,22 @@ def _bind(
             raise SnapshotError(where, f"expected a task instance in state {STATE_FOR[kind]!r}")
         task = store.dags.rows[ti.dag_id].tasks[ti.task_id]
         running = ti.last_try is not None and ti.start_date is not None
-        if kind in (ex.FINISH, ex.DEFER) and not running:
+        if kind in (kinds.FINISH, kinds.DEFER, kinds.ZOMBIE) and not running:
             raise SnapshotError(where, "expected a task instance with a try under way")
-        if kind == ex.DEFER and task.deferral is None:
+        if kind == kinds.DEFER and task.deferral is None:
             raise SnapshotError(where, "expected a task instance of a deferrable task")
-        if kind == ex.FINISH:
+        if kind == kinds.FINISH:
             choice(arguments[4], join(where, 8), (lc.SUCCESS, lc.FAILED))
+        _check_effect(kind, arguments, where)
         ti.pending = seq
+
+
+def _check_effect(kind: str, arguments: list[Any], where: str, first: int = 4) -> None:
+    """A START's task effect, when it carries one."""
+    if kind == kinds.START and len(arguments) > len(TI_KEY):
+        problem = effects.problem(arguments[len(TI_KEY) :])
+        if problem is not None:
+            raise SnapshotError(join(where, first + len(TI_KEY)), problem)
 
 
 def _instance(arguments: list[Any], store: Store, where: str) -> TaskInstance:
@@ -166,7 +196,7 @@ def _instance(arguments: list[Any], store: Store, where: str) -> TaskInstance:
 
 def dump_scheduler(scheduler: Scheduler, live: dict[int, TaskInstance]) -> dict[str, Any]:
     waiting, parked = scheduler.queues()
-    return {
+    document = {
         "next_seq": scheduler.next_seq,
         "waiting": {
             pool: [
@@ -190,6 +220,24 @@ def dump_scheduler(scheduler: Scheduler, live: dict[int, TaskInstance]) -> dict[
             for dag_id, queue in scheduler.datasets.queue.items()
         },
     }
+    if scheduler.down:
+        document["outage"] = {
+            "depth": scheduler.outages,
+            "since": dump_instant(scheduler.down_since),
+            "held": [
+                [entry[0], *map(_argument, entry[1:])]
+                for entry in scheduler.held
+                if _holds(scheduler.store, entry)
+            ],
+        }
+    return document
+
+
+def _holds(store: Store, entry: Held) -> bool:
+    """Whether a held event still stands (Executor.release would run it)."""
+    tis = store.instances_by_run.get((entry[1], entry[2]))
+    ti = tis.find(entry[3], entry[4]) if tis is not None else None
+    return ti is not None and ti.pending is None and ti.state == kinds.HELD_STATE[entry[0]]
 
 
 def load_scheduler(
@@ -198,9 +246,10 @@ def load_scheduler(
     scheduler: Scheduler,
     live: dict[int, TaskInstance],
     creation: dict[str, int],
+    instants: Instants | None = None,
 ) -> None:
     keys = ("next_seq", "waiting", "parked", "released", "dataset_queue")
-    spec = mapping(node, path, keys)
+    spec = mapping(node, path, keys, ("outage",))
     next_seq = integer(spec["next_seq"], join(path, "next_seq"), 0)
     entries = _Entries(scheduler.store, live, next_seq)
     waiting: dict[str, list[Waiting]] = {}
@@ -230,6 +279,34 @@ def load_scheduler(
         _queue(spec["dataset_queue"], join(path, "dataset_queue"), scheduler.store)
     )
     scheduler.load(waiting, parked, next_seq, creation)
+    if "outage" in spec:
+        where = join(path, "outage")
+        _load_outage(spec["outage"], where, scheduler, instants or Instants())
+
+
+def _load_outage(node: object, path: str, scheduler: Scheduler, instants: Instants) -> None:
+    spec = mapping(node, path, ("depth", "since", "held"))
+    depth = integer(spec["depth"], join(path, "depth"), 1)
+    since = instants.read(spec["since"], join(path, "since"))
+    if since > scheduler.events.now:
+        raise SnapshotError(join(path, "since"), "expected an instant up to the engine's now")
+    held: list[Held] = []
+    holding: set[tuple[Any, ...]] = set()
+    where = join(path, "held")
+    for index, item in enumerate(array(spec["held"], where)):
+        at = join(where, index)
+        entry = array(item, at)
+        if not entry or entry[0] not in kinds.HELD_STATE:
+            raise SnapshotError(join(at, 0), f"expected one of {sorted(kinds.HELD_STATE)}")
+        kind, arguments = entry[0], [_read_argument(a, join(at, i + 1), instants)
+                                     for i, a in enumerate(entry[1:])]  # fmt: skip
+        _check_signature(kind, arguments, at, 1)
+        _check_effect(kind, arguments, at, 1)
+        if not _holds(scheduler.store, (kind, *arguments)) or tuple(arguments[:4]) in holding:
+            raise SnapshotError(at, "expected a task instance waiting for this event alone")
+        holding.add(tuple(arguments[:4]))
+        held.append((kind, *arguments))
+    scheduler.load_outage(depth, since, held)
 
 
 def _object(node: object, path: str) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from simulator.engine.executor import Executor
 from simulator.engine.rng import RandomStreams
 from simulator.engine.scheduler import Scheduler
 from simulator.errors import AlreadyExists, ApiError
+from simulator.faults.registry import Faults
 from simulator.scenario.model import Scenario
 from simulator.snapshot import dags, origin
 from simulator.snapshot.codec import Instants, dump_instant
+from simulator.snapshot.faults import dump_faults, load_faults
 from simulator.snapshot.instances import dump_instances, load_instances
 from simulator.snapshot.logs import dump_logs, load_logs
 from simulator.snapshot.reading import (
@@ -72,6 +74,7 @@ KEYS = (
     "engine",
     "scheduler",
 )
+OPTIONAL = ("faults",)  # snapshots written before faults existed have none
 MAX_SEED = 2**63 - 1
 MAX_SPEED = 1_000_000.0  # as a scenario's clock.speed
 MAX_DRAWN = 2_000_000  # salt characters to draw again at most (a million users' passwords)
@@ -126,6 +129,7 @@ def _export(sim: Simulator) -> dict[str, Any]:
         "event_logs": dump_logs(store, live),
         "engine": dump_engine(sim.engine),
         "scheduler": dump_scheduler(sim.scheduler, live),
+        "faults": dump_faults(sim.faults),
     }
     return document
 
@@ -142,6 +146,7 @@ class Restored:
     scheduler: Scheduler
     executor: Executor
     actions: Actions
+    faults: Faults
     clock: VirtualClock
 
 
@@ -204,6 +209,8 @@ def _restore(
     engine, random, store = Engine(start - scenario.history), RandomStreams(seed), Store()
     scheduler = Scheduler(store, engine, record)
     executor = Executor(store, engine, random, scheduler)
+    actions = Actions(store, scheduler, executor)
+    faults = Faults(seed, engine, actions)  # its event handlers, before the events
     _load_store(top, store, instants, given.secret_key, section)
     section[0] = "engine"
     lifecycle.reindex(store)
@@ -211,6 +218,9 @@ def _restore(
     creation = load_engine(top["engine"], "engine", store, engine, instants)
     section[0] = "scheduler"
     load_scheduler(top["scheduler"], "scheduler", scheduler, live, creation)
+    if "faults" in top:
+        section[0] = "faults"
+        load_faults(top["faults"], "faults", faults)
     random.replay(_drawn(top["random"], "random"))
     clock = _clock(top["clock"], "clock", instants, engine)
     return Restored(
@@ -221,7 +231,8 @@ def _restore(
         random,
         scheduler,
         executor,
-        Actions(store, scheduler, executor),
+        actions,
+        faults,
         clock,
     )
 
@@ -252,7 +263,7 @@ def _top(document: object) -> dict[str, Any]:
             f"expected {VERSION} (this simulator reads version "
             f"{VERSION} snapshots), found {shown(version)}",
         )
-    return mapping(document, "", KEYS)
+    return mapping(document, "", KEYS, OPTIONAL)
 
 
 def _load_runs(top: dict[str, Any], store: Store, instants: Instants) -> None:

@@ -36,11 +36,12 @@ class Entry:
     path: str
     query: tuple[tuple[str, str], ...]
     operation_id: str | None  # None: no route matched
-    status: int
+    status: int | None  # None: a fault closed the connection before any status was sent
     user: str | None
     body: bytes  # empty when there was none or it was too large to keep
     body_size: int
     duration_ms: float
+    fault: str | None = None  # the id of the fault that answered or delayed it
 
     def shown_query(self) -> dict[str, str | list[str]]:
         return redacted_query(self.query)

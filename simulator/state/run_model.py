@@ -48,6 +48,12 @@ class TaskTry:
     # The instance's try before this one: tries are a chain from the last
     # (one reference each, rather than a tuple per task instance).
     previous: TaskTry | None = field(default=None, repr=False, compare=False)
+    # A fault's effect on this try (engine/effects.py): the fault's id, the
+    # effect (fail | stuck | slow), a failure's message, a slow try's factor.
+    fault: str | None = None
+    effect: str | None = None
+    message: str | None = None
+    factor: float | None = None
 
 
 @dataclass(slots=True, kw_only=True)

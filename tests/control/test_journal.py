@@ -42,13 +42,14 @@ async def test_entries_newest_first_with_what_was_asked(client: TestClient) -> N
     assert body["total_entries"] == 3
     assert [stable(e) for e in body["requests"]] == [
         {"id": 3, "time": "2023-04-01T00:00:00+00:00", "method": "GET", "path": "/api/v1/nowhere",
-         "query": {}, "operation_id": None, "status": 404, "user": None, "request_body": None},
+         "query": {}, "operation_id": None, "status": 404, "user": None, "request_body": None,
+         "fault": None},
         {"id": 2, "time": "2023-04-01T00:00:00+00:00", "method": "GET", "path": "/api/v1/dags",
          "query": {}, "operation_id": "get_dags", "status": 401, "user": None,
-         "request_body": None},
+         "request_body": None, "fault": None},
         {"id": 1, "time": "2023-04-01T00:00:00+00:00", "method": "GET", "path": "/api/v1/dags",
          "query": {"limit": "2", "tags": ["a", "b"]}, "operation_id": "get_dags", "status": 200,
-         "user": "admin", "request_body": None},
+         "user": "admin", "request_body": None, "fault": None},
     ]  # fmt: skip
 
 

@@ -195,6 +195,7 @@ class TestRoundTrip:
             "event_logs",
             "engine",
             "scheduler",
+            "faults",
         ]
 
     def test_log_rows_of_deleted_runs_read_the_same(self) -> None:

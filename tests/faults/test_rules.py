@@ -18,7 +18,9 @@ from tests.conftest import TEST_SETTINGS
 
 START = datetime(2023, 4, 1, tzinfo=UTC)
 POOLS = RequestFacts("GET", "/api/v1/pools", "get_pools", "Pool", "admin")
-TRIGGER = RequestFacts("POST", "/api/v1/dags/etl_orders/dagRuns", "post_dag_run", "DAGRun", "ci-bot")
+TRIGGER = RequestFacts(
+    "POST", "/api/v1/dags/etl_orders/dagRuns", "post_dag_run", "DAGRun", "ci-bot"
+)
 STATUS_503 = {"type": "status", "status": 503}
 
 
@@ -147,7 +149,9 @@ class TestIds:
     def test_a_duplicate_id_is_refused_and_nothing_is_added(self, sim: Simulator) -> None:
         sim.faults.add({"id": "x", "action": STATUS_503})
         with pytest.raises(AlreadyExists):
-            sim.faults.add_all([{"id": "y", "action": STATUS_503}, {"id": "x", "action": STATUS_503}])
+            sim.faults.add_all(
+                [{"id": "y", "action": STATUS_503}, {"id": "x", "action": STATUS_503}]
+            )
         assert [f.id for f in sim.faults] == ["x"]
 
 
@@ -157,30 +161,78 @@ class TestIds:
         ("nope", "'nope' is not of type 'object'"),
         ({"kind": "disk"}, "kind: 'disk' is not one of"),
         ({}, "an http fault needs an action, a latency or both"),
-        ({"action": {"type": "reset", "fraction": 0.2}}, "action.fraction: not a field of a reset action"),
-        ({"action": {"type": "truncate", "fraction": 1}}, "action.fraction: 1 is greater than or equal to the maximum of 1"),
-        ({"action": {"type": "status", "status": 99}}, "action.status: 99 is less than the minimum of 200"),
-        ({"action": {"type": "status", "headers": {"X-A": "b\r\nc"}}}, "action.headers.X-A: a header value is one line"),
+        (
+            {"action": {"type": "reset", "fraction": 0.2}},
+            "action.fraction: not a field of a reset action",
+        ),
+        (
+            {"action": {"type": "truncate", "fraction": 1}},
+            "action.fraction: 1 is greater than or equal to the maximum of 1",
+        ),
+        (
+            {"action": {"type": "status", "status": 99}},
+            "action.status: 99 is less than the minimum of 200",
+        ),
+        (
+            {"action": {"type": "status", "headers": {"X-A": "b\r\nc"}}},
+            "action.headers.X-A: a header value is one line",
+        ),
         ({"latency": {"fixed": 1, "uniform": [1, 2]}}, "latency: "),
-        ({"latency": {"uniform": [2, 1]}}, "latency.uniform: expected [low, high] with low <= high"),
+        (
+            {"latency": {"uniform": [2, 1]}},
+            "latency.uniform: expected [low, high] with low <= high",
+        ),
         ({"latency": {"fixed": 301}}, "latency.fixed: 301 is greater than the maximum of 300"),
-        ({"match": {"dag_id": "x"}, "latency": {"fixed": 1}}, "match.dag_id: not a field of an http fault's match"),
-        ({"when": {"probability": 1.5}, "latency": {"fixed": 1}}, "when.probability: 1.5 is greater than the maximum of 1"),
-        ({"when": {"from": "tomorrow"}, "latency": {"fixed": 1}}, "when.from: expected an ISO 8601 instant"),
-        ({"when": {"from": "2023-04-01T00:00:00"}, "latency": {"fixed": 1}}, "when.from: a timezone is required"),
-        ({"when": {"from": "+2h", "until": "+1h"}, "latency": {"fixed": 1}}, "when.until: expected an instant after when.from"),
+        (
+            {"match": {"dag_id": "x"}, "latency": {"fixed": 1}},
+            "match.dag_id: not a field of an http fault's match",
+        ),
+        (
+            {"when": {"probability": 1.5}, "latency": {"fixed": 1}},
+            "when.probability: 1.5 is greater than the maximum of 1",
+        ),
+        (
+            {"when": {"from": "tomorrow"}, "latency": {"fixed": 1}},
+            "when.from: expected an ISO 8601 instant",
+        ),
+        (
+            {"when": {"from": "2023-04-01T00:00:00"}, "latency": {"fixed": 1}},
+            "when.from: a timezone is required",
+        ),
+        (
+            {"when": {"from": "+2h", "until": "+1h"}, "latency": {"fixed": 1}},
+            "when.until: expected an instant after when.from",
+        ),
         ({"kind": "task"}, "effect: a task fault needs an effect"),
         ({"kind": "task", "effect": "slow"}, "factor: a slow task fault needs a factor"),
-        ({"kind": "task", "effect": "fail", "seconds": 3}, "seconds: not a field of a task fault with effect fail"),
-        ({"kind": "task", "effect": "fail", "action": {"type": "reset"}}, "action: not a field of a task fault"),
+        (
+            {"kind": "task", "effect": "fail", "seconds": 3},
+            "seconds: not a field of a task fault with effect fail",
+        ),
+        (
+            {"kind": "task", "effect": "fail", "action": {"type": "reset"}},
+            "action: not a field of a task fault",
+        ),
         ({"kind": "scheduler_outage", "from": "+1h", "at": "+1h"}, "at: give from or at, not both"),
-        ({"kind": "scheduler_outage", "seconds": 60}, "seconds: seconds is the length of a window given by at"),
-        ({"kind": "scheduler_outage", "from": "+2h", "until": "+1h"}, "until: expected an instant after from"),
-        ({"kind": "scheduler_outage", "at": "+1h", "seconds": 7200, "repeat": "1h"}, "repeat: a repeated window needs an end before the next start"),
+        (
+            {"kind": "scheduler_outage", "seconds": 60},
+            "seconds: seconds is the length of a window given by at",
+        ),
+        (
+            {"kind": "scheduler_outage", "from": "+2h", "until": "+1h"},
+            "until: expected an instant after from",
+        ),
+        (
+            {"kind": "scheduler_outage", "at": "+1h", "seconds": 7200, "repeat": "1h"},
+            "repeat: a repeated window needs an end before the next start",
+        ),
         ({"kind": "scheduler_outage", "at": "+1h", "seconds": 60, "repeat": "1x"}, "repeat: "),
         ({"kind": "import_error"}, "dag_id: an import_error fault names the DAG"),
         ({"kind": "pool_starvation", "pool": "p"}, "slots: a pool_starvation fault needs slots"),
-        ({"kind": "scheduler_outage", "from": "9999-01-01T00:00:00Z"}, "from: instants from 9000-01-01 on are not supported"),
+        (
+            {"kind": "scheduler_outage", "from": "9999-01-01T00:00:00Z"},
+            "from: instants from 9000-01-01 on are not supported",
+        ),
     ],
 )
 def test_documents_that_are_not_faults_name_the_field(document: Any, error: str) -> None:

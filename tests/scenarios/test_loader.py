@@ -157,7 +157,7 @@ SEMANTIC_ERRORS = [
     ),
     (
         {"name": "w", "include": ["no_such_world"]},
-        "include[0]: expected a bundled scenario (ci, default, demo, large) or a file path, "
+        "include[0]: expected a bundled scenario (chaos, ci, default, demo, large) or a file path, "
         "found 'no_such_world'",
     ),
 ]

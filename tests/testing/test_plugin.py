@@ -223,8 +223,8 @@ def test_a_misspelt_marker_keyword(pytester: pytest.Pytester) -> None:
     assert errors == [
         "@pytest.mark.airflow_sim takes the keywords scenario, seed, auth; found ['scenaro']",
         "@pytest.mark.airflow_sim takes the keywords scenario, seed, auth; found ['demo']",
-        "@pytest.mark.airflow_sim: scenario: expected a bundled scenario (ci, default, demo, "
-        "large) or a file path, found 'no_such_world'",
+        "@pytest.mark.airflow_sim: scenario: expected a bundled scenario (chaos, ci, default, "
+        "demo, large) or a file path, found 'no_such_world'",
     ]
     assert "Traceback" not in result.stdout.str() and "During handling" not in result.stdout.str()
 
