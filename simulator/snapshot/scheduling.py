@@ -49,7 +49,8 @@ SIGNATURES = {
     CREATE: ("str", "instant", "instant"),
     **dict.fromkeys(KEYED, TI_KEY),  # the instance's key alone
     kinds.FINISH: (*TI_KEY, "str", "str"),
-    **dict.fromkeys((faults.BEGIN, faults.END), ("str", "int", "int")),  # id, generation, occurrence
+    # A fault window: its id, generation and occurrence.
+    **dict.fromkeys((faults.BEGIN, faults.END), ("str", "int", "int")),
 }
 # A START carrying a task effect: TaskEffect.args() after the key.
 EFFECT_START = (*TI_KEY, "str", "str", "str?", "float?", "float?", "str?")
