@@ -281,8 +281,12 @@ class Simulator:
         """The scheduler heartbeats every 5 virtual seconds from the origin;
         while it is down (Scheduler.outage_begin), the latest beat is the
         last one at or before the outage began."""
-        moment = self.scheduler.down_since or self.engine.now
-        ticks = (moment - self.origin) // SCHEDULER_HEARTBEAT
+        return self.latest_heartbeat(self.scheduler.down_since or self.engine.now)
+
+    def latest_heartbeat(self, moment: datetime | None = None) -> datetime:
+        """The last 5-second beat at or before `moment` (now): a job that
+        runs on, such as the triggerer during a scheduler outage."""
+        ticks = ((moment or self.engine.now) - self.origin) // SCHEDULER_HEARTBEAT
         return self.origin + ticks * SCHEDULER_HEARTBEAT
 
     def hash_password(self, username: str, password: str) -> str:

@@ -360,7 +360,8 @@ def _run(sim: Simulator, ti: TaskInstance) -> DagRun:
 def _dump(sim: Simulator, ti: TaskInstance, run: DagRun | None = None) -> dict[str, Any]:
     dag = sim.store.dags.get(ti.dag_id)
     task = dag.tasks.get(ti.task_id) if dag else None
-    triggerer = Triggerer(started=sim.origin, heartbeat=sim.latest_scheduler_heartbeat())
+    # The triggerer is a process of its own: it beats on through a scheduler outage.
+    triggerer = Triggerer(started=sim.origin, heartbeat=sim.latest_heartbeat())
     trigger_id = _trigger_id(sim, ti) if ti.state == DEFERRED else None
     return dump_task_instance(ti, run or _run(sim, ti), task, triggerer, trigger_id)
 

@@ -145,6 +145,15 @@ class TestSchedulerOutage:
         self, airflow_sim: AirflowSim, api: client.ApiClient
     ) -> None:
         airflow_sim.faults.add(kind="scheduler_outage", at="+10s", seconds=7200)
+        airflow_sim.advance(until=at(10))
+        # The triggerer is a process of its own: it beats on.
+        sensor = TaskInstanceApi(api).get_task_instance(
+            "wait_for_partition", "scheduled__2023-03-31T00:00:00+00:00", "wait_for_partition",
+            _check_return_type=False,
+        )  # fmt: skip
+        assert (sensor["state"], sensor["triggerer_job"]["latest_heartbeat"]) == (
+            "deferred", at(10)
+        )  # fmt: skip
         airflow_sim.advance(until=at(30))
         health = MonitoringApi(api).get_health(_check_return_type=False)
         assert health["scheduler"] == {
