@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scenarios.py
 	$(BIN)/python bench/control.py
 	$(BIN)/python bench/snapshot.py
+	$(BIN)/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

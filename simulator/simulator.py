@@ -127,8 +127,7 @@ class Simulator:
         try:
             self.faults.add_all(world.faults, base=start)
         except FaultError as exc:  # a reference the world lacks (a DAG, a pool)
-            where = f"faults[{exc.index}]" + (f".{exc.path}" if exc.path else "")
-            raise ScenarioError([f"{world.name}: {where}: {exc.message}"]) from None
+            raise ScenarioError([f"{world.name}: {exc.where()}"]) from None
 
     def snapshot(self) -> dict[str, Any]:
         """The whole world as plain JSON data (simulator/snapshot/); users'

@@ -44,18 +44,12 @@ async def post_faults(request: web.Request) -> web.Response:
         if several:
             check(body, "FaultList")
         added = sim.faults.add_all(body["faults"] if several else [body])
+        sim.catch_up()  # a window that begins now has begun in the answer
     except FaultError as exc:
-        raise BadRequest(detail=_where(exc, several)) from None
+        raise BadRequest(detail=exc.where() if several else str(exc)) from None
     if several:
         return _json(_collection([fault.view() for fault in added]), status=201)
     return _json(added[0].view(), status=201)
-
-
-def _where(error: FaultError, several: bool) -> str:
-    if not several or error.index is None:  # the whole body, or not one fault
-        return str(error)
-    path = f"faults[{error.index}]" + (f".{error.path}" if error.path else "")
-    return f"{path}: {error.message}"
 
 
 async def delete_faults(request: web.Request) -> web.Response:
@@ -74,7 +68,9 @@ async def patch_fault(request: web.Request) -> web.Response:
     body = await read_json(request)
     check_body("/faults/{fault_id}", "patch", body)
     try:
-        return _json(sim.faults.patch(fault_id, body).view())
+        fault = sim.faults.patch(fault_id, body)
+        sim.catch_up()  # a window that begins now has begun in the answer
+        return _json(fault.view())
     except FaultError as exc:
         raise BadRequest(detail=str(exc)) from None
 

@@ -7,11 +7,13 @@ end before they start). Errors name the field: `when.probability: ...`.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from simulator.errors import BadRequest
 from simulator.faults import model as m
 from simulator.scenario.dags import parse_instant
 from simulator.spec import control
@@ -32,6 +34,12 @@ MATCH_FIELDS = {
 # Defaults as Airflow's settings would fire: [scheduler] scheduler_zombie_task_threshold
 # for a try stuck running, [scheduler] task_queued_timeout (2.6) for one stuck queued.
 STUCK_SECONDS = {"running": 300.0, "queued": 600.0}
+# Headers that frame the message or the connection: an action may not set them.
+FRAMING = frozenset({
+    "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te",
+    "trailer", "proxy-connection",
+})  # fmt: skip
+REPEAT = (60.0, 366 * 86400.0)  # seconds: the shortest and longest repeat of a window
 OFFSET = re.compile(r"([+-])((?:[0-9]{1,9}(?:\.[0-9]+)?[smhd])+)")
 DURATION_PART = re.compile(r"([0-9]{1,9}(?:\.[0-9]+)?)([smhd])")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -51,16 +59,39 @@ class FaultError(ValueError):
         self.index: int | None = None  # which of several documents
         super().__init__(f"{path}: {message}" if path else message)
 
+    def where(self) -> str:
+        """`faults[i].path: message` when it is one of several documents."""
+        if self.index is None:
+            return str(self)
+        path = f"faults[{self.index}]" + (f".{self.path}" if self.path else "")
+        return f"{path}: {self.message}"
+
 
 def check(document: Any, schema: str = "Fault") -> dict[str, Any]:
     """The document if control.yaml's `schema` accepts it, else FaultError."""
     validator = control.write_validator("components", "schemas", schema)
     error = next(iter(validator.iter_errors(document)), None)
     if error is not None:
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise FaultError(path.lstrip("."), str(error.message))
+        raise FaultError(_path(error.absolute_path), str(error.message))
+    _check_finite(document, [])
     assert isinstance(document, dict)
     return document
+
+
+def _path(parts: Iterable[str | int]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
+
+
+def _check_finite(value: Any, where: list[str | int]) -> None:
+    """No NaN or infinity anywhere (a YAML `.nan` passes every bound)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FaultError(_path(where), f"expected a finite number, found {value}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, [*where, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_finite(item, [*where, index])
 
 
 def parse(document: Any, base: datetime, fault_id: str) -> m.Fault:
@@ -81,6 +112,32 @@ def parse(document: Any, base: datetime, fault_id: str) -> m.Fault:
     else:
         _windowed(doc, fault, base)
     return fault
+
+
+WINDOW = ("from", "until", "at", "seconds")
+EFFECT_FIELDS = ("state", "seconds", "factor", "message")
+
+
+def changed(stored: dict[str, Any], enabled: bool, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The document a PATCH makes of a stored one: the given fields replace
+    (None removes one). Fields the stored form derived from the replaced
+    ones go with them: a new kind keeps only the common fields, a new effect
+    its own, and a new `at` or `seconds` replaces the stored from/until
+    (keeping the other end: the start, or the length)."""
+    document = {**stored, "enabled": enabled}
+    if "kind" in changes and changes["kind"] != stored.get("kind"):
+        document = {k: v for k, v in document.items() if k in COMMON or k == "enabled"}
+    if "effect" in changes and changes["effect"] != stored.get("effect"):
+        for name in EFFECT_FIELDS:
+            document.pop(name, None)
+    if {"at", "seconds"} & set(changes) and "from" in document:
+        start, end = document.pop("from"), document.pop("until", None)
+        document["at"] = start
+        if end is not None and not {"seconds", "until"} & set(changes):
+            span = parse_instant(end) - parse_instant(start)
+            document["seconds"] = span.total_seconds()
+    document.update(changes)
+    return {k: v for k, v in document.items() if v is not None}
 
 
 def _match(doc: dict[str, Any], kind: str) -> dict[str, tuple[str, ...]]:
@@ -138,6 +195,8 @@ def _action(action: Mapping[str, Any]) -> m.HttpAction:
     for name in headers:
         if not name or not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
             raise FaultError("action.headers", f"{name!r} is not a header name")
+        if name.lower() in FRAMING:
+            raise FaultError(f"action.headers.{name}", "the server frames the answer itself")
         if re.search(r"[\r\n\x00]", headers[name]):
             raise FaultError(f"action.headers.{name}", "a header value is one line")
     fields = {k: v for k, v in action.items() if k != "headers"}
@@ -187,6 +246,8 @@ def _windowed(doc: dict[str, Any], fault: m.Fault, base: datetime) -> None:
     repeat = None
     if "repeat" in doc:
         repeat = duration(doc["repeat"], "repeat")
+        if not REPEAT[0] <= repeat <= REPEAT[1]:
+            raise FaultError("repeat", "expected a duration from 1 minute to 366 days")
         if end is None or repeat <= (end - start).total_seconds():
             raise FaultError("repeat", "a repeated window needs an end before the next start")
     fault.window = m.Window(start=start, end=end, repeat=repeat)
@@ -252,6 +313,10 @@ def duration(value: float | str, where: str) -> float:
     return sum(float(n) * UNITS[u] for n, u in parts)
 
 
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _a(kind: str) -> str:
     return ("an " if kind[0] in "aeiouh" else "a ") + kind
 
@@ -271,10 +336,8 @@ HEADER = "X-Sim-Fault"
 def parse_header(text: str, now: datetime) -> m.Fault:
     """The one http fault an X-Sim-Fault header carries (id "header" unless
     it names one); a 400 naming the header when it is not one."""
-    from simulator.errors import BadRequest
-
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_not_a_number)
     except (ValueError, RecursionError):
         raise BadRequest(detail=f"{HEADER}: not a JSON document") from None
     try:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.engine import lifecycle as lc
 from simulator.engine.actions import Actions
+from simulator.engine.clock import LATEST
 from simulator.engine.core import Engine
 from simulator.engine.rng import unit
 from simulator.errors import AlreadyExists, NotFound
@@ -55,6 +56,7 @@ class Faults:
         self._faults: dict[str, m.Fault] = {}
         self._next_id = 1
         self.held = Held()
+        self.headers = 0  # requests with an X-Sim-Fault header: their draws' keys
         self.has_http = False
         self._http: list[m.Fault] = []
         self._task: list[m.Fault] = []
@@ -79,31 +81,34 @@ class Faults:
         return self.add_all([document], base)[0]
 
     def add_all(self, documents_: Iterable[Any], base: datetime | None = None) -> list[m.Fault]:
-        """Parse every document, then add them all (or none: FaultError or a
-        409 for an id in use). Relative instants count from `base`, else now."""
+        """Parse every document, then add them all (or none, and nothing
+        changed: FaultError, or a 409 for an id in use). Relative instants
+        count from `base`, else now."""
         base = base or self.engine.now
-        parsed: list[m.Fault] = []
+        items = list(documents_)
+        given = {d.get("id") for d in items if isinstance(d, dict)}
         taken = set(self._faults)
-        for index, document in enumerate(documents_):
+        number = self._next_id
+        parsed: list[m.Fault] = []
+        for index, document in enumerate(items):
+            while f"f{number}" in taken or f"f{number}" in given:
+                number += 1
             try:
-                fault = documents.parse(document, base, self._free_id(taken))
+                fault = documents.parse(document, base, f"f{number}")
+                self._check_references(fault)
             except documents.FaultError as error:
                 error.index = index
                 raise
             if fault.id in taken:
                 raise AlreadyExists(detail=f"A fault with the id '{fault.id}' exists")
-            try:
-                self._check_references(fault)
-            except documents.FaultError as error:
-                error.index = index
-                raise
+            if fault.id == f"f{number}":
+                number += 1
             taken.add(fault.id)
             parsed.append(fault)
+        self._next_id = number
         for fault in parsed:
             self._faults[fault.id] = fault
-            if fault.id == f"f{self._next_id}":
-                self._next_id += 1
-            self._install(fault)
+            self._install(fault, current_tries=True)
         self._index()
         return parsed
 
@@ -118,31 +123,27 @@ class Faults:
         """The number of the next id assigned ("f<n>")."""
         return self._next_id
 
-    def restore(self, rules: list[m.Fault], next_id: int, held: Held) -> None:
+    def restore(self, rules: list[m.Fault], next_id: int, held: Held, headers: int) -> None:
         """A snapshot's faults, counters and windows in force (their events
         are on the engine's heap already)."""
         self._faults = {fault.id: fault for fault in rules}
-        self._next_id, self.held = next_id, held
+        self._next_id, self.held, self.headers = next_id, held, headers
         self._index()
-
-    def _free_id(self, taken: set[str]) -> str:
-        while f"f{self._next_id}" in taken:
-            self._next_id += 1
-        return f"f{self._next_id}"
 
     def patch(self, fault_id: str, changes: Mapping[str, Any]) -> m.Fault:
         """Replace some fields (None removes one); the counts stay, a window in
-        force ends and the new one is planned."""
+        force ends and the new one is planned. A task fault applies to tries
+        under way only when the change enables it."""
         old = self.get(fault_id)
         if changes.get("id", fault_id) != fault_id:
             raise documents.FaultError("id", "a fault's id cannot be changed")
-        document = {**old.document, "enabled": old.enabled, **changes}
-        document = {k: v for k, v in document.items() if v is not None}
+        document = documents.changed(old.document, old.enabled, changes)
         fault = documents.parse(document, self.engine.now, fault_id)
+        self._check_references(fault)
         self._uninstall(old)
         fault.matched, fault.fired, fault.generation = old.matched, old.fired, old.generation + 1
         self._faults[fault_id] = fault  # same place in the order
-        self._install(fault)
+        self._install(fault, current_tries=not old.enabled)
         self._index()
         return fault
 
@@ -164,10 +165,10 @@ class Faults:
         enabled = any(f.enabled for f in self._task)
         self.actions.executor.effects = self.effect_for if enabled else None
 
-    def _install(self, fault: m.Fault) -> None:
+    def _install(self, fault: m.Fault, *, current_tries: bool) -> None:
         if fault.window is not None:
             self._plan(fault, self._first_occurrence(fault))
-        elif fault.kind == m.TASK and fault.enabled:
+        elif fault.kind == m.TASK and fault.enabled and current_tries:
             self._apply_to_current_tries(fault)
 
     def _uninstall(self, fault: m.Fault) -> None:
@@ -195,6 +196,9 @@ class Faults:
         """An X-Sim-Fault header's fault, for its one request (not kept)."""
         if fault.kind != m.HTTP or not fault.enabled or not _http_matches(fault.match, facts):
             return NOTHING
+        # Counted across such requests, so that each draws afresh.
+        self.headers += 1
+        fault.matched = self.headers - 1
         firing = self._fire_http(fault, now)
         return [firing] if firing is not None else NOTHING
 
@@ -266,7 +270,12 @@ class Faults:
     def _plan(self, fault: m.Fault, occurrence: int | None) -> None:
         if occurrence is None:
             return
-        start, _ = self._bounds(fault, occurrence)
+        try:
+            start, _ = self._bounds(fault, occurrence)
+        except OverflowError:
+            return
+        if start >= LATEST:  # the clock never gets there
+            return
         self.engine.schedule(
             max(start, self.engine.now), BEGIN, fault.id, fault.generation, occurrence
         )
@@ -309,7 +318,8 @@ class Faults:
             own, starving = self.held.pools.get(fault.pool, (pool.slots if pool else 0, {}))
             starving[fault.id] = fault.slots
             self.held.pools[fault.pool] = (own, starving)
-            self._set_slots(fault.pool, min(starving.values()))
+            if pool is not None:
+                self.actions.set_pool_slots(pool, _squeezed(own, starving))
 
     def _revert(self, fault: m.Fault) -> None:
         del self.held.occurrences[fault.id]
@@ -327,15 +337,20 @@ class Faults:
         elif fault.kind == m.POOL_STARVATION:
             assert fault.pool is not None
             own, starving = self.held.pools[fault.pool]
+            squeezed = _squeezed(own, starving)
             del starving[fault.id]
             if not starving:
                 del self.held.pools[fault.pool]
-            self._set_slots(fault.pool, min(starving.values()) if starving else own)
+            pool = self.store.pools.get(fault.pool)
+            if pool is not None and pool.slots == squeezed:  # changed meanwhile: left so
+                self.actions.set_pool_slots(pool, _squeezed(own, starving))
 
-    def _set_slots(self, name: str, slots: int) -> None:
-        pool = self.store.pools.get(name)
-        if pool is not None:
-            self.actions.set_pool_slots(pool, slots)
+
+def _squeezed(own: int, starving: dict[str, int]) -> int:
+    """A pool's slots while faults starve it: the fewest, never more than its
+    own (-1: unlimited)."""
+    fewest = min(starving.values(), default=own)
+    return fewest if own < 0 else min(own, fewest)
 
 
 def _http_matches(match: dict[str, tuple[str, ...]], facts: m.RequestFacts) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from simulator.scenario.dags import DagDefinitionError, dag_from_dict, parse_instant
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from simulator.scenario.loader import Sourced
 
 DEFAULT_POOL = "default_pool"
+MAX_OCCURRENCES = 10_000  # windows of one repeating fault in a scenario's history
 # Options the simulator itself acts on, so their values must make sense.
 PAGE_LIMITS = ("maximum_page_limit", "fallback_page_limit")
 
@@ -160,13 +161,21 @@ def check_config(
         problems.append(Problem(file, "config.webserver.expose_config", found))
 
 
-def check_faults(items: Iterable[Sourced], problems: list[Problem]) -> None:
+def check_faults(items: Iterable[Sourced], history: timedelta, problems: list[Problem]) -> None:
     """Each fault document as POST /_sim/faults would check it (instants
-    relative to the start are checked against a fixed one)."""
+    relative to the start are checked against a fixed one), and windows that
+    repeat at most MAX_OCCURRENCES times in the history (building it runs them)."""
     from simulator.faults.documents import FaultError, parse
 
     for item in items:
         try:
-            parse(item.value, DEFAULT_START, "f1")
+            fault = parse(item.value, DEFAULT_START, "f1")
         except FaultError as exc:
             problems.append(Problem(item.file, join_path(item.path, exc.path), exc.message))
+            continue
+        repeat = fault.window.repeat if fault.window is not None else None
+        if repeat and history.total_seconds() / repeat > MAX_OCCURRENCES:
+            problems.append(Problem(item.file, join_path(item.path, "repeat"), (
+                f"expected at most {MAX_OCCURRENCES:,} windows in the history "
+                f"({history.total_seconds() / repeat:,.0f} with this repeat)"
+            )))  # fmt: skip

@@ -240,7 +240,7 @@ def _build(top: dict[str, Any], ref: _Ref, merged: _Merged, problems: list[Probl
     dags = [checked_dag(item, problems) for item in merged.items["dags"].values()]
     check_references(merged.items, merged.generate, origin.get("generate", ""), problems)
     check_config(merged.config, origin.get("config", ""), problems)
-    check_faults(merged.items["faults"].values(), problems)
+    check_faults(merged.items["faults"].values(), history, problems)
     values: dict[str, Any] = {
         name: [item.value for item in items.values()] for name, items in merged.items.items()
     }

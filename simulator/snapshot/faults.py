@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.faults.documents import FaultError, parse
+from simulator.faults.model import IMPORT_ERROR, OUTAGE, POOL_STARVATION, Fault
 from simulator.faults.registry import Faults, Held
 from simulator.snapshot.reading import (
     SnapshotError,
@@ -29,6 +30,7 @@ def dump_faults(faults: Faults) -> dict[str, Any]:
     held = faults.held
     return {
         "next_id": faults.next_id,
+        "headers": faults.headers,
         "rules": [
             {
                 "document": fault.document,
@@ -48,8 +50,9 @@ def dump_faults(faults: Faults) -> dict[str, Any]:
 
 
 def load_faults(node: object, path: str, faults: Faults) -> None:
-    spec = mapping(node, path, ("next_id", "rules", "held"))
+    spec = mapping(node, path, ("next_id", "rules", "held"), ("headers",))
     next_id = integer(spec["next_id"], join(path, "next_id"), 1, MAX_COUNT)
+    headers = integer(spec.get("headers", 0), join(path, "headers"), 0, MAX_COUNT)
     rules = []
     for index, item in enumerate(array(spec["rules"], join(path, "rules"))):
         where = join(join(path, "rules"), index)
@@ -66,10 +69,38 @@ def load_faults(node: object, path: str, faults: Faults) -> None:
         fault.fired = integer(rule["fired"], join(where, "fired"), 0, fault.matched)
         fault.generation = integer(rule["generation"], join(where, "generation"), 0, MAX_COUNT)
         rules.append(fault)
-    ids = {fault.id for fault in rules}
-    if len(ids) != len(rules):
+    by_id = {fault.id: fault for fault in rules}
+    if len(by_id) != len(rules):
         raise SnapshotError(join(path, "rules"), "two faults with the same id")
-    faults.restore(rules, next_id, _held(spec["held"], join(path, "held"), ids))
+    held = _held(spec["held"], join(path, "held"), set(by_id))
+    _check_held(held, by_id, join(path, "held"))
+    outages = sum(1 for i in held.occurrences if by_id[i].kind == OUTAGE)
+    if outages != faults.actions.scheduler.outages:
+        raise SnapshotError(
+            join(path, "held.occurrences"), "the scheduler outages in force do not match"
+        )
+    faults.restore(rules, next_id, held, headers)
+
+
+def _check_held(held: Held, by_id: dict[str, Fault], path: str) -> None:
+    """What windows in force hold agrees with their faults: each pool or DAG
+    entry names faults of that kind and target, in force, and each fault in
+    force of those kinds is in its entry."""
+    entries = {
+        **{i: ("pools", name) for name, (_, starving) in held.pools.items() for i in starving},
+        **{i: ("dags", dag_id) for dag_id, ids in held.dags.items() for i in ids},
+    }
+    for fault_id in held.occurrences:
+        fault = by_id[fault_id]
+        if fault.window is None:
+            raise SnapshotError(join(join(path, "occurrences"), fault_id), "not a windowed fault")
+        wanted = {POOL_STARVATION: ("pools", fault.pool), IMPORT_ERROR: ("dags", fault.dag_id)}
+        found, want = entries.pop(fault_id, None), wanted.get(fault.kind)
+        if found != want:
+            section = (found or want or ("occurrences",))[0]
+            raise SnapshotError(join(path, section), f"does not agree with fault {fault_id!r}")
+    for fault_id, (section, _) in entries.items():
+        raise SnapshotError(join(path, section), f"fault {fault_id!r} is not in force")
 
 
 def _held(node: object, path: str, ids: set[str]) -> Held:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from simulator.config import Settings
-from simulator.errors import AlreadyExists
+from simulator.errors import AlreadyExists, BadRequest
 from simulator.faults.documents import FaultError, parse, parse_header
 from simulator.faults.model import RequestFacts
 from simulator.simulator import Simulator
@@ -260,3 +260,86 @@ def test_references_are_checked_when_added(sim: Simulator) -> None:
     with pytest.raises(FaultError, match="pool: no pool is named 'nope'"):
         sim.faults.add({"kind": "pool_starvation", "pool": "nope", "slots": 1})
     assert len(sim.faults) == 0
+
+
+class TestHostileDocuments:
+    @pytest.mark.parametrize(
+        "document",
+        [
+            {"action": {"type": "truncate", "fraction": float("nan")}},
+            {"action": {"type": "dribble", "chunks": 2, "seconds": float("nan")}},
+            {"latency": {"lognormal": {"median": 0.1, "sigma": float("nan")}}},
+        ],
+    )
+    def test_no_nan_or_infinity(self, document: dict[str, Any]) -> None:
+        with pytest.raises(FaultError, match="expected a finite number"):
+            parse(document, START, "f1")
+
+    def test_nan_in_a_header_is_a_400(self) -> None:
+        with pytest.raises(BadRequest) as raised:
+            parse_header('{"action": {"type": "truncate", "fraction": NaN}}', START)
+        assert raised.value.detail == "X-Sim-Fault: not a JSON document"
+
+    @pytest.mark.parametrize("name", ["Content-Length", "transfer-encoding", "Connection"])
+    def test_an_action_cannot_frame_the_answer(self, name: str) -> None:
+        document = {"action": {"type": "status", "headers": {name: "3"}}}
+        with pytest.raises(FaultError, match=f"action.headers.{name}: the server frames"):
+            parse(document, START, "f1")
+
+    @pytest.mark.parametrize("repeat", [59, "30s", "367d", "999999d999999d"])
+    def test_a_repeat_is_one_minute_to_a_year(self, repeat: Any) -> None:
+        document = {"kind": "scheduler_outage", "at": "+1h", "seconds": 30, "repeat": repeat}
+        with pytest.raises(FaultError, match="repeat: "):
+            parse(document, START, "f1")
+
+    def test_a_scenario_history_bounds_its_windows(self) -> None:
+        from simulator.scenario.loader import load_scenario
+        from simulator.scenario.problems import ScenarioError
+
+        fault = {"kind": "scheduler_outage", "at": "-30d", "seconds": 30, "repeat": "1m"}
+        with pytest.raises(ScenarioError) as raised:
+            load_scenario({"name": "x", "history": {"days": 30}, "faults": [fault]})
+        assert str(raised.value) == (
+            "(inline scenario): faults[0].repeat: expected at most 10,000 windows in the "
+            "history (43,200 with this repeat)"
+        )
+
+
+class TestChanges:
+    def test_a_failed_batch_assigns_no_id(self, sim: Simulator) -> None:
+        with pytest.raises(FaultError):
+            sim.faults.add_all([{"action": STATUS_503}, {"bogus": 1}])
+        assert sim.faults.add({"action": STATUS_503}).id == "f1"
+
+    def test_ids_given_in_a_batch_are_not_assigned_to_others(self, sim: Simulator) -> None:
+        added = sim.faults.add_all([{"action": STATUS_503}, {"id": "f1", "action": STATUS_503}])
+        assert [f.id for f in added] == ["f2", "f1"]
+
+    def test_a_window_moves_by_at_or_seconds(self, sim: Simulator) -> None:
+        sim.faults.add({"id": "o", "kind": "scheduler_outage", "at": "+1h", "seconds": 600})
+        moved = sim.faults.patch("o", {"at": "+2h"}).document
+        assert (moved["from"], moved["until"]) == (
+            "2023-04-01T02:00:00+00:00", "2023-04-01T02:10:00+00:00"
+        )  # fmt: skip
+        longer = sim.faults.patch("o", {"seconds": 3600}).document
+        assert (longer["from"], longer["until"]) == (
+            "2023-04-01T02:00:00+00:00", "2023-04-01T03:00:00+00:00"
+        )  # fmt: skip
+
+    def test_another_effect_drops_the_old_ones_fields(self, sim: Simulator) -> None:
+        sim.faults.add({"id": "t", "kind": "task", "effect": "stuck", "state": "queued"})
+        fault = sim.faults.patch("t", {"effect": "slow", "factor": 2})
+        assert fault.document == {"id": "t", "kind": "task", "effect": "slow", "factor": 2}
+
+    def test_a_header_faults_draws_differ_per_request(self, sim: Simulator) -> None:
+        header = '{"action": {"type": "status"}, "when": {"probability": 0.5}}'
+        fired = [
+            bool(sim.faults.fire_header(parse_header(header, sim.now()), POOLS, sim.now()))
+            for _ in range(40)
+        ]
+        assert 5 < sum(fired) < 35
+        again = Simulator(TEST_SETTINGS)
+        assert fired == [
+            bool(again.faults.fire_header(parse_header(header, again.now()), POOLS, again.now()))
+            for _ in range(40)
+        ]
