@@ -162,6 +162,7 @@ class Faults:
         self._http = [f for f in self._faults.values() if f.kind == m.HTTP]
         self._task = [f for f in self._faults.values() if f.kind == m.TASK]
         self.has_http = any(f.enabled for f in self._http)
+        self._by_route: dict[tuple[str | None, str], list[m.Fault]] = {}
         enabled = any(f.enabled for f in self._task)
         self.actions.executor.effects = self.effect_for if enabled else None
 
@@ -184,9 +185,20 @@ class Faults:
         """The HTTP faults that fire for a request, in rule order."""
         if not self.has_http:
             return NOTHING
+        # The faults whose operation, tag and method can match, once per route
+        # (not for paths no route matched: their methods are anyone's words).
+        route = (facts.operation_id, facts.method)
+        candidates = self._by_route.get(route) if facts.operation_id else None
+        if candidates is None:
+            static = m.RequestFacts(facts.method, "", facts.operation_id, facts.tag, None)
+            candidates = [
+                f for f in self._http if f.enabled and _http_matches(f.match, static, STATIC)
+            ]
+            if facts.operation_id:
+                self._by_route[route] = candidates
         firings = []
-        for fault in self._http:
-            if fault.enabled and _http_matches(fault.match, facts):
+        for fault in candidates:
+            if _http_matches(fault.match, facts, DYNAMIC):
                 firing = self._fire_http(fault, now)
                 if firing is not None:
                     firings.append(firing)
@@ -207,8 +219,10 @@ class Faults:
             return None
         latency = 0.0
         if fault.latency is not None:
-            key = f"{self.seed}:fault/{fault.id}/{fault.matched}/latency/"
-            latency = fault.latency.seconds(unit(key + "u1"), unit(key + "u2"))
+            latency = fault.latency.fixed or 0.0
+            if fault.latency.fixed is None:
+                key = f"{self.seed}:fault/{fault.id}/{fault.matched}/latency/"
+                latency = fault.latency.seconds(unit(key + "u1"), unit(key + "u2"))
         return m.Firing(fault.id, fault.phase, fault.action, latency)
 
     def _fires(self, fault: m.Fault, now: datetime) -> bool:
@@ -353,13 +367,21 @@ def _squeezed(own: int, starving: dict[str, int]) -> int:
     return fewest if own < 0 else min(own, fewest)
 
 
-def _http_matches(match: dict[str, tuple[str, ...]], facts: m.RequestFacts) -> bool:
+# What a request's route fixes (its operation, tag and method), and the rest.
+STATIC = frozenset({"operation_id", "tag", "method"})
+DYNAMIC = frozenset({"path", "user"})
+
+
+def _http_matches(
+    match: dict[str, tuple[str, ...]],
+    facts: m.RequestFacts,
+    fields: frozenset[str] = STATIC | DYNAMIC,
+) -> bool:
     for name, wanted in match.items():
+        if name not in fields:
+            continue
         if name == "path":
             if not fnmatch.fnmatchcase(facts.path, wanted[0]):
-                return False
-        elif name == "method":
-            if facts.method not in wanted:
                 return False
         elif getattr(facts, name) not in wanted:
             return False
