@@ -79,6 +79,7 @@ class Actions:
     def delete_dag(self, dag: Dag) -> None:
         """DELETE /dags/{id}: the DAG and everything that hangs off it."""
         self.scheduler.pause(dag)
+        self.scheduler.files.forget(dag)
         for run in self.store.runs_of(dag.dag_id):
             self.delete_run(run)
         self.store.forget_dag(dag.dag_id)
@@ -129,39 +130,15 @@ class Actions:
         """The DAG's file (`filename`, else its fileloc) stops parsing, as
         DagFileProcessor.update_import_errors records it: one import error
         row per file (a second break updates it), and every DAG of the file
-        has import errors and is inactive: no new run, hidden from GET /dags;
-        runs already under way carry on."""
-        name = filename or dag.fileloc
-        error = self._import_error(name)
-        if error is None:
-            error = DagImportError(filename=name, stack_trace=stacktrace, timestamp=self.now)
-            self.store.import_errors.add(error)
-        else:
-            error.stack_trace, error.timestamp = stacktrace, self.now
-        for each in self._dags_of_file(dag, name):
-            each.has_import_errors = True
-            each.is_active = False
-            self.scheduler.pause(each)  # its planned run is not created
-        return error
+        has import errors at once (no new run; POST dagRuns answers 400),
+        then is inactive (hidden from GET /dags) once the DAG processor
+        finds it stale; runs already under way carry on (engine/dag_files.py)."""
+        return self.scheduler.files.break_file(dag, stacktrace, filename)
 
     def repair_dag_file(self, dag: Dag, filename: str | None = None) -> None:
         """The file parses again: its import error row goes, and every DAG of
         it is active, parsed now and planned again (catchup applies)."""
-        name = filename or dag.fileloc
-        error = self._import_error(name)
-        if error is not None:
-            self.store.import_errors.delete(error.id)
-        for each in self._dags_of_file(dag, name):
-            each.has_import_errors = False
-            each.is_active = True
-            each.last_parsed_time = self.now
-            self.scheduler.resume(each)
-
-    def _import_error(self, filename: str) -> DagImportError | None:
-        return next((e for e in self.store.import_errors if e.filename == filename), None)
-
-    def _dags_of_file(self, dag: Dag, filename: str) -> list[Dag]:
-        return [d for d in self.store.dags if d is dag or d.fileloc == filename]
+        self.scheduler.files.repair_file(dag, filename)
 
     # -- task instances ---------------------------------------------------
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from simulator.engine import timetable
+from simulator.engine.dag_files import runnable
 from simulator.state.dag_model import DATASETS, Dag
 from simulator.state.run_model import DatasetEvent
 from simulator.state.store import Store
@@ -60,14 +61,14 @@ class DatasetTriggers:
             if (
                 all(queue.get(u) for u in dag.schedule.value)
                 and not dag.is_paused
-                and dag.is_active
+                and runnable(dag)  # active, and its file parses
                 and not self.scheduler.down  # it triggers when the scheduler returns
             ):
                 self._trigger(dag, queue)
 
     def resume(self, dag: Dag) -> None:
-        """Trigger what was queued while the DAG was paused (or inactive, or
-        the scheduler down)."""
+        """Trigger what was queued while the DAG was paused (or its file did
+        not parse, or the scheduler was down)."""
         queue = self._queue.get(dag.dag_id)
         if (
             dag.schedule.kind == DATASETS

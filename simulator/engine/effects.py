@@ -17,6 +17,10 @@ that a deferred try resumes under it and its log can say why it failed.
   detection fails it (TaskInstance.handle_failure).
 - stuck, state queued: the try never starts; `seconds` later it is failed as
   Airflow's scheduler fails a queued instance its executor reports failed.
+
+The effect names, the stuck states, their default waits and the bounds of
+`seconds` and `factor` are this module's public constants, shared with the
+fault documents (simulator/faults/).
 """
 
 from __future__ import annotations
@@ -35,14 +39,30 @@ if TYPE_CHECKING:
     from simulator.engine.executor import Executor
     from simulator.state.dag_model import Task
 
+__all__ = [
+    "EFFECTS", "FAIL", "MAX_FACTOR", "MAX_SECONDS", "QUEUED", "QUEUED_TIMEOUT", "RUNNING",
+    "SLOW", "STUCK", "STUCK_SECONDS", "ZOMBIE_THRESHOLD", "EffectHook", "TaskEffect",
+    "apply_queued", "apply_running", "default_message", "effect_of", "fail_lost",
+    "fail_zombie", "mark_try", "problem",
+]  # fmt: skip
+
 FAIL, STUCK, SLOW = "fail", "stuck", "slow"
 EFFECTS = (FAIL, STUCK, SLOW)
 QUEUED, RUNNING = "queued", "running"  # where a stuck try stays
-# [scheduler] scheduler_zombie_task_threshold: seconds without a heartbeat
-# before a running try is a zombie (a stuck running try's default).
+# Seconds without a heartbeat before a running try is a zombie: [scheduler]
+# scheduler_zombie_task_threshold's default (a stuck running try's wait).
 ZOMBIE_THRESHOLD = 300.0
-# [celery] task_adoption_timeout: a stuck queued try's default wait.
+# Seconds a stuck queued try waits before it is failed. Airflow 2.5.3 has no
+# such timeout on by default ([celery] stalled_task_timeout is 0, off;
+# task_adoption_timeout, 600, covers only tasks adopted from a dead
+# scheduler): this is 2.6's [scheduler] task_queued_timeout default, which
+# replaced them.
 QUEUED_TIMEOUT = 600.0
+STUCK_SECONDS = {RUNNING: ZOMBIE_THRESHOLD, QUEUED: QUEUED_TIMEOUT}  # by stuck state
+# The bounds of an effect's numbers (control.yaml's Fault schema): above 0,
+# finite, `seconds` up to 366 days, `factor` up to 1000.
+MAX_SECONDS = 31622400.0
+MAX_FACTOR = 1000.0
 ARGS = 6  # how many plain values an effect is on an event
 
 
@@ -68,7 +88,7 @@ class TaskEffect:
         """A stuck try's seconds until it is failed."""
         if self.seconds is not None:
             return self.seconds
-        return QUEUED_TIMEOUT if self.stuck_queued else ZOMBIE_THRESHOLD
+        return STUCK_SECONDS[QUEUED if self.stuck_queued else RUNNING]
 
     @property
     def failure(self) -> str:
@@ -99,22 +119,29 @@ def default_message(fault_id: str) -> str:
     return f"Simulated failure (fault {fault_id})"
 
 
-def problem(args: tuple[Any, ...] | list[Any]) -> str | None:
-    """What is wrong with an effect's plain values (None: nothing), for a
-    snapshot being read."""
+def problem(args: tuple[Any, ...] | list[Any]) -> tuple[int, str] | None:
+    """What is wrong with an effect's plain values, for a snapshot being
+    read: the index of the value at fault and what was expected (None:
+    nothing)."""
     if len(args) != ARGS:
-        return f"expected {ARGS} values for a task effect"
+        return 0, f"expected {ARGS} values for a task effect"
     fault_id, effect, state, seconds, factor, message = args
     if type(fault_id) is not str or effect not in EFFECTS:
-        return "expected a fault id and an effect (fail, stuck or slow)"
+        return 0, "expected a fault id and an effect (fail, stuck or slow)"
     if state not in (None, QUEUED, RUNNING) or (message is not None and type(message) is not str):
-        return "expected a stuck state (queued or running) and a message or null"
-    for number in (seconds, factor):
-        if number is not None and (type(number) not in (int, float) or not number >= 0):
-            return "expected seconds and factor from 0, or null"
+        return 2, "expected a stuck state (queued or running) and a message or null"
+    for index, number, high in ((3, seconds, MAX_SECONDS), (4, factor, MAX_FACTOR)):
+        if number is not None and not _within(number, high):
+            return index, f"expected a number above 0 up to {high:.0f}, or null"
     if effect == SLOW and factor is None:
-        return "expected the factor of a slow effect"
+        return 4, "expected the factor of a slow effect"
     return None
+
+
+def _within(number: object, high: float) -> bool:
+    """A number above 0 up to `high` (NaN and the infinities are not: NaN
+    compares false, infinity is above any bound)."""
+    return (type(number) is int or type(number) is float) and 0 < number <= high
 
 
 # -- tries' records --------------------------------------------------------------
@@ -144,11 +171,11 @@ def apply_queued(executor: Executor, ti: TaskInstance, effect: TaskEffect) -> bo
     last = ti.last_try
     if effect.stuck_queued and last is not None and last.outcome == lc.DEFERRED:
         return False  # a deferred try resuming has started already
-    scheduler = executor.scheduler
+    outage = executor.scheduler.outage
     entry = executor.events.entry(ti.pending) if ti.pending is not None else None
     if entry is not None and entry[3] != START:
         return False  # lost already: it never starts
-    held = entry is None and scheduler.unhold(START, ti) is not None
+    held = entry is None and outage.unhold(START, ti) is not None
     if entry is None and not held:
         return False
     if effect.stuck_queued:
@@ -156,7 +183,7 @@ def apply_queued(executor: Executor, ti: TaskInstance, effect: TaskEffect) -> bo
         at = executor.events.now + timedelta(seconds=effect.wait)
         executor.pend(ti, at, LOST, priority=PRIORITY_FINISH)
     elif held:
-        scheduler.hold(START, ti, *effect.args())
+        outage.hold(START, ti, *effect.args())
     else:
         assert entry is not None
         executor.stop(ti)
@@ -194,3 +221,43 @@ def apply_running(executor: Executor, ti: TaskInstance, effect: TaskEffect) -> b
     executor.stop(ti)
     executor.pend(ti, at, FINISH, outcome, prefix, priority=entry[1])
     return True
+
+
+# -- stuck tries failed (the ZOMBIE and LOST events) -------------------------------
+
+
+def fail_zombie(executor: Executor, ti: TaskInstance, task: Task) -> None:
+    """A stuck running try: the scheduler's _find_zombies finds its job
+    without a heartbeat, and the DAG processor's handle_failure fails it
+    (nothing more is written to its log: its worker is gone)."""
+    if executor.scheduler.down:
+        executor.scheduler.outage.hold(ZOMBIE, ti)
+        return
+    now = executor.events.now
+    attempt = ti.last_try
+    assert attempt is not None and ti.start_date is not None
+    ti.end_date = attempt.end_date = now
+    ti.duration = (now - ti.start_date).total_seconds()
+    executor.handle_failure(ti, task, attempt)
+
+
+def fail_lost(executor: Executor, ti: TaskInstance, task: Task) -> None:
+    """A stuck queued try: the executor reports it failed while the
+    instance says queued (SchedulerJob._process_executor_events), and
+    handle_failure fails it. Up for retry, Airflow counts the try that
+    never started (its log has no file); failed, it does not."""
+    scheduler = executor.scheduler
+    if scheduler.down:
+        scheduler.outage.hold(LOST, ti)
+        return
+    now = executor.events.now
+    ti.end_date = now
+    ti.duration = (now - ti.start_date).total_seconds() if ti.start_date else None
+    executor.store.event_logs.add_task_event(now, lc.FAILED, ti)
+    # is_eligible_to_retry, where a queued instance's try_number is the next try's.
+    if task.retries and ti.try_number + 1 <= ti.max_tries:
+        ti.try_number += 1
+        executor.retry_later(ti, task)
+        return
+    lc.set_state(executor.store, ti, lc.FAILED)
+    scheduler.task_done(ti, worker=True)

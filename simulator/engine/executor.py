@@ -11,7 +11,8 @@ the instance remembers the event's seq (`pending`) so that clearing or
 marking it can cancel the event.
 
 Faults change tries through the `effects` hook and `apply_effect`
-(engine/effects.py). While the scheduler is down, the events it alone acts
+(engine/effects.py, which also fails a stuck try: the ZOMBIE and LOST
+events). While the scheduler is down, the events it alone acts
 on (a queued try's start, a retry coming due, a zombie or a lost queued try
 failed) are held and happen when it returns (`release`); a running try
 still finishes on its worker.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from simulator.engine import branching
@@ -34,6 +36,8 @@ from simulator.engine.effects import (
     apply_queued,
     apply_running,
     effect_of,
+    fail_lost,
+    fail_zombie,
     mark_try,
 )
 from simulator.engine.kinds import (
@@ -47,8 +51,9 @@ from simulator.engine.kinds import (
     START,
     ZOMBIE,
 )
+from simulator.engine.outage import Held
 from simulator.engine.rng import RandomStreams, gauss, unit, units
-from simulator.engine.scheduler import PRIORITY_FINISH, Held, Scheduler
+from simulator.engine.scheduler import PRIORITY_FINISH, Scheduler
 from simulator.state.dag_model import Task
 from simulator.state.run_model import DatasetEvent, RowsXCom, TaskInstance, TaskTry, XCom
 from simulator.state.store import Store
@@ -91,7 +96,7 @@ class Executor:
         for kind, handler in (
             (START, self._start), (DEFER, self._defer), (FINISH, self._finish),
             (RESUME, self._resume), (RETRY, self._retry), (KILLED, self._killed),
-            (ZOMBIE, self._zombie), (LOST, self._lost),
+            (ZOMBIE, partial(fail_zombie, self)), (LOST, partial(fail_lost, self)),
         ):  # fmt: skip
             events.on(kind, self._handler(handler))
 
@@ -148,7 +153,7 @@ class Executor:
 
     def _start(self, ti: TaskInstance, task: Task, *carried: Any) -> None:
         if self.scheduler.down:
-            self.scheduler.hold(START, ti, *carried)
+            self.scheduler.outage.hold(START, ti, *carried)
             return
         now = self.events.now
         last = ti.last_try
@@ -236,22 +241,26 @@ class Executor:
             skipped = self._succeed(ti, task, now, prefix)
             self.scheduler.task_done(ti, skipped, worker=True)
             return
-        self._fail(ti, task, attempt, now)
+        self.handle_failure(ti, task, attempt)
 
-    def _fail(self, ti: TaskInstance, task: Task, attempt: TaskTry, now: datetime) -> None:
+    def handle_failure(self, ti: TaskInstance, task: Task, attempt: TaskTry) -> None:
         """TaskInstance.handle_failure for a try that ran: up for retry while
         retries remain, else failed."""
         self._log_event(ti, task, lc.FAILED)
         if ti.try_number <= ti.max_tries:
-            lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
             attempt.outcome = lc.UP_FOR_RETRY
-            delay = retry_delay(task, ti.try_number)
-            self.pend(ti, now + timedelta(seconds=delay), RETRY)
-            self.scheduler.dispatch()
+            self.retry_later(ti, task)
             return
         lc.set_state(self.store, ti, lc.FAILED)
         attempt.outcome = lc.FAILED
         self.scheduler.task_done(ti, worker=True)
+
+    def retry_later(self, ti: TaskInstance, task: Task) -> None:
+        """Up for retry: it is due after the task's retry delay, and its slot is free."""
+        lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
+        delay = retry_delay(task, ti.try_number)
+        self.pend(ti, self.events.now + timedelta(seconds=delay), RETRY)
+        self.scheduler.dispatch()
 
     def _succeed(self, ti: TaskInstance, task: Task, now: datetime, prefix: str) -> list[str]:
         """The try succeeded: XComs, datasets and, for a branch, its skips
@@ -282,46 +291,9 @@ class Executor:
     def _retry(self, ti: TaskInstance, task: Task) -> None:
         if ti.state == lc.UP_FOR_RETRY:
             if self.scheduler.down:
-                self.scheduler.hold(RETRY, ti)
+                self.scheduler.outage.hold(RETRY, ti)
                 return
             self.scheduler.requeue(ti)
-
-    def _zombie(self, ti: TaskInstance, task: Task) -> None:
-        """A stuck running try: the scheduler's _find_zombies finds its job
-        without a heartbeat, and the DAG processor's handle_failure fails it
-        (nothing more is written to its log: its worker is gone)."""
-        if self.scheduler.down:
-            self.scheduler.hold(ZOMBIE, ti)
-            return
-        now = self.events.now
-        attempt = ti.last_try
-        assert attempt is not None and ti.start_date is not None
-        ti.end_date = attempt.end_date = now
-        ti.duration = (now - ti.start_date).total_seconds()
-        self._fail(ti, task, attempt, now)
-
-    def _lost(self, ti: TaskInstance, task: Task) -> None:
-        """A stuck queued try: the executor reports it failed while the
-        instance says queued (SchedulerJob._process_executor_events), and
-        handle_failure fails it. Up for retry, Airflow counts the try that
-        never started (its log has no file); failed, it does not."""
-        if self.scheduler.down:
-            self.scheduler.hold(LOST, ti)
-            return
-        now = self.events.now
-        ti.end_date = now
-        ti.duration = (now - ti.start_date).total_seconds() if ti.start_date else None
-        self._log_event(ti, task, lc.FAILED)
-        # is_eligible_to_retry, where a queued instance's try_number is the next try's.
-        if task.retries and ti.try_number + 1 <= ti.max_tries:
-            ti.try_number += 1
-            lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
-            delay = retry_delay(task, ti.try_number)
-            self.pend(ti, now + timedelta(seconds=delay), RETRY)
-            self.scheduler.dispatch()
-            return
-        lc.set_state(self.store, ti, lc.FAILED)
-        self.scheduler.task_done(ti, worker=True)
 
     def _log_event(self, ti: TaskInstance, task: Task, event: str) -> None:
         """The audit row of a try's step (owner: the task's; execution_date:
@@ -381,9 +353,7 @@ class Executor:
         attempt = ti.last_try
         if attempt is not None:
             attempt.end_date, attempt.outcome = now, lc.UP_FOR_RETRY
-        lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
-        self.pend(ti, now + timedelta(seconds=retry_delay(task, ti.try_number)), RETRY)
-        self.scheduler.dispatch()
+        self.retry_later(ti, task)
 
     def stop(self, ti: TaskInstance) -> None:
         """Forget the instance's pending work (it was cleared or marked)."""

@@ -3,12 +3,16 @@ each task's instances and upstream instances as positions in a run's tuple
 (state/run_tis.py), its trigger rule, its leaves, its priority weight.
 
 A plan is a cache of the DAG's definition; the scheduler rebuilds it when
-the DAG object or a run's layout is not the one it was built for.
+the DAG object or a run's layout is not the one it was built for. A task's
+plan answers its trigger rule over a run's instances (`decision`) and makes
+its instances of a new run (`new_ti`).
 """
 
 from __future__ import annotations
 
+from simulator.engine import lifecycle as lc
 from simulator.state.dag_model import Dag, Task
+from simulator.state.run_model import TaskInstance
 from simulator.state.run_tis import Layout
 
 
@@ -84,3 +88,35 @@ def priority_weight(dag: Dag, task: Task) -> int:
         other = dag.tasks[task_id]
         stack.extend(other.downstream if task.weight_rule == "downstream" else other.upstream)
     return task.priority_weight + sum(dag.tasks[t].priority_weight for t in seen)
+
+
+def new_ti(dag_id: str, run_id: str, plan: TaskPlan, map_index: int) -> TaskInstance:
+    """The task's instance (of `map_index`) in a new run, without a state."""
+    task = plan.task
+    return TaskInstance(dag_id=dag_id, run_id=run_id, task_id=task.task_id,
+                        map_index=map_index, pool=task.pool, pool_slots=task.pool_slots,
+                        queue=task.queue, priority_weight=plan.weight, max_tries=task.retries,
+                        operator=task.operator)  # fmt: skip
+
+
+def decision(task: TaskPlan, tis: tuple[TaskInstance, ...]) -> str:
+    """The task's trigger rule over its upstream instances. all_success, the
+    common rule, is decided in one pass as lifecycle.trigger_decision would."""
+    if not task.all_success:
+        return lc.trigger_decision(task.rule, [tis[position].state for position in task.upstream])
+    skipped = waiting = False
+    for position in task.upstream:
+        state = tis[position].state
+        if state == _SUCCESS:
+            continue
+        if state in _FAILING:
+            return lc.FAIL
+        if state == _SKIPPED:
+            skipped = True
+        elif state != _REMOVED:
+            waiting = True
+    return lc.SKIP if skipped else lc.WAIT if waiting else lc.RUN
+
+
+_SUCCESS, _SKIPPED, _REMOVED = lc.SUCCESS, lc.SKIPPED, lc.REMOVED
+_FAILING = frozenset({lc.FAILED, lc.UPSTREAM_FAILED})

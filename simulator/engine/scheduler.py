@@ -1,24 +1,26 @@
 """The scheduler: creates runs when due, starts queued runs within
 max_active_runs, decides which task instances may run (trigger rules), and
-hands them to the executor within pool slots and max_active_tasks.
+hands them to the executor within pool slots and max_active_tasks (the
+instances waiting meanwhile: engine/queues.py).
 
 Event-driven: nothing polls. A run is re-examined when one of its task
 instances finishes; waiting instances are dispatched when a slot frees.
 Per-DAG questions (active runs, the previous run) are answered from the
 store's indices, never by walking every run of the DAG.
 
-The scheduler can be down (`outage_begin` .. `outage_end`, counted): no
-heartbeat, no run created, started or settled, nothing dispatched; the
-executor's scheduler-side events (a queued try's start, a retry coming due,
-a zombie or a lost queued try failed) are held as plain data and happen
-when it returns. What runs on the workers goes on: tries finish, and a
-finished try's mini scheduler (Airflow's schedule_downstream_tasks, run by
-the task's own job) still decides its downstream tasks, which wait.
+The scheduler can be down (`outage_begin` .. `outage_end`, counted; its
+state in engine/outage.py): no heartbeat, no run created, started or
+settled, nothing dispatched; the executor's scheduler-side events (a queued
+try's start, a retry coming due, a zombie or a lost queued try failed) are
+held as plain data and happen when it returns. What runs on the workers
+goes on: tries finish, and a finished try's mini scheduler (Airflow's
+schedule_downstream_tasks, run by the task's own job) still decides its
+downstream tasks, which wait. Its DAG processor (engine/dag_files.py) stops
+with it.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,8 +28,11 @@ from typing import TYPE_CHECKING, Any
 from simulator.engine import branching, timetable
 from simulator.engine import lifecycle as lc
 from simulator.engine.core import Engine
+from simulator.engine.dag_files import DagFiles, runnable
 from simulator.engine.datasets import DatasetTriggers
-from simulator.engine.plan import DagPlan, TaskPlan, layout_counts
+from simulator.engine.outage import Outage
+from simulator.engine.plan import DagPlan, TaskPlan, decision, layout_counts, new_ti
+from simulator.engine.queues import Queues, Waiting
 from simulator.engine.timetable import RUN_TYPE_PREFIX, run_id_for
 from simulator.state.dag_model import Dag
 from simulator.state.entities import EventLog
@@ -42,10 +47,6 @@ if TYPE_CHECKING:
 PRIORITY_FINISH, PRIORITY_CREATE = 0, 1
 __all__ = ["RUN_TYPE_PREFIX", "Scheduler", "run_id_for"]
 CREATE = "create"  # event: (dag_id, interval start, interval end)
-Waiting = tuple[int, datetime, int, int, TaskInstance]
-# An event held while the scheduler is down: (kind, dag_id, run_id, task_id,
-# map_index, argument...), the event without its time, priority and seq.
-Held = tuple[Any, ...]
 
 
 class Scheduler:
@@ -56,22 +57,14 @@ class Scheduler:
         # directly (compact rows, see state/event_logs.py).
         self.record = record
         self.executor: Executor
-        # Waiting (scheduled) instances per pool: (-priority, logical, map_index, seq, ti).
-        self._waiting: dict[str, list[Waiting]] = {}
-        self._next_seq = 0  # a plain counter: tie-break among equal priorities
-        # Per DAG: waiting instances held back by the DAG itself (paused, or at
-        # max_active_tasks), as (pool, entry), until it releases a slot or is
-        # resumed (store.released, resume).
-        self._parked: dict[str, list[tuple[str, Waiting]]] = {}
+        # Scheduled instances waiting for a slot, per pool and parked per DAG.
+        self.queues = Queues(store)
         # Per DAG: the seq of its pending creation event.
         self._creation: dict[str, int] = {}
         self._plans: dict[str, DagPlan] = {}
-        # Outages in force (counted: overlapping ones end with the last), the
-        # instant the scheduler went down, and the events held meanwhile.
-        self._outages = 0
-        self.down_since: datetime | None = None
-        self._held: list[Held] = []
+        self.outage = Outage(events)
         self.datasets = DatasetTriggers(store, self)
+        self.files = DagFiles(store, events, self)
         events.on(CREATE, self._create_due)
 
     # -- DAGs -------------------------------------------------------------
@@ -104,7 +97,7 @@ class Scheduler:
         dag.next_dagrun_data_interval_start = interval.start
         dag.next_dagrun_data_interval_end = interval.end
         dag.next_dagrun_create_after = interval.end
-        if not dag.is_paused and dag.is_active:
+        if not dag.is_paused and runnable(dag):
             self._creation[dag.dag_id] = self.events.schedule(
                 max(interval.end, self.events.now),
                 CREATE, dag.dag_id, interval.start, interval.end,
@@ -113,9 +106,9 @@ class Scheduler:
 
     def _create_due(self, dag_id: str, start: datetime, end: datetime) -> None:
         self._creation.pop(dag_id, None)
-        if self._outages:
-            return  # planned again when the scheduler returns (resume)
         dag = self.store.dags.require(dag_id)
+        if self.outage.down or not runnable(dag):
+            return  # planned again when the scheduler returns, or the file parses (resume)
         if len(self.store.live_runs.get(dag_id, ())) >= dag.max_active_runs:
             return  # resumed when a run of this DAG finishes
         interval = timetable.Interval(start, end)
@@ -127,19 +120,19 @@ class Scheduler:
 
     def resume(self, dag: Dag) -> None:
         """Unpaused or below max_active_runs again: create what is due, start what waits."""
-        if dag.is_paused or self._outages:
+        if dag.is_paused or self.outage.down:
             return
-        # An inactive DAG (its file does not parse) gets no new run; the
+        # A DAG whose file does not parse (or inactive) gets no new run; the
         # runs it has carry on.
-        if dag.is_active and dag.dag_id not in self._creation and dag.next_dagrun is not None:
+        if runnable(dag) and dag.dag_id not in self._creation and dag.next_dagrun is not None:
             assert dag.next_dagrun_data_interval_end is not None
             interval = timetable.Interval(dag.next_dagrun, dag.next_dagrun_data_interval_end)
             if not dag.catchup and interval.end < self.events.now:
                 interval = timetable.first_interval(dag, self.events.now) or interval
             self._plan(dag, interval)
-        if dag.dag_id in self._parked:
-            self._unpark(dag.dag_id)  # held back while the DAG was paused
-        if dag.is_active:
+        if dag.dag_id in self.queues.parked:
+            self.queues.unpark(dag.dag_id)  # held back while the DAG was paused
+        if runnable(dag):
             self.datasets.resume(dag)  # events queued while the DAG was paused
         for run in self._live_runs(dag.dag_id):
             if run.state == lc.RUNNING:
@@ -156,56 +149,39 @@ class Scheduler:
     @property
     def down(self) -> bool:
         """Whether the scheduler is down (an outage is in force)."""
-        return self._outages > 0
+        return self.outage.down
 
     @property
     def outages(self) -> int:
         """How many outages are in force (0: the scheduler is up)."""
-        return self._outages
+        return self.outage.depth
+
+    @property
+    def down_since(self) -> datetime | None:
+        """The instant the scheduler went down (None: it is up)."""
+        return self.outage.since
 
     def outage_begin(self) -> None:
         """The scheduler stops (another outage may be in force already): no
         heartbeat from now on, and nothing it alone does happens until every
         outage has ended."""
-        self._outages += 1
-        if self._outages == 1:
-            self.down_since = self.events.now
+        self.outage.begin()
 
     def outage_end(self) -> None:
         """One outage ends (nothing when none is in force); after the last,
         the scheduler catches up at once, as a restarted Airflow scheduler
         does: the held events happen now, every DAG is planned again
         (catchup, max_active_runs, dataset triggers), every running run is
-        examined, queued runs start and waiting instances are queued."""
-        if not self._outages:
+        examined, queued runs start and waiting instances are queued; its
+        DAG processor looks for stale DAGs again."""
+        held = self.outage.end()
+        if held is None:
             return
-        self._outages -= 1
-        if self._outages:
-            return
-        self.down_since = None
-        held, self._held = self._held, []
         self.executor.release(held)
         for dag in list(self.store.dags):
             self.resume(dag)
         self.dispatch()
-
-    def hold(self, kind: str, ti: TaskInstance, *rest: Any) -> None:
-        """An executor event that came due while the scheduler is down: it
-        happens when the scheduler returns."""
-        self._held.append((kind, ti.dag_id, ti.run_id, ti.task_id, ti.map_index, *rest))
-
-    def unhold(self, kind: str, ti: TaskInstance) -> Held | None:
-        """Take back the instance's held event of `kind`, if any."""
-        key = (kind, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
-        for index, entry in enumerate(self._held):
-            if entry[:5] == key:
-                return self._held.pop(index)
-        return None
-
-    @property
-    def held(self) -> list[Held]:
-        """The events held while the scheduler is down; read, never write."""
-        return self._held
+        self.files.returned()
 
     # -- runs -------------------------------------------------------------
 
@@ -229,7 +205,7 @@ class Scheduler:
         )  # fmt: skip
         plan = self.plan(dag)
         tis = tuple(
-            self._new_ti(dag.dag_id, run_id, task, map_index)
+            new_ti(dag.dag_id, run_id, task, map_index)
             for task in plan.tasks.values()
             for map_index in (range(task.stop - task.start) if task.task.is_mapped else (-1,))
         )
@@ -237,21 +213,13 @@ class Scheduler:
         self.start_queued_runs(dag)
         return run
 
-    @staticmethod
-    def _new_ti(dag_id: str, run_id: str, plan: TaskPlan, map_index: int) -> TaskInstance:
-        task = plan.task
-        return TaskInstance(dag_id=dag_id, run_id=run_id, task_id=task.task_id,
-                            map_index=map_index, pool=task.pool, pool_slots=task.pool_slots,
-                            queue=task.queue, priority_weight=plan.weight, max_tries=task.retries,
-                            operator=task.operator)  # fmt: skip
-
     def _live_runs(self, dag_id: str) -> list[DagRun]:
         """The DAG's queued and running runs, in the order they were created."""
         live = self.store.live_runs.get(dag_id)
         return sorted(live.values(), key=_run_id_order) if live else []
 
     def start_queued_runs(self, dag: Dag) -> None:
-        if dag.is_paused or self._outages:
+        if dag.is_paused or self.outage.down:
             return
         runs = self._live_runs(dag.dag_id)
         running = sum(1 for run in runs if run.state == lc.RUNNING)
@@ -270,7 +238,7 @@ class Scheduler:
         # Airflow's scheduler examines runs of unpaused DAGs only, while it
         # is up; otherwise only the finished task's mini scheduler looks
         # downstream (task_ids).
-        frozen = dag.is_paused or self._outages > 0
+        frozen = dag.is_paused or self.outage.down
         if frozen and task_ids is None:
             return
         tis = self.store.instances_by_run[run.key]
@@ -289,21 +257,21 @@ class Scheduler:
         a task skipped or upstream_failed makes its downstream tasks pending."""
         while pending:
             task = plan.tasks[pending.pop(0)]
-            decision = None
+            decided = None
             for ti in tis[task.start : task.stop]:
                 if ti.state is not None:
                     continue
-                if decision is None:
-                    decision = _decision(task, tis)
-                if decision == lc.RUN:
+                if decided is None:
+                    decided = decision(task, tis)
+                if decided == lc.RUN:
                     if task.branches and branching.previously_skipped(
                         self.store, ti, task.branches
                     ):
                         self._skip(ti, lc.SKIPPED, task, pending)
                     elif not task.depends_on_past or self._past_done(run, ti):
                         self._enqueue(ti, run)
-                elif decision != lc.WAIT:
-                    self._skip(ti, lc.SKIPPED if decision == lc.SKIP else decision, task, pending)
+                elif decided != lc.WAIT:
+                    self._skip(ti, lc.SKIPPED if decided == lc.SKIP else decided, task, pending)
 
     def _skip(self, ti: TaskInstance, state: str, task: TaskPlan, pending: list[str]) -> None:
         """Skipped or upstream_failed without running; its downstream tasks are next."""
@@ -332,13 +300,7 @@ class Scheduler:
 
     def _enqueue(self, ti: TaskInstance, run: DagRun) -> None:
         lc.set_state(self.store, ti, lc.SCHEDULED)
-        seq = self._next_seq
-        self._next_seq = seq + 1
-        entry = (-ti.priority_weight, run.logical_date, ti.map_index, seq, ti)
-        heap = self._waiting.get(ti.pool)
-        if heap is None:
-            heap = self._waiting[ti.pool] = []
-        heapq.heappush(heap, entry)
+        self.queues.add(ti, run.logical_date)
 
     def requeue(self, ti: TaskInstance) -> None:
         """A retry or a resumed deferral is due: the instance waits for a slot again."""
@@ -348,57 +310,9 @@ class Scheduler:
 
     def dispatch(self) -> None:
         """Queue waiting instances by priority while their pool and DAG have room."""
-        if self._outages:
+        if self.outage.down:
             return  # they wait for the scheduler's return
-        released = self.store.released
-        if released:
-            if self._parked:
-                for dag_id in released:
-                    if dag_id in self._parked:
-                        self._unpark(dag_id)
-            released.clear()
-        for pool_name, heap in self._waiting.items():
-            if heap:
-                self._dispatch_pool(pool_name, heap)
-
-    def _dispatch_pool(self, pool_name: str, heap: list[Waiting]) -> None:
-        store = self.store
-        pool = store.pools.get(pool_name)
-        slots = pool.slots if pool is not None else 0
-        occupied, busy, dags = store.pool_occupied, store.dag_busy, store.dags.rows
-        held: list[Waiting] = []
-        while heap:
-            entry = heap[0]
-            ti = entry[4]
-            if ti.state != lc.SCHEDULED:
-                heapq.heappop(heap)  # cleared or marked meanwhile
-                continue
-            free = slots - occupied[pool_name]
-            if slots != -1 and free <= 0:
-                break  # the pool is full
-            heapq.heappop(heap)
-            dag = dags[ti.dag_id]
-            # Airflow skips an instance that does not fit (pool slots, the
-            # DAG's max_active_tasks, a paused DAG) and tries lower priorities.
-            if slots != -1 and free < ti.pool_slots:
-                held.append(entry)
-            elif dag.is_paused or busy[ti.dag_id] >= dag.max_active_tasks:
-                # Parked until its DAG has room: not re-examined at every pass.
-                self._parked.setdefault(ti.dag_id, []).append((pool_name, entry))
-            else:
-                self.executor.queue(ti, dag.tasks[ti.task_id])
-        for entry in held:
-            heapq.heappush(heap, entry)
-
-    def _unpark(self, dag_id: str) -> None:
-        """The DAG's held-back instances wait in their pools again when it has
-        room (in their original order: an entry keeps its priority and seq)."""
-        dag = self.store.dags.get(dag_id)
-        if dag is None or (
-            not dag.is_paused and self.store.dag_busy[dag_id] < dag.max_active_tasks
-        ):
-            for pool_name, entry in self._parked.pop(dag_id):
-                heapq.heappush(self._waiting[pool_name], entry)
+        self.queues.dispatch(self.executor.queue)
 
     def task_done(
         self, ti: TaskInstance, skipped: list[str] | None = None, *, worker: bool = False
@@ -407,7 +321,7 @@ class Scheduler:
         downstream of the tasks a branch just skipped). `worker`: its try
         ended on a worker, whose mini scheduler looks downstream even while
         the scheduler is down (an instance marked through the API waits)."""
-        if self._outages and not worker:
+        if self.outage.down and not worker:
             return  # the scheduler examines every running run when it returns
         run = self.store.dag_runs.rows.get((ti.dag_id, ti.run_id))
         if run is None:
@@ -418,7 +332,7 @@ class Scheduler:
         for task_id in skipped or ():
             pending.extend(d for d in dag.tasks[task_id].downstream if d not in pending)
         self.examine(run, pending)
-        if task.depends_on_past and not self._outages:
+        if task.depends_on_past and not self.outage.down:
             following = self.store.adjacent_run(run, later=True)
             if following is not None:
                 self.examine(following, [ti.task_id])
@@ -434,15 +348,6 @@ class Scheduler:
 
     # -- snapshots --------------------------------------------------------
 
-    @property
-    def next_seq(self) -> int:
-        return self._next_seq
-
-    def queues(self) -> tuple[dict[str, list[Waiting]], dict[str, list[tuple[str, Waiting]]]]:
-        """The waiting instances per pool (heaps) and those parked per DAG;
-        read, never write."""
-        return self._waiting, self._parked
-
     def load(
         self,
         waiting: dict[str, list[Waiting]],
@@ -452,42 +357,13 @@ class Scheduler:
     ) -> None:
         """A snapshot's queues, tie-break counter and pending creation events
         (by DAG), replacing these."""
-        self._waiting = {pool: sorted(entries) for pool, entries in waiting.items()}
-        self._parked = parked
-        self._next_seq = next_seq
+        self.queues.load(waiting, parked, next_seq)
         self._creation = creation
-
-    def load_outage(self, outages: int, since: datetime | None, held: list[Held]) -> None:
-        """A snapshot's outages in force, since when, and the events held."""
-        self._outages, self.down_since, self._held = outages, since, held
 
     # -- datasets ---------------------------------------------------------
 
     def dataset_updated(self, event: DatasetEvent, uri: str) -> None:
         self.datasets.updated(event, uri)
-
-
-def _decision(task: TaskPlan, tis: tuple[TaskInstance, ...]) -> str:
-    """The task's trigger rule over its upstream instances. all_success, the
-    common rule, is decided in one pass as lifecycle.trigger_decision would."""
-    if not task.all_success:
-        return lc.trigger_decision(task.rule, [tis[position].state for position in task.upstream])
-    skipped = waiting = False
-    for position in task.upstream:
-        state = tis[position].state
-        if state == _SUCCESS:
-            continue
-        if state in _FAILING:
-            return lc.FAIL
-        if state == _SKIPPED:
-            skipped = True
-        elif state != _REMOVED:
-            waiting = True
-    return lc.SKIP if skipped else lc.WAIT if waiting else lc.RUN
-
-
-_SUCCESS, _SKIPPED, _REMOVED = lc.SUCCESS, lc.SKIPPED, lc.REMOVED
-_FAILING = frozenset({lc.FAILED, lc.UPSTREAM_FAILED})
 
 
 def _run_id_order(run: DagRun) -> int:

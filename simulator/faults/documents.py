@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from simulator.engine import effects
 from simulator.errors import BadRequest
 from simulator.faults import model as m
 from simulator.scenario.dags import parse_instant
@@ -31,9 +32,6 @@ MATCH_FIELDS = {
     m.HTTP: ("operation_id", "method", "path", "tag", "user"),
     m.TASK: ("dag_id", "task_id", "operator", "try_number"),
 }
-# Defaults as Airflow's settings would fire: [scheduler] scheduler_zombie_task_threshold
-# for a try stuck running, [scheduler] task_queued_timeout (2.6) for one stuck queued.
-STUCK_SECONDS = {"running": 300.0, "queued": 600.0}
 # Headers that frame the message or the connection: an action may not set them.
 FRAMING = frozenset({
     "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te",
@@ -214,7 +212,7 @@ def _task(doc: dict[str, Any], fault: m.Fault) -> None:
     fault.effect = effect
     if effect == m.STUCK:
         fault.state = doc.setdefault("state", "running")
-        fault.seconds = float(doc.setdefault("seconds", STUCK_SECONDS[fault.state]))
+        fault.seconds = float(doc.setdefault("seconds", effects.STUCK_SECONDS[fault.state]))
     elif effect == m.SLOW:
         if "factor" not in doc:
             raise FaultError("factor", "a slow task fault needs a factor")

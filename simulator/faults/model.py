@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from simulator.engine import effects
+
 HTTP, TASK, OUTAGE = "http", "task", "scheduler_outage"
 IMPORT_ERROR, POOL_STARVATION = "import_error", "pool_starvation"
 KINDS = (HTTP, TASK, OUTAGE, IMPORT_ERROR, POOL_STARVATION)
@@ -24,8 +26,8 @@ STATUS, RESET, EMPTY, TRUNCATE, MALFORMED, DRIBBLE = (
     "status", "reset", "empty", "truncate", "malformed", "dribble",
 )  # fmt: skip
 ACTIONS = (STATUS, RESET, EMPTY, TRUNCATE, MALFORMED, DRIBBLE)
-# Task effects.
-FAIL, STUCK, SLOW = "fail", "stuck", "slow"
+# Task effects: the engine's (engine/effects.py).
+FAIL, STUCK, SLOW = effects.FAIL, effects.STUCK, effects.SLOW
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ from operator import attrgetter
 from typing import Any
 
 from simulator.engine.effects import EFFECTS as EFFECTS_NAMED
+from simulator.engine.effects import MAX_FACTOR
 from simulator.snapshot.codec import (
     Columns,
     Instants,
@@ -198,4 +199,9 @@ def _effects(cols: Columns, total: int) -> Iterator[tuple[Any, ...]] | None:
         raise SnapshotError(cols.where(missing), "missing (the effect columns go together)")
     values = [cols.typed(name, kind) for name, kind in EFFECT_SCALARS]
     among(values[1], EFFECTS, cols.where("effect"))
+    for row, factor in enumerate(values[3]):  # a deferred try resumes under it
+        if factor is not None and not 0 < factor <= MAX_FACTOR:
+            raise SnapshotError(
+                join(cols.where("factor"), row), f"expected a number above 0 up to {MAX_FACTOR:.0f}"
+            )
     return zip(*values, strict=True)

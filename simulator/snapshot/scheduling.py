@@ -3,17 +3,18 @@
 `engine.events` lists the live events in the order they will run, each as
 `[time, priority, seq, kind, argument...]` (an instant argument is
 `{"at": instant}`); cancelled events are left out, as they never run. A
-task instance's pending seq and a DAG's pending creation are read back from
+task instance's pending seq, a DAG's pending creation and a DAG's pending
+deactivation (its file broken: engine/dag_files.py) are read back from
 these events. A task try's START may carry a fault's effect (six more
 arguments: engine/effects.py). `scheduler.waiting` lists per pool the
-instances waiting for a slot as `[seq, task instance id]` (in the order they
-are picked when their priorities tie), `parked` per DAG those held back by
-the DAG as `[pool, seq, id]`; entries of instances deleted since are left
-out. While the scheduler is down, `scheduler.outage` holds how many
-outages are in force (`depth`), since when (`since`) and the events held
-(`held`, each `[kind, argument...]` as an event without its time, priority
-and seq; those void by now are left out); a snapshot without it was taken
-with the scheduler up.
+instances waiting for a slot as `[seq, task instance id]` (in the order
+they are picked when their priorities tie), `parked` per DAG those held
+back by the DAG as `[pool, seq, id]`; entries of instances deleted since
+are left out. While the scheduler is down, `scheduler.outage` holds how
+many outages are in force (`depth`), since when (`since`) and the events
+held (`held`, each `[kind, argument...]` as an event without its time,
+priority and seq; those void by now are left out); a snapshot without it
+was taken with the scheduler up.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from simulator.engine import effects, kinds
 from simulator.engine import lifecycle as lc
 from simulator.engine.clock import LATEST
 from simulator.engine.core import Engine
-from simulator.engine.scheduler import CREATE, Held, Scheduler, Waiting
+from simulator.engine.dag_files import DEACTIVATE
+from simulator.engine.outage import Held
+from simulator.engine.queues import Waiting
+from simulator.engine.scheduler import CREATE, Scheduler
 from simulator.faults import registry as faults
 from simulator.snapshot.codec import Instants, dump_instant
 from simulator.snapshot.reading import (
@@ -47,6 +51,7 @@ KEYED = (
 )  # fmt: skip
 SIGNATURES = {
     CREATE: ("str", "instant", "instant"),
+    DEACTIVATE: ("str",),  # the DAG's id
     **dict.fromkeys(KEYED, TI_KEY),  # the instance's key alone
     kinds.FINISH: (*TI_KEY, "str", "str"),
     # A fault window: its id, generation and occurrence.
@@ -89,6 +94,7 @@ def load_engine(
         raise SnapshotError(join(path, "now"), f"expected an instant before {LATEST.date()}")
     next_seq = integer(spec["next_seq"], join(path, "next_seq"), 0)
     creation: dict[str, int] = {}
+    stale: set[str] = set()  # the DAGs with a deactivation event
     events, seqs = [], set()
     for index, item in enumerate(array(spec["events"], join(path, "events"))):
         where = join(join(path, "events"), index)
@@ -109,7 +115,10 @@ def load_engine(
             _read_argument(a, join(where, i), instants) for i, a in enumerate(entry[4:], start=4)
         ]
         _check_signature(kind, arguments, where)
-        _bind(kind, arguments, seq, store, creation, where)
+        if kind == DEACTIVATE:
+            _bind_deactivation(arguments[0], store, stale, where)
+        else:
+            _bind(kind, arguments, seq, store, creation, where)
         seqs.add(seq)
         events.append((time, priority, seq, kind, *arguments))
     engine.load(events, next_seq, now)
@@ -176,12 +185,22 @@ def _bind(
         ti.pending = seq
 
 
+def _bind_deactivation(dag_id: str, store: Store, stale: set[str], where: str) -> None:
+    """A deactivation waits for an active DAG whose file does not parse."""
+    dag = store.dags.get(dag_id)
+    if dag is None or not (dag.is_active and dag.has_import_errors) or dag_id in stale:
+        expected = "expected an active DAG with import errors, without another deactivation"
+        raise SnapshotError(join(where, 4), expected)
+    stale.add(dag_id)
+
+
 def _check_effect(kind: str, arguments: list[Any], where: str, first: int = 4) -> None:
     """A START's task effect, when it carries one."""
     if kind == kinds.START and len(arguments) > len(TI_KEY):
         problem = effects.problem(arguments[len(TI_KEY) :])
         if problem is not None:
-            raise SnapshotError(join(where, first + len(TI_KEY)), problem)
+            index, expected = problem
+            raise SnapshotError(join(where, first + len(TI_KEY) + index), expected)
 
 
 def _instance(arguments: list[Any], store: Store, where: str) -> TaskInstance:
@@ -196,9 +215,10 @@ def _instance(arguments: list[Any], store: Store, where: str) -> TaskInstance:
 
 
 def dump_scheduler(scheduler: Scheduler, live: dict[int, TaskInstance]) -> dict[str, Any]:
-    waiting, parked = scheduler.queues()
+    queues = scheduler.queues
+    waiting, parked = queues.waiting, queues.parked
     document = {
-        "next_seq": scheduler.next_seq,
+        "next_seq": queues.next_seq,
         "waiting": {
             pool: [
                 [entry[3], entry[4].id]
@@ -221,13 +241,14 @@ def dump_scheduler(scheduler: Scheduler, live: dict[int, TaskInstance]) -> dict[
             for dag_id, queue in scheduler.datasets.queue.items()
         },
     }
-    if scheduler.down:
+    outage = scheduler.outage
+    if outage.down:
         document["outage"] = {
-            "depth": scheduler.outages,
-            "since": dump_instant(scheduler.down_since),
+            "depth": outage.depth,
+            "since": dump_instant(outage.since),
             "held": [
                 [entry[0], *map(_argument, entry[1:])]
-                for entry in scheduler.held
+                for entry in outage.held
                 if _holds(scheduler.store, entry)
             ],
         }
@@ -280,6 +301,8 @@ def load_scheduler(
         _queue(spec["dataset_queue"], join(path, "dataset_queue"), scheduler.store)
     )
     scheduler.load(waiting, parked, next_seq, creation)
+    # The engine's events are loaded (and checked) already.
+    scheduler.files.load({e[4]: e[2] for e in scheduler.events.pending() if e[3] == DEACTIVATE})
     if "outage" in spec:
         where = join(path, "outage")
         _load_outage(spec["outage"], where, scheduler, instants or Instants())
@@ -307,7 +330,7 @@ def _load_outage(node: object, path: str, scheduler: Scheduler, instants: Instan
             raise SnapshotError(at, "expected a task instance waiting for this event alone")
         holding.add(tuple(arguments[:4]))
         held.append((kind, *arguments))
-    scheduler.load_outage(depth, since, held)
+    scheduler.outage.load(depth, since, held)
 
 
 def _object(node: object, path: str) -> dict[str, Any]:

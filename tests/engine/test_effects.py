@@ -478,3 +478,58 @@ class TestDamagedSnapshot:
         del document["task_tries"]["columns"]["factor"]
         with pytest.raises(SnapshotError, match=r"task_tries.columns.factor: missing"):
             Simulator(FROZEN).restore(document)
+
+    @pytest.mark.parametrize(
+        ("index", "value", "bound"),
+        [
+            (11, 1e308, "31622400"),
+            (11, float("inf"), "31622400"),
+            (11, float("nan"), "31622400"),
+            (11, 0, "31622400"),
+            (12, 1e308, "1000"),
+            (12, 1000.5, "1000"),
+            (12, float("-inf"), "1000"),
+            (12, -1, "1000"),
+        ],
+    )
+    def test_seconds_and_factor_beyond_the_fault_schema_are_refused(
+        self, world: Callable[..., World], index: int, value: object, bound: str
+    ) -> None:
+        # Unbounded, they passed here and overflowed a timedelta in catch_up.
+        w = world(dag("d", task("a")))
+        with_effects(w, {("a", 1): TaskEffect("f1", "slow", factor=2.0)})
+        w.trigger("d")
+        document = self.document(w)
+        [start] = [e for e in document["engine"]["events"] if e[3] == "ti.start"]
+        assert start[11:13] == [None, 2.0]
+        start[index] = value
+        expected = rf"engine.events\[\d+\]\[{index}\]: expected a number above 0 up to {bound},"
+        with pytest.raises(SnapshotError, match=expected):
+            Simulator(FROZEN).restore(document)
+
+    def test_the_bounds_hold_for_a_held_start(self, world: Callable[..., World]) -> None:
+        w = world(dag("d", task("a")))
+        with_effects(w, {("a", 1): TaskEffect("f1", "stuck", seconds=60)})
+        w.trigger("d")
+        w.sim.scheduler.outage_begin()
+        w.advance(10)
+        [held] = w.sim.scheduler.outage.held
+        document = self.document(w)
+        document["scheduler"]["outage"]["held"][0][8] = 1e308  # checked before the faults
+        with pytest.raises(SnapshotError, match=r"scheduler.outage.held\[0\]\[8\]: expected a n"):
+            Simulator(FROZEN).restore(document)
+        assert held[8] == 60.0
+
+    def test_a_try_resuming_under_a_huge_factor_is_refused(
+        self, world: Callable[..., World]
+    ) -> None:
+        w = world(dag("d", task("s", deferral=20, duration=5)))
+        with_effects(w, {("s", 1): TaskEffect("f1", "slow", factor=3.0)})
+        w.trigger("d")
+        w.advance(10)  # deferred: its resumption runs under the try's factor
+        document = self.document(w)
+        factor = document["task_tries"]["columns"]["factor"]
+        assert factor == [3.0]
+        document["task_tries"]["columns"]["factor"] = [1e308]
+        with pytest.raises(SnapshotError, match=r"task_tries.columns.factor\[0\]: expected a n"):
+            Simulator(FROZEN).restore(document)

@@ -40,6 +40,12 @@ def down(w: World, at: float) -> None:
     w.sim.scheduler.outage_begin()
 
 
+def outage_fault(w: World, begin: float, end: float) -> None:
+    """A scheduler_outage fault's window from `begin` to `end` seconds after
+    now (a snapshot keeps the outages in force as the windows of faults)."""
+    w.sim.faults.add({"kind": "scheduler_outage", "from": f"+{begin:g}s", "until": f"+{end:g}s"})
+
+
 def up(w: World, at: float) -> None:
     w.advance_to(at)
     w.sim.scheduler.outage_end()
@@ -107,10 +113,10 @@ class TestWhileDown:
         down(w, 0)
         w.advance_to(100)
         assert w.states(run) == {"a": "queued"}
-        assert [entry[0] for entry in w.sim.scheduler.held] == ["ti.start"]
+        assert [entry[0] for entry in w.sim.scheduler.outage.held] == ["ti.start"]
         up(w, 200)
         assert w.entered("a", "running") == [200]
-        assert w.sim.scheduler.held == []
+        assert w.sim.scheduler.outage.held == []
         w.advance_to(300)
         assert w.history("a") == [*TRY, "success"]
         assert (run.state, seconds(run.end_date)) == ("success", 210)
@@ -162,7 +168,7 @@ class TestWhileDown:
         down(w, 20)
         w.advance_to(100)  # the retry came due at about 40 s
         assert w.history("a") == [*TRY, "up_for_retry"]
-        assert [entry[0] for entry in w.sim.scheduler.held] == ["ti.retry"]
+        assert [entry[0] for entry in w.sim.scheduler.outage.held] == ["ti.retry"]
         up(w, 200)
         assert w.entered("a", "scheduled") == [0, 200]
         w.advance_to(300)
@@ -301,7 +307,7 @@ class TestApiActionsWhileDown:
         run = w.trigger("d")
         down(w, 0)
         w.advance_to(50)
-        assert len(w.sim.scheduler.held) == 1
+        assert len(w.sim.scheduler.outage.held) == 1
         w.sim.actions.set_state([w.ti(run, "a")], "failed")
         up(w, 200)
         w.advance_to(300)
@@ -340,25 +346,22 @@ class TestSnapshot:
                 task("c", "a", "b"), **HOURLY),
             dag("e", task("x", duration=100)),
         )  # fmt: skip
+        outage_fault(w, 12, 3600)
+        outage_fault(w, 20, 3601)
         w.advance_to(12)
         w.trigger("e")
-        down(w, 12)
-        down(w, 20)
         w.advance_to(at)
         document = w.sim.snapshot()
         assert document["scheduler"]["outage"]["depth"] == 2
         assert document["scheduler"]["outage"]["held"]
         copy = restored(w.sim)
-        assert copy.scheduler.held == w.sim.scheduler.held
+        assert copy.scheduler.outage.held == w.sim.scheduler.outage.held
         assert copy.latest_scheduler_heartbeat() == w.sim.latest_scheduler_heartbeat()
         assert encoded(copy) == orjson.dumps(document)
         for sim in (w.sim, copy):
-            sim.advance_to(T0 + timedelta(seconds=3600))
-            sim.scheduler.outage_end()
-            sim.advance(1)
-            assert sim.scheduler.down
-            sim.scheduler.outage_end()
-            sim.advance(3 * 3600)
+            sim.advance_to(T0 + timedelta(seconds=3600.5))
+            assert sim.scheduler.outages == 1
+            sim.advance(3 * 3600 + 0.5)
         assert encoded(copy) == encoded(w.sim)
         assert len(copy.store.runs_of("d")) == 5
 
@@ -375,11 +378,11 @@ class TestSnapshot:
     def test_held_events_of_a_deleted_run_are_left_out(self, world: Callable[..., World]) -> None:
         w = world(dag("d", task("a")))
         run = w.trigger("d")
-        down(w, 0)
+        outage_fault(w, 0, 3600)
         w.advance_to(10)
         w.sim.actions.delete_run(run)
-        assert len(w.sim.scheduler.held) == 1
+        assert len(w.sim.scheduler.outage.held) == 1
         outage = w.sim.snapshot()["scheduler"]["outage"]
         assert outage == {"depth": 1, "since": outage["since"], "held": []}
         copy = restored(w.sim)
-        assert copy.scheduler.down and copy.scheduler.held == []
+        assert copy.scheduler.down and copy.scheduler.outage.held == []
