@@ -63,6 +63,7 @@ from simulator.server.keys import FAULT, SIM
 from simulator.spec import load_spec
 
 CONTROL = "/_sim"
+MAX_DELAY = 300.0  # wall seconds one request waits at most, whatever faults add up to
 # Actions that answer without the handler in the before phase; the others
 # shape the handler's real answer.
 ANSWERS = (STATUS, RESET, EMPTY)
@@ -182,7 +183,7 @@ def _shown(firings: Sequence[Firing], chosen: Firing | None) -> str:
 
 
 async def _sleep(firings: Sequence[Firing]) -> None:
-    delay = sum(f.latency for f in firings)
+    delay = min(MAX_DELAY, sum(f.latency for f in firings))
     if delay > 0:
         await asyncio.sleep(delay)
 
