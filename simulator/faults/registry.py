@@ -13,7 +13,7 @@ same seed and the same requests and clock moves fire the same way.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from simulator.engine.effects import TaskEffect
 
 BEGIN, END = "fault.begin", "fault.end"  # events: (fault id, generation, occurrence)
-NOTHING: list[m.Firing] = []
-
 
 @dataclass(slots=True)
 class Held:
@@ -68,7 +66,7 @@ class Faults:
     def __len__(self) -> int:
         return len(self._faults)
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[m.Fault]:
         return iter(list(self._faults.values()))
 
     def get(self, fault_id: str) -> m.Fault:
@@ -184,7 +182,7 @@ class Faults:
     def http(self, facts: m.RequestFacts, now: datetime) -> list[m.Firing]:
         """The HTTP faults that fire for a request, in rule order."""
         if not self.has_http:
-            return NOTHING
+            return []
         # The faults whose operation, tag and method can match, once per route
         # (not for paths no route matched: their methods are anyone's words).
         route = (facts.operation_id, facts.method)
@@ -207,12 +205,12 @@ class Faults:
     def fire_header(self, fault: m.Fault, facts: m.RequestFacts, now: datetime) -> list[m.Firing]:
         """An X-Sim-Fault header's fault, for its one request (not kept)."""
         if fault.kind != m.HTTP or not fault.enabled or not _http_matches(fault.match, facts):
-            return NOTHING
+            return []
         # Counted across such requests, so that each draws afresh.
         self.headers += 1
         fault.matched = self.headers - 1
         firing = self._fire_http(fault, now)
-        return [firing] if firing is not None else NOTHING
+        return [firing] if firing is not None else []
 
     def _fire_http(self, fault: m.Fault, now: datetime) -> m.Firing | None:
         if not self._fires(fault, now):
