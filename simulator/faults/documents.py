@@ -112,7 +112,6 @@ def parse(document: Any, base: datetime, fault_id: str) -> m.Fault:
     return fault
 
 
-WINDOW = ("from", "until", "at", "seconds")
 EFFECT_FIELDS = ("state", "seconds", "factor", "message")
 
 
