@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 BEGIN, END = "fault.begin", "fault.end"  # events: (fault id, generation, occurrence)
 
+
 @dataclass(slots=True)
 class Held:
     """What windows in force hold: per pool, its own slots and each
