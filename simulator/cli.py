@@ -88,6 +88,13 @@ def _state_file(value: str) -> Path:
     return path
 
 
+def _header_value(value: str) -> str:
+    """A response header's value: one line, bounded."""
+    if len(value) > 4096 or any(c in value for c in "\r\n\x00"):
+        raise argparse.ArgumentTypeError("expected one line of at most 4096 characters")
+    return value
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:
@@ -161,6 +168,25 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         _state_file,
         "restore the world from this snapshot file when it exists; save it there on shutdown "
         "(SIGINT, SIGTERM) and on POST /_sim/snapshot/save",
+    ),
+    (
+        "--cors-origins",
+        "cors_origins",
+        _header_value,
+        "origins allowed to call the API from a browser, space-separated, or * "
+        "(Airflow's [api] access_control_allow_origins; default the scenario's: none)",
+    ),
+    (
+        "--cors-headers",
+        "cors_headers",
+        _header_value,
+        "Access-Control-Allow-Headers on API answers ([api] access_control_allow_headers)",
+    ),
+    (
+        "--cors-methods",
+        "cors_methods",
+        _header_value,
+        "Access-Control-Allow-Methods on API answers ([api] access_control_allow_methods)",
     ),
     (
         "--allow-fault-header",

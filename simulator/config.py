@@ -46,6 +46,11 @@ class Settings:
     max_events: int = 1_000_000
     # Entries the request journal keeps (the oldest are dropped); 0 turns it off.
     journal_size: int = 10_000
+    # Airflow's [api] access_control_allow_origins / _headers / _methods;
+    # None: the scenario's (Airflow's default: empty, no CORS headers).
+    cors_origins: str | None = None
+    cors_headers: str | None = None
+    cors_methods: str | None = None
     # Restored at start when it exists; saved on shutdown and POST /_sim/snapshot/save.
     state_file: Path | None = None
     # Honour an `X-Sim-Fault: <JSON of one http fault>` header on the request it comes with.

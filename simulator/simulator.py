@@ -348,6 +348,10 @@ def resolve(settings: Settings, scenario: Scenario) -> Settings:
     if not isinstance(start, datetime):  # NOW
         start = wall_clock_minute()
     expose = scenario.config.get("webserver", {}).get("expose_config", False)
+    cors = {
+        name: str(api.get(f"access_control_allow_{name}", ""))
+        for name in ("origins", "headers", "methods")
+    }
     return dataclasses.replace(
         settings,
         seed=scenario.seed if settings.seed is None else settings.seed,
@@ -359,6 +363,9 @@ def resolve(settings: Settings, scenario: Scenario) -> Settings:
             str(expose).lower() == "true" if settings.expose_config is None
             else settings.expose_config
         ),
+        cors_origins=cors["origins"] if settings.cors_origins is None else settings.cors_origins,
+        cors_headers=cors["headers"] if settings.cors_headers is None else settings.cors_headers,
+        cors_methods=cors["methods"] if settings.cors_methods is None else settings.cors_methods,
         maximum_page_limit=settings.maximum_page_limit or limits[0] or None,
         fallback_page_limit=settings.fallback_page_limit or limits[1] or None,
     )  # fmt: skip

@@ -23,6 +23,7 @@ DEFAULT_POOL = "default_pool"
 MAX_OCCURRENCES = 10_000  # windows of one repeating fault in a scenario's history
 # Options the simulator itself acts on, so their values must make sense.
 PAGE_LIMITS = ("maximum_page_limit", "fallback_page_limit")
+CORS_OPTIONS = tuple(f"access_control_allow_{n}" for n in ("origins", "headers", "methods"))
 
 
 @functools.cache
@@ -155,6 +156,11 @@ def check_config(
         if value is not None and not (str(value).isdigit() and int(value) > 0):
             found = f"expected a positive integer, found {value!r}"
             problems.append(Problem(file, f"config.api.{key}", found))
+    for name in CORS_OPTIONS:  # sent as response headers: one line each
+        value = str(config.get("api", {}).get(name, ""))
+        if len(value) > 4096 or any(c in value for c in "\r\n\x00"):
+            found = "expected one line of at most 4096 characters"
+            problems.append(Problem(file, f"config.api.{name}", found))
     expose = config.get("webserver", {}).get("expose_config")
     if expose is not None and str(expose).lower() not in ("true", "false"):
         found = f"expected true or false, found {expose!r}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -72,10 +72,28 @@ def resolve_handler(operation: Operation) -> Callable[..., Any]:
 
 
 def add_routes(app: web.Application, spec: Spec) -> None:
+    methods: dict[str, set[str]] = {}
     for operation in sorted(spec.operations, key=_specificity):
         endpoint = make_endpoint(operation, resolve_handler(operation))
-        resource = app.router.add_resource(aiohttp_path(operation), name=operation.operation_id)
+        path = aiohttp_path(operation)
+        resource = app.router.add_resource(path, name=operation.operation_id)
         resource.add_route(operation.method, endpoint)
+        methods.setdefault(path, {"OPTIONS"}).add(operation.method)
         if operation.method == "GET":
             # werkzeug answers HEAD for every GET rule (the body is dropped).
             resource.add_route("HEAD", endpoint)
+            methods[path].add("HEAD")
+    for path, allowed in methods.items():
+        app.router.add_route("OPTIONS", path, options(allowed))
+
+
+def options(allowed: set[str]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Flask's automatic OPTIONS answer: 200, no body, `Allow` naming the
+    path's methods (sorted: Flask's order follows a set's), no authentication.
+    An unnamed route: a preflight is no operation."""
+    header = ", ".join(sorted(allowed))
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        return web.Response(headers={"Allow": header}, content_type="text/html", charset="utf-8")
+
+    return answer

@@ -1,0 +1,108 @@
+"""What Airflow 2.5.3's API serves about itself, through connexion 2.14:
+the spec at /api/v1/openapi.json and /api/v1/openapi.yaml (the vendored
+v1.yaml with `servers` set to the base path, as connexion's
+`with_base_path` does) and Swagger UI at /api/v1/ui/, from the
+swagger-ui-bundle package (no CDN). None of them asks for credentials;
+Swagger UI's "Authorize" takes the basic-auth user for "Try it out"."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from simulator.spec.loader import BASE_PATH, load_spec
+
+UI = BASE_PATH + "/ui"
+SPEC_JSON, SPEC_YAML = BASE_PATH + "/openapi.json", BASE_PATH + "/openapi.yaml"
+
+
+@functools.cache
+def _served() -> dict[str, Any]:
+    spec = copy.deepcopy(load_spec().raw)
+    spec["servers"] = [{"url": BASE_PATH}]
+    return spec
+
+
+@functools.cache
+def spec_json() -> bytes:
+    """As Flask's jsonify writes it: sorted keys, compact, ASCII, a newline."""
+    return json.dumps(_served(), sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+class _Dumper(yaml.SafeDumper):
+    """connexion's yaml dump: no anchors, multi-line texts as `|` blocks."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    block = any(c in value for c in "\n\r\x1c\x1d\x1e\x85\u2028\u2029")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if block else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
+@functools.cache
+def spec_yaml() -> bytes:
+    return yaml.dump(_served(), allow_unicode=True, Dumper=_Dumper).encode()
+
+
+@functools.cache
+def _ui_dir() -> Path:
+    from swagger_ui_bundle import swagger_ui_path
+
+    return Path(swagger_ui_path)
+
+
+@functools.cache
+def ui_index() -> bytes:
+    """swagger-ui-bundle's index template as connexion renders it: the spec's
+    URL filled in, the optional parts (urls, configUrl, initOAuth) left out."""
+    template = (_ui_dir() / "index.j2").read_text()
+    page = re.sub(r"\{% if \w+ is defined %\}.*?\{% endif %\}\n?", "", template, flags=re.S)
+    page = page.replace("{{ openapi_spec_url }}", SPEC_JSON)
+    page = page.replace("{{ validatorUrl | default('null') }}", "null")
+    assert "{{" not in page and "{%" not in page, "an unknown swagger-ui template"
+    return page.encode()
+
+
+async def get_spec_json(request: web.Request) -> web.Response:
+    return web.Response(body=spec_json(), content_type="application/json")
+
+
+async def get_spec_yaml(request: web.Request) -> web.Response:
+    return web.Response(body=spec_yaml(), headers={"Content-Type": "text/yaml"})
+
+
+async def get_ui(request: web.Request) -> web.Response:
+    return web.Response(body=ui_index(), content_type="text/html", charset="utf-8")
+
+
+async def get_ui_file(request: web.Request) -> web.StreamResponse:
+    """A file of the bundle (send_from_directory: nothing outside it)."""
+    root = _ui_dir().resolve()
+    path = (root / request.match_info["filename"]).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise web.HTTPNotFound()  # rendered as the API's 404 problem
+    return web.FileResponse(path)
+
+
+async def ui_redirect(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPPermanentRedirect(UI + "/")  # werkzeug's strict slashes: 308
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get(SPEC_JSON, get_spec_json)
+    app.router.add_get(SPEC_YAML, get_spec_yaml)
+    app.router.add_get(UI, ui_redirect)
+    app.router.add_get(UI + "/", get_ui)
+    app.router.add_get(UI + "/{filename:.+}", get_ui_file)
