@@ -33,7 +33,7 @@ async function listDags(api) {
 
 
 class _Frontend(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.send_header("Content-Length", str(len(FRONTEND)))
@@ -80,9 +80,7 @@ def test_swagger_ui_lists_dags_through_try_it_out(
 
 
 @pytest.mark.parametrize("allowed", [True, False])
-def test_another_origin_may_fetch_when_cors_allows(
-    page: Any, frontend: str, allowed: bool
-) -> None:
+def test_another_origin_may_fetch_when_cors_allows(page: Any, frontend: str, allowed: bool) -> None:
     settings = dataclasses.replace(
         TEST_SETTINGS,
         cors_origins=frontend if allowed else "http://elsewhere.example",
