@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator import state_file
-from simulator.control import faults
+from simulator.control import console, faults, world
 from simulator.control.validation import (
     CONTROL_SPEC,
     check_body,
@@ -328,14 +328,17 @@ async def save_snapshot(request: web.Request) -> web.Response:
     return _json({"path": str(path), "bytes": size})
 
 
-OPEN = frozenset({"get_sim_health"})  # CI waits and health checks need no token
+# CI waits and health checks need no token, nor the console's files (its
+# calls to the control API do).
+OPEN = frozenset({"get_sim_health", *console.ROUTES})
 
 
 @web.middleware
 async def control_token(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """With --control-token, every route but health needs the bearer token."""
+    """With --control-token, every route but health and the console's files
+    needs the bearer token."""
     token = _sim(request).settings.control_token
     if token and request.match_info.route.name not in OPEN:
         given = request.headers.get("Authorization", "")
@@ -365,4 +368,6 @@ def create_control_app(*, validate_responses: bool = False) -> web.Application:
     app.router.add_post("/snapshot", post_snapshot, name="post_snapshot")
     app.router.add_post("/snapshot/save", save_snapshot, name="save_snapshot")
     faults.add_routes(app)
+    world.add_routes(app)
+    console.add_routes(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from simulator.errors import AlreadyExists, NotFound
@@ -171,6 +171,22 @@ class Store:
 
     def runs_of(self, dag_id: str) -> list[DagRun]:
         return list(self.runs_by_dag.get(dag_id, {}).values())
+
+    def latest_runs(self, dag_id: str, count: int) -> list[DagRun]:
+        """The DAG's `count` runs of the latest logical dates, newest first."""
+        dated = self._by_date.get(dag_id, [])
+        return dated[: -count - 1 : -1]
+
+    def runs_created_since(self, moment: datetime) -> Iterator[DagRun]:
+        """Runs queued (created) at or after `moment`, newest first, without
+        reading older ones: the run table is in creation order, and a run is
+        created at the clock's now (a restored world keeps the table order)."""
+        for run in reversed(self.dag_runs.rows.values()):
+            if run.queued_at is None:
+                continue
+            if run.queued_at < moment:
+                return
+            yield run
 
     def tis_of(self, run: DagRun) -> list[TaskInstance]:
         tis = self.instances_by_run.get(run.key)

@@ -30,8 +30,11 @@ def chromium_path() -> str | None:
     return next((p for p in map(shutil.which, CANDIDATES) if p), None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One chromium for the browser tests, closed after them: Playwright's sync
+    API runs an event loop on this thread while it is open, which the async
+    tests that follow must not find."""
     executable = chromium_path()
     if executable is None:
         pytest.skip("no chromium found (apt-get install chromium): browser tests skipped")

@@ -229,7 +229,7 @@ class TestControlToken:
             for method in item
             if method != "parameters"
         ]
-        assert len(routes) == 19
+        assert len(routes) == 20
         for method, path in routes:
             response = await client.request(method, f"/_sim{path.replace('{fault_id}', 'f1')}")
             assert response.status == (200 if path == "/health" else 401), (method, path)

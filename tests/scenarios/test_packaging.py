@@ -14,6 +14,9 @@ WHEEL_MUST_HOLD = [
     "simulator/bundled/scenarios/ci.yaml",
     "simulator/bundled/fixtures/security.yaml",
     "simulator/scenario/schema.json",
+    "simulator/control/ui/index.html",
+    "simulator/control/ui/console.js",
+    "simulator/control/ui/console.css",
 ]
 
 
