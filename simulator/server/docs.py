@@ -90,8 +90,12 @@ async def get_ui(request: web.Request) -> web.Response:
 async def get_ui_file(request: web.Request) -> web.StreamResponse:
     """A file of the bundle (send_from_directory: nothing outside it)."""
     root = _ui_dir().resolve()
-    path = (root / request.match_info["filename"]).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    try:
+        path = (root / request.match_info["filename"]).resolve()
+        found = path.is_relative_to(root) and path.is_file()
+    except (ValueError, OSError):  # a NUL byte, a name too long
+        found = False
+    if not found:
         raise web.HTTPNotFound()  # rendered as the API's 404 problem
     return web.FileResponse(path)
 
@@ -101,8 +105,12 @@ async def ui_redirect(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get(SPEC_JSON, get_spec_json)
-    app.router.add_get(SPEC_YAML, get_spec_yaml)
-    app.router.add_get(UI, ui_redirect)
-    app.router.add_get(UI + "/", get_ui)
-    app.router.add_get(UI + "/{filename:.+}", get_ui_file)
+    from simulator.server.routing import options
+
+    for path, handler in (
+        (SPEC_JSON, get_spec_json), (SPEC_YAML, get_spec_yaml), (UI, ui_redirect),
+        (UI + "/", get_ui), (UI + "/{filename:.+}", get_ui_file),
+    ):  # fmt: skip
+        app.router.add_get(path, handler)
+        if path != UI:  # werkzeug redirects /ui first
+            app.router.add_route("OPTIONS", path, options)

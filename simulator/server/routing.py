@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -72,7 +72,7 @@ def resolve_handler(operation: Operation) -> Callable[..., Any]:
 
 
 def add_routes(app: web.Application, spec: Spec) -> None:
-    methods: dict[str, set[str]] = {}
+    methods: dict[str, set[str]] = {}  # methods by path
     for operation in sorted(spec.operations, key=_specificity):
         endpoint = make_endpoint(operation, resolve_handler(operation))
         path = aiohttp_path(operation)
@@ -83,17 +83,18 @@ def add_routes(app: web.Application, spec: Spec) -> None:
             # werkzeug answers HEAD for every GET rule (the body is dropped).
             resource.add_route("HEAD", endpoint)
             methods[path].add("HEAD")
-    for path, allowed in methods.items():
-        app.router.add_route("OPTIONS", path, options(allowed))
+    for path in methods:
+        app.router.add_route("OPTIONS", path, options)
 
 
-def options(allowed: set[str]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Flask's automatic OPTIONS answer: 200, no body, `Allow` naming the
-    path's methods (sorted: Flask's order follows a set's), no authentication.
-    An unnamed route: a preflight is no operation."""
-    header = ", ".join(sorted(allowed))
-
-    async def answer(request: web.Request) -> web.StreamResponse:
-        return web.Response(headers={"Allow": header}, content_type="text/html", charset="utf-8")
-
-    return answer
+async def options(request: web.Request) -> web.StreamResponse:
+    """Flask's automatic OPTIONS answer: 200, no body, no authentication,
+    `Allow` naming the methods of every route that matches the path (as
+    werkzeug's union: /dags/~/dagRuns/list is also /dags/{id}/dagRuns/{run};
+    sorted, where Flask's order follows a set's). An unnamed route: a
+    preflight is no operation."""
+    allowed = {"OPTIONS"}
+    for resource in request.app.router.resources():
+        allowed |= (await resource.resolve(request))[1]
+    headers = {"Allow": ", ".join(sorted(allowed))}
+    return web.Response(headers=headers, content_type="text/html", charset="utf-8")

@@ -181,3 +181,22 @@ def test_the_flags_and_their_variables(
     assert settings_from(build_parser().parse_args(["serve"])).cors_methods == "GET, POST"
     assert main(["serve", "--cors-headers", "X-A\nSet-Cookie: a=b"]) == 2
     assert "expected one line of at most 4096 characters" in capsys.readouterr().err
+
+
+async def test_allow_names_every_route_of_the_path(client: TestClient) -> None:
+    # /dags/~/dagRuns/list is also /dags/{dag_id}/dagRuns/{dag_run_id}: werkzeug's union.
+    response = await client.options("/api/v1/dags/~/dagRuns/list")
+    assert response.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PATCH, POST"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/openapi.json", "/api/v1/ui/", "/api/v1/ui/index.css"])
+async def test_the_docs_answer_a_preflight(client: TestClient, path: str) -> None:
+    response = await client.options(path, headers={"Origin": DEV})
+    assert (response.status, response.headers["Allow"]) == (200, "GET, HEAD, OPTIONS")
+    assert cors_headers(response)["Access-Control-Allow-Origin"] == DEV
+
+
+@pytest.mark.parametrize("name", ["%00", "a%00b", "a" * 5000])
+async def test_a_hostile_file_name_is_a_404(client: TestClient, name: str) -> None:
+    response = await client.get(f"/api/v1/ui/{name}")
+    assert (response.status, response.content_type) == (404, "application/problem+json")
