@@ -159,9 +159,16 @@ def description(schedule: Schedule) -> str:
         return "Triggered by datasets"
     if schedule.kind == DELTA:
         return ""
+    return _cron_text(_cron(schedule))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cron_text(expression: str) -> str:
+    """cron_descriptor's sentence for an expression: a pure function, made
+    once per expression (it loads its message catalogue on every call)."""
     from cron_descriptor import CasingTypeEnum, ExpressionDescriptor, Options
 
     options = Options()
     options.casing_type = CasingTypeEnum.Sentence
     options.use_24hour_time_format = True
-    return str(ExpressionDescriptor(_cron(schedule), options).get_description())
+    return str(ExpressionDescriptor(expression, options).get_description())
