@@ -17,6 +17,7 @@ from multidict import MultiMapping
 from simulator.errors import ApiError, BadRequest
 from simulator.server import problems
 from simulator.spec import control
+from simulator.state import strict_json
 
 INTEGER = re.compile(r"-?[0-9]+")  # int() would also take spaces and underscores
 log = logging.getLogger("simulator")
@@ -49,13 +50,9 @@ async def read_json(request: web.Request) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw, parse_constant=_not_a_number)
+        return strict_json.loads(raw)
     except (ValueError, RecursionError):
         raise BadRequest(detail="Request body is not valid JSON") from None
-
-
-def _not_a_number(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")  # NaN and Infinity are not JSON
 
 
 def check_body(path: str, method: str, body: Any) -> None:

@@ -6,7 +6,6 @@ end before they start). Errors name the field: `when.probability: ...`.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -18,6 +17,7 @@ from simulator.errors import BadRequest
 from simulator.faults import model as m
 from simulator.scenario.dags import parse_instant
 from simulator.spec import control
+from simulator.state import strict_json
 
 # Which fields each kind takes, besides the common ones.
 COMMON = frozenset({"id", "description", "kind", "enabled", "when"})
@@ -310,10 +310,6 @@ def duration(value: float | str, where: str) -> float:
     return sum(float(n) * UNITS[u] for n, u in parts)
 
 
-def _not_a_number(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _a(kind: str) -> str:
     return ("an " if kind[0] in "aeiouh" else "a ") + kind
 
@@ -334,7 +330,7 @@ def parse_header(text: str, now: datetime) -> m.Fault:
     """The one http fault an X-Sim-Fault header carries (id "header" unless
     it names one); a 400 naming the header when it is not one."""
     try:
-        document = json.loads(text, parse_constant=_not_a_number)
+        document = strict_json.loads(text)
     except (ValueError, RecursionError):
         raise BadRequest(detail=f"{HEADER}: not a JSON document") from None
     try:

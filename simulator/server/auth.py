@@ -21,7 +21,9 @@ from simulator.state.security import can, check_password, find_user, user_permis
 CHALLENGE = {"WWW-Authenticate": "Basic"}
 
 
-def _credentials(header: str | None) -> tuple[str, str] | None:
+def basic_pair(header: str | None) -> tuple[str, str] | None:
+    """The (username, password) a Basic Authorization header names, the
+    password possibly empty; None when it names no user."""
     if not header or header[:6].lower() != "basic ":
         return None
     try:
@@ -29,9 +31,12 @@ def _credentials(header: str | None) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     username, sep, password = decoded.partition(":")
-    if not sep or not username or not password:
-        return None
-    return username, password
+    return (username, password) if sep and username else None
+
+
+def _credentials(header: str | None) -> tuple[str, str] | None:
+    pair = basic_pair(header)
+    return pair if pair is not None and pair[1] else None
 
 
 class Authenticator:

@@ -26,8 +26,6 @@ spread over wall seconds.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import itertools
 import socket
@@ -58,6 +56,7 @@ from simulator.faults.model import (
     RequestFacts,
 )
 from simulator.server import problems
+from simulator.server.auth import basic_pair
 from simulator.server.encoding import dump_json
 from simulator.server.keys import FAULT, SIM
 from simulator.spec import load_spec
@@ -344,11 +343,5 @@ def _tags() -> dict[str, str]:
 
 def named_user(header: str | None) -> str | None:
     """The username a Basic Authorization header names (its password unchecked)."""
-    if not header or header[:6].lower() != "basic ":
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    username, sep, _ = decoded.partition(":")
-    return username if sep and username else None
+    pair = basic_pair(header)
+    return pair[0] if pair is not None else None

@@ -9,7 +9,6 @@ show them (state/redaction), never with a password in them.
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
+from simulator.state import strict_json
 from simulator.state.redaction import MASK, is_sensitive, redact, redact_extra
 
 DEFAULT_SIZE = 10_000  # entries kept
@@ -129,14 +129,10 @@ def redacted_body(raw: bytes, size: int, path: str = "") -> Any:
     if size > MAX_BODY:
         return f"({size} bytes, not kept)"
     try:
-        body = json.loads(raw, parse_constant=_not_json)
+        body = strict_json.loads(raw)
     except (ValueError, RecursionError):  # the text may hold anything: not shown
         return f"(not JSON, {size} bytes)"
     return _mask(redact(body), unquote(path.rsplit("/", 1)[-1]))
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _mask(value: Any, path_key: str) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import orjson
 import pytest
 
 from simulator.config import Settings
@@ -31,6 +32,18 @@ FROZEN = Settings(
     scenario={"name": "empty"}, clock="frozen", start=T0, password_hash_iterations=1000
 )
 START = "2023-03-01T00:00:00+00:00"
+
+
+def encoded(sim: Simulator) -> bytes:
+    """The world's snapshot as the control API sends it."""
+    return orjson.dumps(sim.snapshot())
+
+
+def restored(sim: Simulator) -> Simulator:
+    """A FROZEN simulator serving `sim`'s world, through its JSON snapshot."""
+    copy = Simulator(FROZEN)
+    copy.restore(orjson.loads(encoded(sim)))
+    return copy
 
 
 def dag(dag_id: str, *tasks: dict[str, Any], **fields: Any) -> dict[str, Any]:

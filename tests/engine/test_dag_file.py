@@ -20,7 +20,7 @@ from simulator.server.app import create_app
 from simulator.simulator import Simulator
 from simulator.snapshot import SnapshotError
 from tests.conftest import ADMIN, problem
-from tests.engine.conftest import FROZEN, World, dag, seconds, task
+from tests.engine.conftest import FROZEN, World, dag, encoded, seconds, task
 
 APP = dataclasses.replace(FROZEN, validate_responses=True)
 HOURLY = {"schedule": "@hourly", "start_date": "2023-03-31T23:00:00+00:00"}
@@ -29,10 +29,6 @@ TRACE = 'Traceback (most recent call last):\n  File "/opt/airflow/dags/d.py", li
 
 async def client_of(w: World, aiohttp_client: Callable[..., Any]) -> TestClient:
     return await aiohttp_client(create_app(APP, simulator=w.sim))
-
-
-def encoded(sim: Simulator) -> bytes:
-    return orjson.dumps(sim.snapshot())
 
 
 def deactivations(sim: Simulator) -> list[tuple[float, str]]:

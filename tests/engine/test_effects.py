@@ -21,7 +21,7 @@ from simulator.simulator import Simulator
 from simulator.snapshot import SnapshotError
 from simulator.state.run_model import DagRun, TaskInstance
 from tests.conftest import ADMIN
-from tests.engine.conftest import FROZEN, World, dag, seconds, task
+from tests.engine.conftest import FROZEN, World, dag, encoded, restored, seconds, task
 
 TRY = ["scheduled", "queued", "running"]
 APP = dataclasses.replace(FROZEN, validate_responses=True)
@@ -60,16 +60,6 @@ def log(sim: Simulator, run: DagRun, task_id: str, try_number: int) -> str:
                    task_try_number=try_number, accept="text/plain")  # fmt: skip
     assert isinstance(text, Text)
     return text.body
-
-
-def encoded(sim: Simulator) -> bytes:
-    return orjson.dumps(sim.snapshot())
-
-
-def restored(sim: Simulator) -> Simulator:
-    copy = Simulator(FROZEN)
-    copy.restore(orjson.loads(encoded(sim)))
-    return copy
 
 
 FAIL = TaskEffect("f1", "fail")

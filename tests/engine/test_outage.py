@@ -15,24 +15,13 @@ import orjson
 import pytest
 
 from simulator.server.app import create_app
-from simulator.simulator import Simulator
 from tests.conftest import ADMIN
-from tests.engine.conftest import FROZEN, T0, World, dag, seconds, task
+from tests.engine.conftest import FROZEN, T0, World, dag, encoded, restored, seconds, task
 
 TRY = ["scheduled", "queued", "running"]
 APP = dataclasses.replace(FROZEN, validate_responses=True)
 # Hourly from an hour before T0: the run of [T0-1h, T0] is created at T0.
 HOURLY = {"schedule": "@hourly", "start_date": "2023-03-31T23:00:00+00:00"}
-
-
-def encoded(sim: Simulator) -> bytes:
-    return orjson.dumps(sim.snapshot())
-
-
-def restored(sim: Simulator) -> Simulator:
-    copy = Simulator(FROZEN)
-    copy.restore(orjson.loads(encoded(sim)))
-    return copy
 
 
 def down(w: World, at: float) -> None:

@@ -27,7 +27,7 @@ from simulator.state.dag_model import Dag
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry, XCom
 from simulator.state.security import check_password
 from tests.conftest import ADMIN, TEST_SETTINGS, basic
-from tests.engine.conftest import FROZEN, World, dag, task
+from tests.engine.conftest import FROZEN, World, dag, encoded, task
 
 START = "2023-03-01T00:00:00+00:00"
 # The ci world and what it lacks: a branch, a one-slot pool, a DAG at its
@@ -85,10 +85,6 @@ PAGES = [
     "/api/v1/variables",
     "/api/v1/health",
 ]
-
-
-def encoded(sim: Simulator) -> bytes:
-    return orjson.dumps(sim.snapshot())
 
 
 def restored(document: Any, settings: Settings = TEST_SETTINGS) -> Simulator:
