@@ -35,7 +35,7 @@ from simulator.scenario.documents import DocumentError, parse
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.problems import ScenarioError
 from simulator.schemas.common import isoformat
-from simulator.server.encoding import dump_json
+from simulator.server.encoding import json_response
 from simulator.server.keys import SIM
 from simulator.simulator import Simulator
 from simulator.state.journal import Entry, Filters
@@ -48,10 +48,6 @@ async def _body(request: web.Request, path: str, *, required: bool = True) -> di
         return {}
     check_body(path, request.method.lower(), body)
     return dict(body)
-
-
-def _json(data: dict[str, Any]) -> web.Response:
-    return web.Response(body=dump_json(data), content_type="application/json")
 
 
 def _sim(request: web.Request) -> Simulator:
@@ -77,13 +73,14 @@ def _scenario(sim: Simulator) -> dict[str, Any]:
 async def get_sim_health(request: web.Request) -> web.Response:
     sim = _sim(request)
     sim.catch_up()
-    return _json({"status": "ok", "scenario": sim.scenario.name, "now": isoformat(sim.now())})
+    health = {"status": "ok", "scenario": sim.scenario.name, "now": isoformat(sim.now())}
+    return json_response(health)
 
 
 async def get_clock(request: web.Request) -> web.Response:
     sim = _sim(request)
     sim.catch_up()
-    return _json(_clock(sim))
+    return json_response(_clock(sim))
 
 
 async def patch_clock(request: web.Request) -> web.Response:
@@ -91,7 +88,7 @@ async def patch_clock(request: web.Request) -> web.Response:
     body = await _body(request, "/clock")
     sim.catch_up()
     sim.clock.configure(mode=body.get("mode"), speed=body.get("speed"))
-    return _json(_clock(sim))
+    return json_response(_clock(sim))
 
 
 SLICE = 20_000  # events between two chances for other requests to be answered
@@ -115,7 +112,8 @@ async def advance_clock(request: web.Request) -> web.Response:
     else:
         target = _target(sim, body)
         events, complete = await _advance(sim, target, budget)
-    return _json({"now": isoformat(sim.clock.now()), "events": events, "complete": complete})
+    answer = {"now": isoformat(sim.clock.now()), "events": events, "complete": complete}
+    return json_response(answer)
 
 
 def _target(sim: Simulator, body: dict[str, Any]) -> datetime:
@@ -194,13 +192,13 @@ async def reset(request: web.Request) -> web.Response:
         sim.reset(seed=body.get("seed"))
     except ScenarioError as exc:  # the seed's generated world is refused
         raise BadRequest(detail=str(exc)) from None
-    return _json(_scenario(sim))
+    return json_response(_scenario(sim))
 
 
 async def get_scenario(request: web.Request) -> web.Response:
     sim = _sim(request)
     sim.catch_up()
-    return _json(_scenario(sim))
+    return json_response(_scenario(sim))
 
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -225,7 +223,7 @@ async def put_scenario(request: web.Request) -> web.Response:
         sim.load(load_scenario(source))
     except ScenarioError as exc:
         raise BadRequest(detail=str(exc)) from None
-    return _json(_scenario(sim))
+    return json_response(_scenario(sim))
 
 
 def _yaml_document(raw: bytes) -> dict[str, Any]:
@@ -250,7 +248,7 @@ async def get_requests(request: web.Request) -> web.Response:
         since=_instant("since", query["since"]) if "since" in query else None,
     )
     entries, total = sim.journal.page(filters, query.get("limit", 100), query.get("offset", 0))
-    return _json({"requests": [_entry(e) for e in entries], "total_entries": total})
+    return json_response({"requests": [_entry(e) for e in entries], "total_entries": total})
 
 
 def _instant(name: str, value: str) -> datetime:
@@ -301,7 +299,7 @@ async def post_snapshot(request: web.Request) -> web.Response:
         sim.restore(state_file.decode(raw))
     except ValueError as exc:  # not JSON, or a SnapshotError
         raise BadRequest(detail=str(exc)) from None
-    return _json(_scenario(sim))
+    return json_response(_scenario(sim))
 
 
 async def _read_bounded(request: web.Request, limit: int) -> bytearray:
@@ -325,7 +323,7 @@ async def save_snapshot(request: web.Request) -> web.Response:
         size = state_file.save(sim, path)
     except state_file.StateFileError as exc:
         raise Conflict(detail=str(exc)) from None
-    return _json({"path": str(path), "bytes": size})
+    return json_response({"path": str(path), "bytes": size})
 
 
 # CI waits and health checks need no token, nor the console's files (its

@@ -12,7 +12,7 @@ from aiohttp import web
 from simulator.control.validation import check_body, read_json
 from simulator.errors import BadRequest
 from simulator.faults.documents import FaultError, check
-from simulator.server.encoding import dump_json
+from simulator.server.encoding import json_response
 from simulator.server.keys import SIM
 from simulator.simulator import Simulator
 
@@ -23,16 +23,12 @@ def _sim(request: web.Request) -> Simulator:
     return sim
 
 
-def _json(data: dict[str, Any], status: int = 200) -> web.Response:
-    return web.Response(body=dump_json(data), status=status, content_type="application/json")
-
-
 def _collection(views: list[dict[str, Any]]) -> dict[str, Any]:
     return {"faults": views, "total_entries": len(views)}
 
 
 async def get_faults(request: web.Request) -> web.Response:
-    return _json(_collection([fault.view() for fault in _sim(request).faults]))
+    return json_response(_collection([fault.view() for fault in _sim(request).faults]))
 
 
 async def post_faults(request: web.Request) -> web.Response:
@@ -48,8 +44,8 @@ async def post_faults(request: web.Request) -> web.Response:
     except FaultError as exc:
         raise BadRequest(detail=exc.where() if several else str(exc)) from None
     if several:
-        return _json(_collection([fault.view() for fault in added]), status=201)
-    return _json(added[0].view(), status=201)
+        return json_response(_collection([fault.view() for fault in added]), status=201)
+    return json_response(added[0].view(), status=201)
 
 
 async def delete_faults(request: web.Request) -> web.Response:
@@ -58,7 +54,7 @@ async def delete_faults(request: web.Request) -> web.Response:
 
 
 async def get_fault(request: web.Request) -> web.Response:
-    return _json(_sim(request).faults.get(request.match_info["fault_id"]).view())
+    return json_response(_sim(request).faults.get(request.match_info["fault_id"]).view())
 
 
 async def patch_fault(request: web.Request) -> web.Response:
@@ -70,7 +66,7 @@ async def patch_fault(request: web.Request) -> web.Response:
     try:
         fault = sim.faults.patch(fault_id, body)
         sim.catch_up()  # a window that begins now has begun in the answer
-        return _json(fault.view())
+        return json_response(fault.view())
     except FaultError as exc:
         raise BadRequest(detail=str(exc)) from None
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from simulator.control.validation import parse_query
 from simulator.schemas.common import isoformat
 from simulator.schemas.pool import dump_pool, tally_slots
-from simulator.server.encoding import dump_json
+from simulator.server.encoding import json_response
 from simulator.server.keys import SIM
 from simulator.simulator import Simulator
 from simulator.state.dag_model import Dag
@@ -36,7 +36,7 @@ async def get_world(request: web.Request) -> web.Response:
     query = parse_query("/world", "get", request.query)
     sim.catch_up()
     body = world(sim, limit=query.get("limit", 100), offset=query.get("offset", 0))
-    return web.Response(body=dump_json(body), content_type="application/json")
+    return json_response(body)
 
 
 def world(sim: Simulator, *, limit: int, offset: int) -> dict[str, Any]:

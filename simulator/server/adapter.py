@@ -17,7 +17,7 @@ from aiohttp import web
 from simulator.api.responses import Json, Text
 from simulator.server import audit
 from simulator.server.access import PUBLIC
-from simulator.server.encoding import dump_json
+from simulator.server.encoding import json_response
 from simulator.server.keys import AUTH, SIM, USER
 from simulator.server.validation import OperationValidator
 from simulator.spec.loader import Operation
@@ -38,7 +38,7 @@ def to_response(result: Any) -> web.StreamResponse:
     if isinstance(result, Json):
         body = json.dumps(result.body, indent=result.indent, sort_keys=result.sort_keys)
         return web.Response(body=body.encode(), content_type="application/json")
-    return web.Response(body=dump_json(result), content_type="application/json")
+    return json_response(result)
 
 
 def make_endpoint(operation: Operation, handler: Callable[..., Any]) -> Endpoint:

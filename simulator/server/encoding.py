@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 import orjson
+from aiohttp import web
 
 ORJSON_OPTIONS = (
     orjson.OPT_INDENT_2
@@ -43,3 +44,8 @@ def dump_json(obj: Any) -> bytes:
     if fast is not None and _same_as_stdlib(fast):
         return fast
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """`data` in Airflow's body format, as application/json."""
+    return web.Response(body=dump_json(data), status=status, content_type="application/json")
