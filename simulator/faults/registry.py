@@ -16,21 +16,19 @@ import fnmatch
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator.engine import lifecycle as lc
 from simulator.engine.actions import Actions
 from simulator.engine.clock import LATEST
 from simulator.engine.core import Engine
+from simulator.engine.effects import TaskEffect
 from simulator.engine.rng import unit
 from simulator.errors import AlreadyExists, NotFound
 from simulator.faults import documents
 from simulator.faults import model as m
 from simulator.state.dag_model import Task
 from simulator.state.run_model import TaskInstance
-
-if TYPE_CHECKING:
-    from simulator.engine.effects import TaskEffect
 
 BEGIN, END = "fault.begin", "fault.end"  # events: (fault id, generation, occurrence)
 
@@ -396,8 +394,6 @@ def _task_matches(match: dict[str, tuple[str, ...]], ti: TaskInstance, try_numbe
 
 
 def _effect(fault: m.Fault) -> TaskEffect:
-    from simulator.engine.effects import TaskEffect
-
     return TaskEffect(
         fault_id=fault.id, effect=fault.effect or m.FAIL, state=fault.state,
         seconds=fault.seconds, factor=fault.factor, message=fault.message,

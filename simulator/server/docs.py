@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from simulator.server.routing import options
 from simulator.spec.loader import BASE_PATH, load_spec
 
 UI = BASE_PATH + "/ui"
@@ -105,8 +106,6 @@ async def ui_redirect(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    from simulator.server.routing import options
-
     for path, handler in (
         (SPEC_JSON, get_spec_json), (SPEC_YAML, get_spec_yaml), (UI, ui_redirect),
         (UI + "/", get_ui), (UI + "/{filename:.+}", get_ui_file),
