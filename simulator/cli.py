@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from simulator.simulator import Simulator
 
 PROG = "airflow-sim"
+MAX_RETENTION_DAYS = 36_600  # a century
+MAX_ITERATIONS = 10_000_000  # PBKDF2 rounds: ~3 s a hash, already absurd
 
 
 def _bool(value: str) -> bool:
@@ -65,6 +67,20 @@ def _positive(value: str) -> int:
     number = int(value)
     if number <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return number
+
+
+def _retention_days(value: str) -> int:
+    days = int(value)
+    if not 1 <= days <= MAX_RETENTION_DAYS:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_RETENTION_DAYS} days, got {value}")
+    return days
+
+
+def _iterations(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= MAX_ITERATIONS:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_ITERATIONS}, got {value}")
     return number
 
 
@@ -194,6 +210,20 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         _bool,
         "apply the http fault an `X-Sim-Fault: <JSON>` request header gives to that request "
         "(default false: the header is ignored)",
+    ),
+    (
+        "--retention-days",
+        "retention_days",
+        _retention_days,
+        "drop runs that ended, event logs and dataset events older than N virtual days, "
+        "as `airflow db clean` would (default: the scenario's; none keeps everything)",
+    ),
+    (
+        "--password-hash-iterations",
+        "password_hash_iterations",
+        _iterations,
+        "PBKDF2 rounds of stored passwords (default 260000, werkzeug's in Airflow 2.5; "
+        "test suites may lower it)",
     ),
 ]
 

@@ -55,6 +55,10 @@ class Settings:
     state_file: Path | None = None
     # Honour an `X-Sim-Fault: <JSON of one http fault>` header on the request it comes with.
     allow_fault_header: bool = False
+    # `airflow db clean` on a timer: runs that ended, event logs and dataset
+    # events older than this many virtual days are dropped; None: the
+    # scenario's `retention` (none: keep everything, as Airflow).
+    retention_days: int | None = None
 
     @property
     def page_limits(self) -> tuple[int, int]:
