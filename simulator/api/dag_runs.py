@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import operator
 import pickle
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.api.params import check_limit, order_rows, parse_datetime
+from simulator.api.params import check_limit, ordering, parse_datetime
 from simulator.engine.scheduler import run_id_for
 from simulator.engine.timetable import manual_interval
 from simulator.errors import AlreadyExists, BadRequest, NotFound
@@ -29,6 +29,7 @@ from simulator.schemas.dataset_event import dump_dataset_event_collection
 from simulator.simulator import Simulator
 from simulator.state.entities import User
 from simulator.state.enums import DagRunState
+from simulator.state.queries import RunQuery, page_runs
 from simulator.state.run_model import DagRun
 from simulator.state.security import accessible_dag_ids, user_permissions
 
@@ -58,6 +59,8 @@ DATE_FILTERS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
     "end_date_gte": ("end_date", operator.ge),
     "end_date_lte": ("end_date", operator.le),
 }
+# The logical date bounds, which the run index answers.
+LOGICAL_BOUNDS = ("execution_date_gte", "execution_date_lte")
 # DagRunType values besides manual, in their enum order.
 RESERVED_PREFIXES = ("backfill", "scheduled", "dataset_triggered")
 
@@ -66,19 +69,42 @@ def _readable(sim: Simulator, user: User) -> set[str]:
     return accessible_dag_ids(user_permissions(sim.store, user), "can_read", sim.dag_ids())
 
 
-def _select(
-    runs: Iterable[DagRun], states: list[str] | None, bounds: Mapping[str, datetime | None]
-) -> list[DagRun]:
-    """The runs in any of `states` (if given) and within every date bound, inclusive."""
-    checks = [(*DATE_FILTERS[name], bound) for name, bound in bounds.items() if bound is not None]
-    selected = [run for run in runs if run.state in states] if states else list(runs)
-    for attr, compare, bound in checks:  # one pass per bound: cheap when few match
-        selected = [
-            run
-            for run in selected
-            if (value := getattr(run, attr)) is not None and compare(value, bound)
-        ]
-    return selected
+def _query(
+    sim: Simulator,
+    dag_ids: Collection[str] | None,
+    states: list[str] | None,
+    bounds: Mapping[str, datetime | None],
+) -> RunQuery:
+    """The runs in any of `states` (if given) and within every date bound,
+    inclusive; NULL dates never match."""
+    checks = [(*DATE_FILTERS[name], bound) for name, bound in bounds.items()
+              if bound is not None and name not in LOGICAL_BOUNDS]  # fmt: skip
+
+    def keep(run: DagRun) -> bool:
+        for attr, compare, bound in checks:
+            value = getattr(run, attr)
+            if value is None or not compare(value, bound):
+                return False
+        return True
+
+    return RunQuery(
+        dag_ids=dag_ids,
+        states=states or None,
+        low=bounds.get("execution_date_gte"),
+        high=bounds.get("execution_date_lte"),
+        keep=keep if checks else None,
+    )
+
+
+def _readable_scope(sim: Simulator, user: User, wanted: Iterable[str] | None) -> set[str] | None:
+    """The readable DAGs among `wanted` (None: all); None when that is every
+    DAG with runs, so that the query needs no DAG filter."""
+    readable = _readable(sim, user)
+    if wanted is not None:
+        return set(wanted) & readable
+    if all(dag_id in readable for dag_id in sim.store.runs_by_dag):
+        return None
+    return readable
 
 
 def get_dag_runs(
@@ -108,25 +134,21 @@ def get_dag_runs(
         "end_date_lte": end_date_lte,
     }
     bounds = {name: parse_datetime(value) for name, value in raw.items()}
-    if dag_id == "~":
-        readable = _readable(sim, user)
-        runs: list[DagRun] = [run for run in sim.store.dag_runs if run.dag_id in readable]
-    else:
-        runs = sim.store.runs_of(dag_id)
-    rows = order_rows(_select(runs, state, bounds), order_by, ORDERING, "id")
-    start = offset or 0
-    return dump_dag_run_collection(rows[start : start + size], len(rows))
+    dag_ids = _readable_scope(sim, user, None) if dag_id == "~" else (dag_id,)
+    order = ordering(order_by, ORDERING, "id")
+    query = _query(sim, dag_ids, state, bounds)
+    rows, total = page_runs(sim.store, query, order, offset or 0, size)
+    return dump_dag_run_collection(rows, total)
 
 
 def get_dag_runs_batch(sim: Simulator, *, body: dict[str, Any], user: User) -> dict[str, Any]:
     """POST /dags/~/dagRuns/list: runs of the readable DAGs among `dag_ids`, unclamped pages."""
     form = load_batch_form(body)
-    readable = _readable(sim, user)
-    wanted = set(form.dag_ids) & readable if form.dag_ids else readable
-    runs = [run for run in sim.store.dag_runs if run.dag_id in wanted]
-    rows = order_rows(_select(runs, form.states, form.dates), form.order_by, ORDERING, "id")
-    page = rows[form.page_offset : form.page_offset + form.page_limit]
-    return dump_dag_run_collection(page, len(rows))
+    dag_ids = _readable_scope(sim, user, form.dag_ids or None)
+    order = ordering(form.order_by, ORDERING, "id")
+    query = _query(sim, dag_ids, form.states, form.dates)
+    rows, total = page_runs(sim.store, query, order, form.page_offset, form.page_limit)
+    return dump_dag_run_collection(rows, total)
 
 
 def post_dag_run(sim: Simulator, *, dag_id: str, body: dict[str, Any]) -> dict[str, Any]:

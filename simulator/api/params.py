@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from simulator.config import Settings
 from simulator.errors import BadRequest
+from simulator.state.queries import Order
 
 T = TypeVar("T")
 
@@ -39,17 +40,10 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, 0) if value is None else (0, value)
 
 
-def order_rows(
-    rows: Iterable[T],
-    order_by: str | None,
-    allowed: Mapping[str, Callable[[T], Any]],
-    default: str,
-) -> list[T]:
-    """Airflow's apply_sorting: `-` for descending, names from an allow-list.
-
-    Sorting is stable over insertion order, which stands in for the row id
-    Airflow does not add as a tiebreak.
-    """
+def ordering(
+    order_by: str | None, allowed: Mapping[str, Callable[[T], Any]], default: str
+) -> Order:
+    """Airflow's apply_sorting: `-` for descending, names from an allow-list."""
     order_by = default if order_by is None else order_by
     name = order_by.lstrip("-")
     if name not in allowed:
@@ -57,13 +51,27 @@ def order_rows(
             detail=f"Ordering with '{name}' is disallowed or "
             "the attribute does not exist on the model"
         )
-    descending = order_by.startswith("-")
+    return Order(name, allowed[name], order_by.startswith("-"))
+
+
+def order_rows(
+    rows: Iterable[T],
+    order_by: str | None,
+    allowed: Mapping[str, Callable[[T], Any]],
+    default: str,
+) -> list[T]:
+    """apply_sorting over all of `rows` (small tables).
+
+    Sorting is stable over insertion order, which stands in for the row id
+    Airflow does not add as a tiebreak.
+    """
+    order = ordering(order_by, allowed, default)
     rows = list(rows)
-    keys = [allowed[name](row) for row in rows]
+    keys = [order.key(row) for row in rows]
     if None in keys:
         keys = [_sort_key(key) for key in keys]
-    order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
-    return [rows[i] for i in order]
+    positions = sorted(range(len(rows)), key=keys.__getitem__, reverse=order.descending)
+    return [rows[i] for i in positions]
 
 
 def order_ascending(

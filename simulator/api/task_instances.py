@@ -8,8 +8,6 @@ order (except listMapped), unknown DAG or run ids give an empty page, and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,6 +31,7 @@ from simulator.schemas.task_instance import (
 )
 from simulator.simulator import Simulator
 from simulator.state.dag_model import Task
+from simulator.state.queries import page_tis
 from simulator.state.run_model import DagRun, TaskInstance
 
 ANY = "~"
@@ -65,27 +64,17 @@ def get_task_instances(
     dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
              end_date_gte, end_date_lte)  # fmt: skip
     found = _query_filter(dates, duration_gte, duration_lte, state, pool, queue)
-    rows = [row for row in _scope(sim, dag_id, dag_run_id) if found.matches(*row)]
-    return _collection(sim, _page(rows, limit, offset), len(rows))
+    scope = None if dag_id == ANY else (dag_id,)
+    query = found.query(scope, None if dag_run_id == ANY else dag_run_id)
+    rows, total = page_tis(sim.store, query, offset or 0, _limit(limit))
+    return _collection(sim, rows, total)
 
 
 def get_task_instances_batch(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
     """POST /dags/~/dagRuns/~/taskInstances/list: every match, never paged."""
     found = load_batch_form(body)
-    if found.dag_ids:
-        # Only the named DAGs' runs, back in insertion order (the row id).
-        runs = [run for d in dict.fromkeys(found.dag_ids) for run in sim.store.runs_of(d)]
-        runs.sort(key=lambda run: run.id)
-    else:
-        runs = list(sim.store.dag_runs)
-    rows = [
-        (ti, run)
-        for run in runs
-        if found.run_matches(run)
-        for ti in sim.store.tis_of(run)
-        if found.matches(ti, run)
-    ]
-    return _collection(sim, rows, len(rows))
+    rows, total = page_tis(sim.store, found.query(found.dag_ids or None, None))
+    return _collection(sim, rows, total)
 
 
 def get_task_instance(
@@ -314,18 +303,6 @@ def get_log(
 # -- helpers ----------------------------------------------------------------------
 
 
-def _scope(sim: Simulator, dag_id: str, run_id: str) -> Iterator[Row]:
-    """Instances of the named DAG and run (`~`: any), in insertion order."""
-    store = sim.store
-    # Runs and their instances are created together, so walking the runs in
-    # insertion order walks the instances in insertion order.
-    runs = list(store.dag_runs) if dag_id == ANY else store.runs_of(dag_id)
-    for run in runs:
-        if run_id in (ANY, run.run_id):
-            for ti in store.tis_of(run):
-                yield ti, run
-
-
 def _query_filter(
     dates: tuple[str | None, ...],
     duration_gte: float | None,
@@ -339,14 +316,19 @@ def _query_filter(
                     states=states_filter(state), pools=pool, queues=queue)  # fmt: skip
 
 
-def _page(rows: list[Row], limit: int | None, offset: int | None) -> list[Row]:
+def _limit(limit: int | None) -> int:
     """Airflow passes the limit straight to the query (no clamp; 0 is an empty page)."""
-    limit = 100 if limit is None else limit
+    if limit is None:
+        return 100
     if limit < 0:
         # Airflow 2.5.3 hands -1 to the database, which refuses it (a 500).
         raise BadRequest(NEGATIVE_LIMIT)
+    return limit
+
+
+def _page(rows: list[Row], limit: int | None, offset: int | None) -> list[Row]:
     start = offset or 0
-    return rows[start : start + limit]
+    return rows[start : start + _limit(limit)]
 
 
 def _collection(sim: Simulator, rows: list[Row], total: int) -> dict[str, Any]:
@@ -362,22 +344,9 @@ def _dump(sim: Simulator, ti: TaskInstance, run: DagRun | None = None) -> dict[s
     task = dag.tasks.get(ti.task_id) if dag else None
     # The triggerer is a process of its own: it beats on through a scheduler outage.
     triggerer = Triggerer(started=sim.origin, heartbeat=sim.latest_heartbeat())
-    trigger_id = _trigger_id(sim, ti) if ti.state == DEFERRED else None
+    last = ti.last_try
+    trigger_id = last.trigger_id if ti.state == DEFERRED and last is not None else None
     return dump_task_instance(ti, run or _run(sim, ti), task, triggerer, trigger_id)
-
-
-def _trigger_id(sim: Simulator, ti: TaskInstance) -> int | None:
-    """Trigger rows are numbered in the order tasks deferred."""
-    if not ti.tries:
-        return None
-    deferrals = sorted(
-        (attempt.start_date, other.id, position)
-        for other in sim.store.task_instances
-        for position, attempt in enumerate(other.tries)
-        if attempt.outcome == DEFERRED
-    )
-    mine = (ti.tries[-1].start_date, ti.id, len(ti.tries) - 1)
-    return deferrals.index(mine) + 1 if mine in deferrals else None
 
 
 def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
@@ -388,19 +357,7 @@ def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
         run=run,
         dag=sim.store.dags.get(ti.dag_id),
         now=sim.now(),
-        job_ids=_job_ids(sim, ti),
+        job_ids={position: attempt.job_id for position, attempt in enumerate(ti.tries)},
         run_tis=tuple(sim.store.tis_of(run)),
         returned=returned.value if returned is not None else None,
     )
-
-
-def _job_ids(sim: Simulator, ti: TaskInstance) -> dict[int, int]:
-    """Each try ran as a LocalTaskJob; job rows are numbered in start order
-    after the scheduler's (1) and the triggerer's (2)."""
-    starts: list[tuple[datetime, int, int]] = sorted(
-        (attempt.start_date, other.id, position)
-        for other in sim.store.task_instances
-        for position, attempt in enumerate(other.tries)
-    )
-    number = {(ti_id, position): index + 3 for index, (_, ti_id, position) in enumerate(starts)}
-    return {position: number[(ti.id, position)] for position in range(len(ti.tries))}

@@ -7,6 +7,8 @@ run that no longer exists: deleting a run deletes its XComs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from simulator.api.params import check_limit
@@ -32,26 +34,85 @@ def get_xcom_entries(
 ) -> dict[str, Any]:
     """GET .../xcomEntries: ordered by run logical date, task_id, dag_id, key."""
     limit = check_limit(sim.settings, limit)
-    readable: set[str] | None = None
-    if dag_id == ANY and user is not None:
-        readable = accessible_dag_ids(user_permissions(sim.store, user), "can_read", sim.dag_ids())
+    store = sim.store
+    dag_ids: set[str] | None = None
+    if dag_id != ANY:
+        dag_ids = {dag_id}
+    elif user is not None:
+        readable = accessible_dag_ids(user_permissions(store, user), "can_read", sim.dag_ids())
+        if not all(dag in readable for dag in store.runs_by_dag):
+            dag_ids = readable
+    start = offset or 0
+    rows = _in_order(sim, dag_ids, dag_run_id, task_id)
+    if dag_run_id == ANY and task_id == ANY and not store.xcoms.loose:
+        # Every entry of the scope's runs matches: count them, read one page.
+        per_dag = store.xcoms.per_dag
+        total = sum(per_dag.values()) if dag_ids is None else sum(per_dag[d] for d in dag_ids)
+        return dump_xcom_collection(list(islice(rows, start, start + limit)), total)
+    found = list(rows)
+    return dump_xcom_collection(found[start : start + limit], len(found))
+
+
+def _in_order(
+    sim: Simulator, dag_ids: set[str] | None, run_id: str, task_id: str
+) -> Iterator[tuple[XCom, DagRun]]:
+    """The entries of the DAGs' runs (None: every DAG), run by logical date,
+    then task_id, dag_id and key; ties in the order they were pushed (the
+    database has no further tiebreak; insertion order stands in for it)."""
+    store = sim.store
+    if store.xcoms.loose:
+        yield from _with_loose(sim, dag_ids, run_id, task_id)
+        return
+    if dag_ids is not None and len(dag_ids) == 1:
+        (only,) = dag_ids
+        dated = store.dates_by_dag.get(only, [])
+    else:
+        dated = store.run_index.by_date
+    for runs in _same_date(dated):
+        group = [
+            (xcom, run)
+            for run in runs
+            if (dag_ids is None or run.dag_id in dag_ids) and run_id in (ANY, run.run_id)
+            for xcom in store.xcoms.of_run(run)
+            if task_id in (ANY, xcom.task_id)
+        ]
+        group.sort(key=_same_run_order)
+        yield from group
+
+
+def _same_run_order(row: tuple[XCom, DagRun]) -> tuple[str, str, str]:
+    xcom = row[0]
+    return (xcom.task_id, xcom.dag_id, xcom.key)
+
+
+def _same_date(dated: list[DagRun]) -> Iterator[list[DagRun]]:
+    """Runs sorted by (logical date, id), grouped by logical date."""
+    group: list[DagRun] = []
+    for run in dated:
+        if group and group[-1].logical_date != run.logical_date:
+            yield group
+            group = []
+        group.append(run)
+    if group:
+        yield group
+
+
+def _with_loose(
+    sim: Simulator, dag_ids: set[str] | None, run_id: str, task_id: str
+) -> Iterator[tuple[XCom, DagRun]]:
+    """Every entry read and sorted: the order when some entry was added
+    before its run (tests and odd fixtures)."""
     rows: list[tuple[XCom, DagRun]] = []
     for xcom in sim.store.xcoms:
-        if dag_id != ANY and xcom.dag_id != dag_id:
+        if dag_ids is not None and xcom.dag_id not in dag_ids:
             continue
-        if readable is not None and xcom.dag_id not in readable:
-            continue
-        if task_id != ANY and xcom.task_id != task_id:
-            continue
-        if dag_run_id != ANY and xcom.run_id != dag_run_id:
+        if task_id not in (ANY, xcom.task_id) or run_id not in (ANY, xcom.run_id):
             continue
         run = sim.store.dag_runs.get((xcom.dag_id, xcom.run_id))
         if run is not None:  # Airflow joins the run
             rows.append((xcom, run))
-    # The database has no further tiebreak; insertion order stands in for it.
     rows.sort(key=lambda row: (row[1].logical_date, row[0].task_id, row[0].dag_id, row[0].key))
-    start = offset or 0
-    return dump_xcom_collection(rows[start : start + limit], len(rows))
+    yield from rows
 
 
 def get_xcom_entry(

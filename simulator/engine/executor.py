@@ -182,7 +182,8 @@ class Executor:
             ti.start_date = now
         ti.end_date = ti.duration = None
         lc.set_state(self.store, ti, lc.RUNNING)
-        attempt = TaskTry(ti.try_number, hostname, pid, now)
+        attempt = TaskTry(ti.try_number, hostname, pid, now, job_id=self.store.next_job_id)
+        self.store.next_job_id += 1
         ti.add_try(attempt)
         self.store.event_logs.add_task_event(now, lc.RUNNING, ti)
         if effect is not None:
@@ -222,6 +223,8 @@ class Executor:
         attempt = ti.last_try
         assert attempt is not None
         attempt.outcome = lc.DEFERRED
+        attempt.trigger_id = self.store.next_trigger_id
+        self.store.next_trigger_id += 1
         until = attempt.deferred_until = self.events.now + timedelta(seconds=task.deferral)
         self._log_event(ti, task, lc.DEFERRED)
         self.pend(ti, until + timedelta(seconds=TRIGGER_RESUME), RESUME)

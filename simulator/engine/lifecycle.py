@@ -39,6 +39,8 @@ def set_state(store: Store, ti: TaskInstance, state: str | None) -> None:
     elif state in OCCUPYING:
         store.pool_occupied[ti.pool] += ti.pool_slots
         store.dag_busy[ti.dag_id] += 1
+    if not store.task_instances.is_loose(ti):
+        store.ti_index.move(ti, old, state)
     ti.state = state
     # Keyed by row id: cheaper than the natural key, and as unique.
     if state in ACTIVE:

@@ -9,7 +9,7 @@ order, then unknown keys, the 400 detail being the Python repr of the errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
 from simulator.state.dag_model import Task
+from simulator.state.queries import TiQuery
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry
 
 DEFERRED = "deferred"
@@ -232,11 +233,20 @@ class TiFilter:
     queues: list[str] | None = None
     dag_ids: list[str] | None = None
 
-    def run_matches(self, run: DagRun) -> bool:
-        """The run-level part of the filter (its logical date), to skip whole runs."""
-        low, high = self.dates["execution_date_gte"], self.dates["execution_date_lte"]
-        return (low is None or run.logical_date >= low) and (
-            high is None or run.logical_date <= high
+    def query(self, dag_ids: Collection[str] | None, run_id: str | None) -> TiQuery:
+        """The store query: states and the logical-date window go to the
+        indices, the other filters (if any) to `keep`."""
+        dates = self.dates
+        others = (self.duration_gte, self.duration_lte, self.pools, self.queues,
+                  *(dates[name] for name in BATCH_DATES[2:]))  # fmt: skip
+        rest = any(value is not None and value != [] for value in others)
+        return TiQuery(
+            dag_ids=dag_ids,
+            run_id=run_id,
+            states=self.states or None,
+            low=dates["execution_date_gte"],
+            high=dates["execution_date_lte"],
+            keep=self.matches if rest else None,
         )
 
     def matches(self, ti: TaskInstance, run: DagRun) -> bool:

@@ -54,6 +54,10 @@ class TaskTry:
     effect: str | None = None
     message: str | None = None
     factor: float | None = None
+    # The LocalTaskJob row this try ran as, and the trigger row of a try that
+    # deferred: numbered when the try starts (defers), as Airflow's rows are.
+    job_id: int = 0
+    trigger_id: int | None = None
 
 
 @dataclass(slots=True, kw_only=True)

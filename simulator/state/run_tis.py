@@ -9,6 +9,7 @@ dict keyed by a 4-tuple per instance.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar, overload
 
@@ -104,6 +105,10 @@ class TaskInstances:
         """The instances of no run of the store, in the order they were added."""
         return list(self._loose.values())
 
+    def is_loose(self, ti: TaskInstance) -> bool:
+        """Whether `ti` was added on its own (the run indices leave it out)."""
+        return bool(self._loose) and self._loose.get(ti.key) is ti
+
     def __iter__(self) -> Iterator[TaskInstance]:
         for run in self._runs.values():
             yield from run.tis
@@ -175,6 +180,7 @@ class XComs:
         self._runs = run_tis
         self._loose: dict[XComKey, XCom] = {}
         self._count = 0
+        self.per_dag: Counter[str] = Counter()  # the runs' entries (not the loose ones)
         self.not_found: Callable[[XComKey], ApiError] = lambda k: NotFound("XCom entry not found")
         self.exists: Callable[[XComKey], ApiError] = lambda k: AlreadyExists(
             detail=f"{k} already exists"
@@ -190,7 +196,10 @@ class XComs:
 
     def attach(self, tis: RunTis, xcoms: list[XCom]) -> None:
         """A run's XComs (of its instances, in the order they were pushed)."""
-        self._count += len(xcoms) - len(tis.xcoms or ())
+        change = len(xcoms) - len(tis.xcoms or ())
+        self._count += change
+        if tis.tis:
+            self.per_dag[tis.tis[0].dag_id] += change
         tis.xcoms = xcoms or None
 
     def __iter__(self) -> Iterator[XCom]:
@@ -201,6 +210,11 @@ class XComs:
 
     def __contains__(self, key: object) -> bool:
         return self.get(key) is not None  # type: ignore[arg-type]
+
+    def of_run(self, run: DagRun) -> list[XCom]:
+        """The run's entries in the order they were pushed (read, never write)."""
+        tis = self._runs.get(run.key)
+        return (tis.xcoms or []) if tis is not None else []
 
     def of_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> list[XCom]:
         """The instance's XComs (a new list)."""
@@ -253,6 +267,7 @@ class XComs:
                     raise self.exists(row.ident)
         xcoms.append(row)
         self._count += 1
+        self.per_dag[row.dag_id] += 1
         return row
 
     def delete(self, key: XComKey) -> XCom:
@@ -261,11 +276,13 @@ class XComs:
             return self._loose.pop(key) if key in self._loose else self.require(key)
         xcoms, position = found
         self._count -= 1
+        self.per_dag[key[0]] -= 1
         return xcoms.pop(position)
 
     def drop_run(self, run: DagRun, tis: RunTis) -> None:
         """A deleted run's XComs (Airflow's cascade)."""
         self._count -= len(tis.xcoms or ())
+        self.per_dag[run.dag_id] -= len(tis.xcoms or ())
         tis.xcoms = None
         for key in [k for k in self._loose if (k[0], k[1]) == run.key]:
             del self._loose[key]

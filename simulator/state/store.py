@@ -21,11 +21,14 @@ from simulator.state.entities import (
     Variable,
 )
 from simulator.state.event_logs import Context, EventLogs
+from simulator.state.indices import RunIndex, TiIndex, date_order
 from simulator.state.run_model import DagRun, Dataset, DatasetEvent, TaskInstance
 from simulator.state.run_tis import Layout, RunTis, TaskInstances, XComs
 from simulator.state.table import Table
 
 DEFAULT_POOL = "default_pool"
+# Job rows 1 and 2 are the scheduler's and the triggerer's; task tries follow.
+FIRST_TASK_JOB = 3
 # Run states a run leaves only through the scheduler: the runs the engine watches.
 LIVE_RUN_STATES = frozenset({"queued", "running"})
 
@@ -114,7 +117,10 @@ class Store:
         # Per DAG: its queued and running runs (kept by set_run_state), and all
         # its runs by logical date (for the previous and next run).
         self.live_runs: dict[str, dict[str, DagRun]] = {}
-        self._by_date: dict[str, list[DagRun]] = {}
+        self.dates_by_dag: dict[str, list[DagRun]] = {}
+        # Runs and task instances by state and date, counted per DAG (indices.py).
+        self.run_index = RunIndex()
+        self.ti_index = TiIndex()
         self._layouts: dict[tuple[tuple[str, int], ...], Layout] = {}
         self.active_tis: dict[int, TaskInstance] = {}  # by row id
         # Slots held by queued and running instances, per pool and per DAG.
@@ -122,6 +128,9 @@ class Store:
         self.dag_busy: Counter[str] = Counter()
         # DAGs that released a slot since the scheduler last looked.
         self.released: set[str] = set()
+        # The ids the next task try's job row and the next trigger row get.
+        self.next_job_id = FIRST_TASK_JOB
+        self.next_trigger_id = 1
 
     def layout(self, counts: Sequence[tuple[str, int]]) -> Layout:
         """The shared layout of runs whose tasks have these instance counts."""
@@ -139,8 +148,13 @@ class Store:
         self.dag_runs.add(run, key)
         self.runs_by_dag.setdefault(run.dag_id, {})[run.run_id] = run
         self.task_instances.attach(key, tis)
-        dated = self._by_date.setdefault(run.dag_id, [])
-        bisect.insort(dated, run, key=_date_order)
+        self.ti_index.add(tis.tis)
+        self.run_index.add(run)
+        dated = self.dates_by_dag.setdefault(run.dag_id, [])
+        if not dated or date_order(dated[-1]) < date_order(run):
+            dated.append(run)
+        else:
+            bisect.insort(dated, run, key=date_order)
         if run.state in LIVE_RUN_STATES:
             self.live_runs.setdefault(run.dag_id, {})[run.run_id] = run
         return run
@@ -153,13 +167,17 @@ class Store:
             self.dag_runs.add(run, key)
             self.runs_by_dag.setdefault(run.dag_id, {})[run.run_id] = run
             self.task_instances.attach(key, tis)
-            self._by_date.setdefault(run.dag_id, []).append(run)
+            self.ti_index.add(tis.tis)
+            self.dates_by_dag.setdefault(run.dag_id, []).append(run)
             if run.state in LIVE_RUN_STATES:
                 self.live_runs.setdefault(run.dag_id, {})[run.run_id] = run
-        for dated in self._by_date.values():
-            dated.sort(key=_date_order)
+        self.run_index.add_all(run for run, _ in runs)
+        for dated in self.dates_by_dag.values():
+            dated.sort(key=date_order)
 
     def set_run_state(self, run: DagRun, state: str) -> None:
+        if run.key in self.dag_runs:
+            self.run_index.move(run, run.state, state)
         run.state = state
         live = self.live_runs.get(run.dag_id)
         if live is None:
@@ -174,7 +192,7 @@ class Store:
 
     def latest_runs(self, dag_id: str, count: int) -> list[DagRun]:
         """The DAG's `count` runs of the latest logical dates, newest first."""
-        dated = self._by_date.get(dag_id, [])
+        dated = self.dates_by_dag.get(dag_id, [])
         return dated[: -count - 1 : -1]
 
     def runs_created_since(self, moment: datetime) -> Iterator[DagRun]:
@@ -192,9 +210,14 @@ class Store:
         tis = self.instances_by_run.get(run.key)
         return list(tis.tis) if tis is not None else []
 
+    def instances_of(self, run: DagRun) -> tuple[TaskInstance, ...]:
+        """The run's task instances (its own tuple: read, never write)."""
+        tis = self.instances_by_run.get(run.key)
+        return tis.tis if tis is not None else ()
+
     def adjacent_run(self, run: DagRun, *, later: bool) -> DagRun | None:
         """The DAG's run just before (or after) `run` by logical date."""
-        dated = self._by_date.get(run.dag_id, [])
+        dated = self.dates_by_dag.get(run.dag_id, [])
         if later:
             at = bisect.bisect_right(dated, run.logical_date, key=_date)
             return dated[at] if at < len(dated) else None
@@ -209,7 +232,7 @@ class Store:
         """The DAG's (now empty) run indices."""
         self.runs_by_dag.pop(dag_id, None)
         self.live_runs.pop(dag_id, None)
-        self._by_date.pop(dag_id, None)
+        self.dates_by_dag.pop(dag_id, None)
 
     def _log_context(self, ti: TaskInstance) -> Context:
         """The owner and execution date of the event log rows of a task try."""
@@ -224,18 +247,17 @@ class Store:
         self.event_logs.pin(self.tis_of(run))
         for ti in self.tis_of(run):
             self.active_tis.pop(ti.id, None)
-        self.xcoms.drop_run(run, self.task_instances.detach(run))
+        tis = self.task_instances.detach(run)
+        self.ti_index.remove(tis.tis)
+        self.run_index.remove(run)
+        self.xcoms.drop_run(run, tis)
         del self.runs_by_dag[run.dag_id][run.run_id]
         self.live_runs.get(run.dag_id, {}).pop(run.run_id, None)
-        dated = self._by_date[run.dag_id]
-        at = bisect.bisect_left(dated, _date_order(run), key=_date_order)
+        dated = self.dates_by_dag[run.dag_id]
+        at = bisect.bisect_left(dated, date_order(run), key=date_order)
         del dated[at]  # runs are unique by (logical date, id)
         self.dag_runs.delete(run.key)
 
 
 def _date(run: DagRun) -> datetime:
     return run.logical_date
-
-
-def _date_order(run: DagRun) -> tuple[datetime, int]:
-    return (run.logical_date, run.id)
