@@ -64,15 +64,14 @@ def _matching(
     """DagModel rows: not subdags, active, ILIKE, permitted, any of the tags; by dag_id."""
     matcher = _ilike(like) if like is not None else None
     wanted = set(tags or ())
-    dags = [
+    return [
         dag
-        for dag in sim.store.dags
+        for dag in sim.store.dags_by_id()
         if dag.dag_id in allowed
         and (dag.is_active or not only_active)
         and (matcher is None or matcher.fullmatch(dag.dag_id))
-        and (not wanted or wanted.intersection(dag.tags))
+        and (not wanted or not wanted.isdisjoint(dag.tags))
     ]
-    return sorted(dags, key=lambda dag: dag.dag_id)
 
 
 def _readable(sim: Simulator, user: User) -> set[str]:

@@ -342,10 +342,12 @@ def _run(sim: Simulator, ti: TaskInstance) -> DagRun:
 def _dump(sim: Simulator, ti: TaskInstance, run: DagRun | None = None) -> dict[str, Any]:
     dag = sim.store.dags.get(ti.dag_id)
     task = dag.tasks.get(ti.task_id) if dag else None
-    # The triggerer is a process of its own: it beats on through a scheduler outage.
-    triggerer = Triggerer(started=sim.origin, heartbeat=sim.latest_heartbeat())
     last = ti.last_try
-    trigger_id = last.trigger_id if ti.state == DEFERRED and last is not None else None
+    triggerer, trigger_id = None, None
+    if ti.state == DEFERRED and last is not None:
+        # The triggerer is a process of its own: it beats on through a scheduler outage.
+        triggerer = Triggerer(started=sim.origin, heartbeat=sim.latest_heartbeat())
+        trigger_id = last.trigger_id
     return dump_task_instance(ti, run or _run(sim, ti), task, triggerer, trigger_id)
 
 

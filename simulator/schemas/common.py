@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+# isoformat() costs ~0.7 µs and a page of 100 task instances renders ~400
+# instants, most of them shared (run dates, the same few minutes): strings
+# already made are looked up (a datetime caches its hash). Only UTC and
+# naive values are kept: equal aware instants in other offsets render
+# differently. Cleared when full, so it stays small.
+_RENDERED: dict[datetime, str] = {}
+MAX_RENDERED = 1 << 16
 
 
 def isoformat(value: datetime | None) -> str | None:
     """Airflow's datetime rendering: isoformat with +00:00, microseconds only when set."""
-    return value.isoformat() if value is not None else None
+    if value is None:
+        return None
+    found = _RENDERED.get(value)
+    if found is not None and value.tzinfo is UTC:
+        return found
+    text = value.isoformat()
+    if value.tzinfo is UTC:
+        if len(_RENDERED) >= MAX_RENDERED:
+            _RENDERED.clear()
+        _RENDERED[value] = text
+    return text

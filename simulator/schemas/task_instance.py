@@ -9,7 +9,7 @@ order, then unknown keys, the 400 detail being the Python repr of the errors.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,7 +50,8 @@ class Triggerer:
 def airflow_try_number(ti: TaskInstance) -> int:
     """The stored `_try_number`: Airflow decrements it when a task defers so
     that the resumed run continues the same try."""
-    if ti.tries and ti.tries[-1].outcome == DEFERRED and ti.try_number > 0:
+    last = ti.last_try
+    if last is not None and last.outcome == DEFERRED and ti.try_number > 0:
         return ti.try_number - 1
     return ti.try_number
 
@@ -59,9 +60,10 @@ def dump_task_instance(
     ti: TaskInstance,
     run: DagRun,
     task: Task | None,
-    triggerer: Triggerer,
+    triggerer: Triggerer | None,
     trigger_id: int | None = None,
 ) -> dict[str, Any]:
+    """TaskInstanceSchema; `triggerer` is needed for a deferred instance only."""
     trigger = _deferral(ti)
     return {
         "task_id": ti.task_id,
@@ -90,7 +92,7 @@ def dump_task_instance(
         "sla_miss": None,
         "rendered_fields": rendered_fields(ti, run, task),
         "trigger": dump_trigger(trigger, task, trigger_id) if trigger else None,
-        "triggerer_job": dump_triggerer_job(triggerer) if trigger else None,
+        "triggerer_job": dump_triggerer_job(triggerer) if trigger and triggerer else None,
     }
 
 
@@ -109,8 +111,9 @@ def dump_task_instance_reference(ti: TaskInstance, run: DagRun) -> dict[str, Any
 
 def _deferral(ti: TaskInstance) -> TaskTry | None:
     """The try whose trigger the instance waits on, while it is deferred."""
-    if ti.state == DEFERRED and ti.tries and ti.tries[-1].outcome == DEFERRED:
-        return ti.tries[-1]
+    last = ti.last_try
+    if ti.state == DEFERRED and last is not None and last.outcome == DEFERRED:
+        return last
     return None
 
 
@@ -162,27 +165,37 @@ def pendulum_repr(moment: datetime) -> str:
 def rendered_fields(ti: TaskInstance, run: DagRun, task: Task | None) -> dict[str, Any]:
     """Airflow writes the rendered fields when a try starts executing; before
     the first try they are absent and dump as {}."""
-    if task is None or not ti.tries:
+    if task is None or ti.last_try is None:
         return {}
     return {name: rendered_value(name, ti, run) for name in task.template_fields}
 
 
 def rendered_value(name: str, ti: TaskInstance, run: DagRun) -> Any:
     """A plausible rendered value of a template field (None for unknown ones)."""
-    ds = run.logical_date.strftime("%Y-%m-%d")
-    end = run.data_interval_end or run.logical_date
-    values: dict[str, Any] = {
+    if name == "bash_command":
         # A BashOperator returns its last output line: the engine's "<task> done".
-        "bash_command": f'echo "{ti.task_id} done"',
-        "sql": f"SELECT * FROM {ti.task_id} WHERE ds = '{ds}'",
-        "target_time": end.isoformat(),
-        "endpoint": f"api/v1/{ti.task_id}",
-        "op_args": [],
-        "op_kwargs": {},
-        "data": {},
-        "headers": {},
-    }
-    return values.get(name)
+        return f'echo "{ti.task_id} done"'
+    if name == "sql":
+        return f"SELECT * FROM {ti.task_id} WHERE ds = '{_ds(run.logical_date)}'"
+    if name == "target_time":
+        return isoformat(run.data_interval_end or run.logical_date)
+    if name == "endpoint":
+        return f"api/v1/{ti.task_id}"
+    empty = EMPTY_RENDERED.get(name)
+    return empty() if empty is not None else None
+
+
+# Template fields that render empty: a new value each time (answers are dicts).
+EMPTY_RENDERED: dict[str, Callable[[], Any]] = {
+    "op_args": list, "op_kwargs": dict, "data": dict, "headers": dict,
+}  # fmt: skip
+
+
+def _ds(moment: datetime) -> str:
+    """`{{ ds }}`: the date part, as strftime("%Y-%m-%d") writes it."""
+    if moment.year >= 1000:
+        return isoformat(moment)[:10]  # type: ignore[index]
+    return moment.strftime("%Y-%m-%d")
 
 
 # -- request forms -------------------------------------------------------------

@@ -130,7 +130,15 @@ class Store:
         self.released: set[str] = set()
         # The ids the next task try's job row and the next trigger row get.
         self.next_job_id = FIRST_TASK_JOB
+        self._sorted_dags: tuple[int, list[Dag]] = (-1, [])
         self.next_trigger_id = 1
+
+    def dags_by_id(self) -> list[Dag]:
+        """Every DAG sorted by dag_id (kept until a DAG is added or deleted:
+        read, never write)."""
+        if self._sorted_dags[0] != self.dags.changes:
+            self._sorted_dags = (self.dags.changes, sorted(self.dags, key=_dag_id))
+        return self._sorted_dags[1]
 
     def layout(self, counts: Sequence[tuple[str, int]]) -> Layout:
         """The shared layout of runs whose tasks have these instance counts."""
@@ -261,3 +269,7 @@ class Store:
 
 def _date(run: DagRun) -> datetime:
     return run.logical_date
+
+
+def _dag_id(dag: Dag) -> str:
+    return dag.dag_id

@@ -37,6 +37,7 @@ class Table(Generic[K, R]):
         self._key = key
         self._rows: dict[K, R] = {}
         self.next_id = 1  # the id the next row added gets (ids are never reused)
+        self.changes = 0  # rows added, deleted or rekeyed: what caches of the rows check
         self.not_found = not_found
         self.exists = exists or (lambda k: AlreadyExists(detail=f"{k} already exists"))
 
@@ -76,11 +77,13 @@ class Table(Generic[K, R]):
             raise self.exists(key)
         self.next_id = max(self.next_id, row.id) + 1
         self._rows[key] = row
+        self.changes += 1
         return row
 
     def delete(self, key: K) -> R:
         row = self.require(key)
         del self._rows[key]
+        self.changes += 1
         return row
 
     def rekey(self, old: K, row: R) -> None:
@@ -90,7 +93,9 @@ class Table(Generic[K, R]):
             raise self.exists(new)
         del self._rows[old]
         self._rows[new] = row
+        self.changes += 1
 
     def clear(self) -> None:
         self._rows.clear()
         self.next_id = 1
+        self.changes += 1
