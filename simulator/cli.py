@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,14 @@ if TYPE_CHECKING:
 PROG = "airflow-sim"
 MAX_RETENTION_DAYS = 36_600  # a century
 MAX_ITERATIONS = 10_000_000  # PBKDF2 rounds: ~3 s a hash, already absurd
+# Virtual seconds per wall second at most, as POST /_sim/clock and scenario
+# files allow (NaN, inf or 1e300 break the clock's datetime arithmetic at once).
+MAX_SPEED = 1_000_000
+# The earliest --start: the epoch (Airflow's MySQL TIMESTAMP columns start
+# there); the history before it (366 days at most) stays far inside datetime's
+# range. The latest is the clock's LATEST: the engine schedules up to a year
+# past the clock and datetime ends with the year 9999.
+EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _bool(value: str) -> bool:
@@ -46,20 +54,27 @@ def _port(value: str) -> int:
 
 
 def _instant(value: str) -> datetime:
+    from simulator.engine.clock import LATEST
     from simulator.scenario.dags import parse_instant
 
+    span = f"from {EARLIEST_START.date()} to before {LATEST.date()}"
     try:
-        return parse_instant(value)
-    except ValueError as exc:  # not ISO 8601, or naive
+        instant = parse_instant(value)
+    except ValueError as exc:  # not ISO 8601, naive, or from LATEST on
         raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 instant with an offset, got {value!r} ({exc})"
+            f"expected an ISO 8601 instant with an offset {span}, got {value!r} ({exc})"
         ) from None
+    if instant < EARLIEST_START:
+        raise argparse.ArgumentTypeError(f"expected an instant {span}, got {value!r}")
+    return instant
 
 
 def _speed(value: str) -> float:
     speed = float(value)
-    if speed <= 0:
-        raise argparse.ArgumentTypeError(f"speed must be positive: {value}")
+    if not 0 < speed <= MAX_SPEED:  # NaN fails every comparison
+        raise argparse.ArgumentTypeError(
+            f"expected a speed above 0 and at most {MAX_SPEED:,}, got {value}"
+        )
     return speed
 
 

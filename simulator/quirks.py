@@ -203,6 +203,21 @@ QUIRKS: list[Quirk] = [
         "`update_mask=` (an empty name) is a 400 naming the unknown field ''.",
     ),
     Quirk(
+        "request-body-bound",
+        SIMULATOR,
+        ("*",),
+        'A request body over 16 MiB is 413 "Request Entity Too Large" with werkzeug\'s '
+        "detail; Airflow sets no bound (Flask's MAX_CONTENT_LENGTH is unset).",
+    ),
+    Quirk(
+        "json-nesting-bound",
+        SIMULATOR,
+        ("*",),
+        'A JSON body nested deeper than 128 levels is 400 "Request body is nested too deeply '
+        "(at most 128 levels)\"; Airflow accepts up to Python's recursion limit, then "
+        "crashes.",
+    ),
+    Quirk(
         "marshmallow-unknown-order",
         SIMULATOR,
         ("*",),

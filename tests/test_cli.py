@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -97,12 +100,86 @@ class TestBadInput:
          ["serve", "--port", "70000"], ["serve", "--clock", "paused"],
          ["serve", "--speed", "0"], ["serve", "--start", "2023-01-01T00:00:00"], [],
          ["serve", "--max-events", "0"], ["serve", "--scenario", "ci", "--clock", "later"],
-         ["serve", "--journal-size", "-1"], ["serve", "--journal-size", "1000001"]],
+         ["serve", "--journal-size", "-1"], ["serve", "--journal-size", "1000001"],
+         ["serve", "--password-hash-iterations", "0"],
+         ["serve", "--password-hash-iterations", "10000001"]],
     )  # fmt: skip
     def test_exit_code_2(self, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err and err[-1].startswith("airflow-sim")
+
+    @pytest.mark.parametrize("speed", ["nan", "inf", "-inf", "1e300", "1000001", "-1", "0"])
+    def test_speed_out_of_bounds(self, speed: str, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["serve", f"--speed={speed}"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1] == (
+            "airflow-sim serve: error: argument --speed: expected a speed above 0 and at most "
+            f"1,000,000, got {speed}"
+        )
+        assert "Traceback" not in "\n".join(err)
+
+    @pytest.mark.parametrize(
+        ("start", "reason"),
+        [
+            ("9999-12-31T23:00:00Z", " (instants from 9000-01-01 on are not supported)"),
+            ("9000-01-01T00:00:00+00:00", " (instants from 9000-01-01 on are not supported)"),
+            ("0001-01-01T00:00:00Z", ""),
+            ("1969-12-31T23:59:59Z", ""),
+        ],
+    )
+    def test_start_out_of_bounds(
+        self, start: str, reason: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["serve", "--start", start]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        what = "an ISO 8601 instant with an offset" if reason else "an instant"
+        assert err[-1] == (
+            f"airflow-sim serve: error: argument --start: expected {what} from 1970-01-01 to "
+            f"before 9000-01-01, got {start!r}{reason}"
+        )
+
+    @pytest.mark.parametrize(
+        ("name", "value", "message"),
+        [
+            ("SPEED", "nan", "expected a speed above 0 and at most 1,000,000, got nan"),
+            ("SPEED", "1e400", "expected a speed above 0 and at most 1,000,000, got 1e400"),
+            (
+                "START",
+                "0001-01-01T00:00:00Z",
+                "expected an instant from 1970-01-01 to before 9000-01-01, "
+                "got '0001-01-01T00:00:00Z'",
+            ),
+            (
+                "START",
+                "9999-12-31T23:00:00Z",
+                "expected an ISO 8601 instant with an offset from 1970-01-01 to before "
+                "9000-01-01, got '9999-12-31T23:00:00Z' "
+                "(instants from 9000-01-01 on are not supported)",
+            ),
+        ],
+    )
+    def test_bounds_of_the_environment(
+        self,
+        name: str,
+        value: str,
+        message: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("AIRFLOW_SIM_" + name, value)
+        assert main(["serve"]) == 2
+        assert capsys.readouterr().err.splitlines() == [
+            f"airflow-sim: error: AIRFLOW_SIM_{name}: {message}"
+        ]
+
+    def test_the_bounds_themselves(self) -> None:
+        args = ["serve", "--speed", "1000000", "--start", "1970-01-01T00:00:00Z"]
+        settings = settings_from(build_parser().parse_args(args))
+        assert (settings.speed, settings.start.isoformat()) == (1e6, "1970-01-01T00:00:00+00:00")
+        args = ["serve", "--speed", "1e-9", "--start", "8999-12-31T23:59:59.999999+00:00"]
+        settings = settings_from(build_parser().parse_args(args))
+        assert settings.start.isoformat() == "8999-12-31T23:59:59.999999+00:00"
 
     def test_invalid_scenario(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         path = tmp_path / "bad.yaml"
@@ -221,3 +298,124 @@ class TestServe:
         assert result.returncode == 2
         last = result.stderr.strip().splitlines()[-1]
         assert last.startswith(f"airflow-sim: error: cannot listen on 127.0.0.1:{port}")
+
+
+@contextmanager
+def _serving(*flags: str, env: dict[str, str] | None = None) -> Iterator[int]:
+    """`airflow-sim serve --scenario ci` with `flags` on a free port, until the block ends."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "serve", "--port", str(port), "--scenario", "ci",
+         *flags],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sim/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+class TestPasswordHashIterations:
+    def test_flag_and_variable(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.delenv("AIRFLOW_SIM_PASSWORD_HASH_ITERATIONS", raising=False)
+        assert settings_from(build_parser().parse_args(["serve"])).password_hash_iterations == (
+            260_000
+        )
+        monkeypatch.setenv("AIRFLOW_SIM_PASSWORD_HASH_ITERATIONS", "2000")
+        assert settings_from(build_parser().parse_args(["serve"])).password_hash_iterations == 2000
+        args = ["serve", "--password-hash-iterations", "1500"]
+        assert settings_from(build_parser().parse_args(args)).password_hash_iterations == 1500
+
+    @pytest.mark.parametrize(
+        ("flags", "env"),
+        [(("--password-hash-iterations", "1000"), {}),
+         ((), {"AIRFLOW_SIM_PASSWORD_HASH_ITERATIONS": "1000"})],
+    )  # fmt: skip
+    def test_served_passwords_are_hashed_with_that_many_rounds(
+        self, flags: tuple[str, ...], env: dict[str, str]
+    ) -> None:
+        with _serving(*flags, env=env) as port:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/pools")
+            request.add_header("Authorization", "Basic YWRtaW46YWRtaW4=")  # admin:admin
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert response.status == 200
+            url = f"http://127.0.0.1:{port}/_sim/snapshot"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                snapshot = response.read().decode()
+        assert "pbkdf2:sha256:1000$" in snapshot
+        assert "pbkdf2:sha256:260000$" not in snapshot
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _docker_ignored(path: str, patterns: list[str]) -> bool:
+    """Docker's .dockerignore rule: the last pattern matching the path or
+    one of its parent folders decides; `!` re-includes; `*` stays within a
+    folder, `**` spans any number of them."""
+
+    def regex(pattern: str) -> re.Pattern[str]:
+        out = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*")
+        out = out.replace(r"\*", "[^/]*").replace(r"\?", "[^/]").replace(r"\[", "[")
+        return re.compile(out.replace(r"\]", "]") + "$")
+
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        if any(regex(pattern.lstrip("!").rstrip("/")).match(c) for c in candidates):
+            ignored = not negated
+    return ignored
+
+
+class TestDockerImage:
+    def test_build_context_has_the_package_and_its_worlds_only(self) -> None:
+        patterns = [
+            line.strip()
+            for line in (ROOT / ".dockerignore").read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        tracked = subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+        shipped = {p for p in tracked if not _docker_ignored(p, patterns)}
+        needed = {p for p in tracked if p.split("/")[0] in ("simulator", "scenarios", "fixtures")}
+        assert needed <= shipped
+        assert shipped - needed == {"pyproject.toml", "README.md"}
+        assert "simulator/bundled/scenarios" in shipped  # the link, and its target's files
+        assert _docker_ignored("simulator/server/__pycache__/app.cpython-311.pyc", patterns)
+
+    def test_dependencies_are_installed_from_pyproject_alone(self, tmp_path: Path) -> None:
+        dockerfile = (ROOT / "Dockerfile").read_text()
+        lines = dockerfile.splitlines()
+        copies = [line for line in lines if line.startswith("COPY")]
+        assert copies == ["COPY pyproject.toml ./", "COPY . ."]
+        install = dockerfile.index("pip install --no-cache-dir -r /tmp/requirements.txt")
+        assert dockerfile.index(copies[0]) < install < dockerfile.index(copies[1])
+        command = re.search(r'RUN (python -c "[^"]+") > /tmp/requirements.txt', dockerfile)
+        assert command is not None
+        (tmp_path / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
+        argv = [sys.executable, "-c", command[1].split('"')[1]]
+        result = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=True)
+        with (ROOT / "pyproject.toml").open("rb") as file:
+            assert result.stdout.splitlines() == tomllib.load(file)["project"]["dependencies"]
+
+    def test_the_health_check_asks_the_port_served(self) -> None:
+        dockerfile = (ROOT / "Dockerfile").read_text()
+        check = json.loads(dockerfile.split("HEALTHCHECK", 1)[1].split("CMD ", 1)[1].split("\n")[0])
+        assert check[:2] == ["python", "-c"]
+        argv = [sys.executable, "-c", check[2]]
+        with _serving() as port:
+            env = {**os.environ, "AIRFLOW_SIM_PORT": str(port)}
+            assert subprocess.run(argv, env=env, timeout=10).returncode == 0
+        env = {**os.environ, "AIRFLOW_SIM_PORT": str(_free_port())}  # nothing serves there
+        assert subprocess.run(argv, env=env, capture_output=True, timeout=10).returncode != 0

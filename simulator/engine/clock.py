@@ -38,7 +38,9 @@ class VirtualClock:
     def now(self) -> datetime:
         if self.mode == REALTIME:
             elapsed = (self._wall() - self._wall_base) * self.speed
-            current = self._base + timedelta(seconds=elapsed)
+            room = (LATEST - self._base).total_seconds() - 1
+            # A fast clock left running stops short of the last instant it may show.
+            current = self._base + timedelta(seconds=min(elapsed, room))
             if current > self._last:
                 self._last = current
         return self._last

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.log import server_logger
 
 from simulator.config import Settings
 from simulator.control.app import create_control_app
@@ -17,6 +21,42 @@ from simulator.server.routing import add_routes
 from simulator.server.validation import ResponseValidator
 from simulator.simulator import Simulator
 from simulator.spec import load_spec
+
+# The largest request body read (aiohttp's default is 1 MiB). Airflow sets
+# none (Flask's MAX_CONTENT_LENGTH is unset, gunicorn has no body limit);
+# this keeps one request's memory bounded: a 16 MiB body of tiny JSON
+# objects already parses into about 400 MB. Past it: 413 (adapter).
+MAX_REQUEST_BODY = 16 * 1024 * 1024
+NEWLINE = "\n"
+
+
+class ClientErrors(logging.Filter):
+    """aiohttp logs at ERROR, with a traceback, what the client did: a
+    malformed request (a bad request line, header, length or chunk), which
+    it has already answered with a 400, and a client gone before its answer
+    (a 100 Continue for a client that hung up). gunicorn, Airflow's server,
+    logs those at debug in one line; so does this filter. Anything else,
+    a 500 from a bug included, stays an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            client_side = 400 <= error.code < 500
+            reason = f"{error.code}, {error.message.partition(NEWLINE)[0]}"
+        else:
+            client_side = isinstance(error, ConnectionResetError)
+            reason = repr(error)
+        if not client_side:
+            return True
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.msg = f"{record.getMessage()}: {reason}"
+        record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+CLIENT_ERRORS = ClientErrors()
 
 
 def create_app(
@@ -34,13 +74,19 @@ def create_app(
     ]
     if settings.validate_responses:
         middlewares.insert(3, response_validation_middleware)
-    app = web.Application(middlewares=middlewares)
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BODY)
+    server_logger.addFilter(CLIENT_ERRORS)  # once: the same filter is not added twice
     app[SIM] = simulator or Simulator(settings)
     app[SETTINGS] = app[SIM].settings  # resolved against the scenario
     app[AUTH] = Authenticator()
+    app.on_cleanup.append(_stop_hashing)
     if settings.validate_responses:
         app[RESPONSES] = ResponseValidator()
     docs.add_routes(app)  # before the spec's routes: /ui is no DAG-side path
     add_routes(app, load_spec())
     app.add_subapp("/_sim", create_control_app(validate_responses=settings.validate_responses))
     return app
+
+
+async def _stop_hashing(app: web.Application) -> None:
+    app[AUTH].close()

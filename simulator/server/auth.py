@@ -1,16 +1,23 @@
 """Basic auth against the user store, and the permission check.
 
-A verified (user, password) is remembered by a fast digest so that only the
-first request pays for the slow password hash; changing a user's password
-changes its stored hash, which drops the remembered entry.
+The password hash is slow on purpose (PBKDF2, 260,000 rounds by default),
+so the verdict on a credential is remembered, keyed by a SHA-256 of
+username and password (never the password itself) together with the stored
+hash it was checked against: a repeat of the same credential, right or
+wrong, costs a dictionary lookup, and a password change (a new stored hash)
+makes the old verdicts miss. Both memories are bounded LRU maps, apart so
+that a flood of wrong passwords never evicts the right ones. The hashes that
+do run, run on a small thread pool (hashlib releases the GIL), so that the
+event loop keeps serving remembered credentials meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import binascii
 import hashlib
-import hmac
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 from simulator.errors import PermissionDenied, Unauthenticated
 from simulator.server.access import REQUIRED
@@ -19,19 +26,31 @@ from simulator.state.entities import User
 from simulator.state.security import can, check_password, find_user, user_permissions
 
 CHALLENGE = {"WWW-Authenticate": "Basic"}
+REMEMBERED = 4096  # verdicts kept per kind: about 0.5 MB each at most
+HASH_WORKERS = 2  # password hashes at once: a flood of new wrong passwords takes two cores
+# Looks at the store again after a hash ran (the world may have changed
+# meanwhile); a password changed that often during one request is a 401.
+LOOKUPS = 3
 
 
 def basic_pair(header: str | None) -> tuple[str, str] | None:
     """The (username, password) a Basic Authorization header names, the
-    password possibly empty; None when it names no user."""
-    if not header or header[:6].lower() != "basic ":
+    password possibly empty; None when it names no user.
+
+    werkzeug's parse_authorization_header, as Airflow 2.5 reads it: the
+    scheme and the rest split at whitespace, base64 decoded leniently
+    (characters outside the alphabet skipped), split at the first colon,
+    both halves UTF-8.
+    """
+    parts = header.split(None, 1) if header else []
+    if len(parts) != 2 or parts[0].lower() != "basic":
         return None
     try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+        username, password = base64.b64decode(parts[1]).split(b":", 1)
+        pair = (username.decode(), password.decode())
+    except ValueError:  # not ASCII, not base64, no colon, or not UTF-8: no credentials
         return None
-    username, sep, password = decoded.partition(":")
-    return (username, password) if sep and username else None
+    return pair if pair[0] else None
 
 
 def _credentials(header: str | None) -> tuple[str, str] | None:
@@ -39,29 +58,83 @@ def _credentials(header: str | None) -> tuple[str, str] | None:
     return pair if pair is not None and pair[1] else None
 
 
+def _fingerprint(username: str, password: str) -> bytes:
+    return hashlib.sha256(f"{username}\0{password}".encode()).digest()
+
+
+class Verdicts:
+    """A bounded LRU map: credential fingerprint -> the stored hash it was
+    checked against; an entry for another stored hash is stale."""
+
+    def __init__(self, size: int = REMEMBERED) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def holds(self, key: bytes, stored: str) -> bool:
+        if self._entries.get(key) != stored:
+            return False
+        self._entries.move_to_end(key)
+        return True
+
+    def add(self, key: bytes, stored: str) -> None:
+        self._entries[key] = stored
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def discard(self, key: bytes) -> None:
+        self._entries.pop(key, None)
+
+
 class Authenticator:
     def __init__(self) -> None:
-        self._verified: dict[tuple[str, str], bytes] = {}
+        self.verified = Verdicts()
+        self.refused = Verdicts()
+        # One hash per distinct credential in flight: concurrent repeats wait for it.
+        self._running: dict[tuple[bytes, str], asyncio.Future[bool]] = {}
+        self._pool = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="password-hash")
 
-    def authenticate(self, sim: Simulator, header: str | None) -> User:
+    def close(self) -> None:
+        """Stop the hashing threads (app cleanup): queued hashes are dropped."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    async def authenticate(self, sim: Simulator, header: str | None) -> User:
         if sim.settings.auth == "none":
             return self._anonymous_admin(sim)
         creds = _credentials(header)
         if creds is None:
             raise Unauthenticated(headers=CHALLENGE)
         username, password = creds
-        user = find_user(sim.store, username)
-        if user is None or not user.active or not sim.password_hash(user):
-            raise Unauthenticated(headers=CHALLENGE)
-        key = (username, user.password_hash)
-        digest = hashlib.sha256(password.encode()).digest()
-        remembered = self._verified.get(key)
-        if remembered is not None and hmac.compare_digest(remembered, digest):
-            return user
-        if not check_password(user.password_hash, password):
-            raise Unauthenticated(headers=CHALLENGE)
-        self._verified[key] = digest
-        return user
+        key = _fingerprint(username, password)
+        for _ in range(LOOKUPS):
+            user = find_user(sim.store, username)
+            if user is None or not user.active or not sim.password_hash(user):
+                raise Unauthenticated(headers=CHALLENGE)
+            stored = user.password_hash
+            if self.verified.holds(key, stored):
+                return user
+            if self.refused.holds(key, stored):
+                raise Unauthenticated(headers=CHALLENGE)
+            await self._check(key, stored, password)
+        raise Unauthenticated(headers=CHALLENGE)
+
+    async def _check(self, key: bytes, stored: str, password: str) -> None:
+        """Hash `password` off the event loop and remember the verdict."""
+        running = self._running.get((key, stored))
+        if running is None:
+            loop = asyncio.get_running_loop()
+            running = loop.run_in_executor(self._pool, check_password, stored, password)
+            self._running[(key, stored)] = running
+            running.add_done_callback(lambda _: self._running.pop((key, stored), None))
+        # Shielded: a waiter that goes away does not cancel the others' hash.
+        if await asyncio.shield(running):
+            self.verified.add(key, stored)
+            self.refused.discard(key)
+        else:
+            self.refused.add(key, stored)
 
     @staticmethod
     def _anonymous_admin(sim: Simulator) -> User:

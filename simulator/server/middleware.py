@@ -16,6 +16,8 @@ from simulator.server.validation import ResponseMismatch
 from simulator.spec import load_spec
 
 log = logging.getLogger("simulator")
+# werkzeug's BadRequest text, for a client that left before its request was in.
+DISCONNECTED = "The browser (or proxy) sent a request that this server could not understand."
 
 
 @web.middleware
@@ -28,6 +30,10 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         if exc.status < 400:
             raise
         return problems.render_http(exc)
+    except ConnectionResetError:
+        # The client left before its request was in: werkzeug's
+        # ClientDisconnected, a 400 no one reads.
+        return problems.problem_response(400, "Bad Request", DISCONNECTED, "about:blank")
     except Exception:
         # Never expected: a crash is a bug. Answer as later Airflow releases do.
         log.exception("unhandled error in %s %s", request.method, request.path)

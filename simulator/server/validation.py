@@ -20,6 +20,7 @@ from simulator.errors import BadRequest, UnsupportedMediaType
 from simulator.quirks import response_document
 from simulator.spec import load_spec
 from simulator.spec.loader import Operation, Parameter
+from simulator.state import strict_json
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from multidict import MultiMapping
 
 JSON_TYPES = ("application/json",)
+TOO_DEEP = f"Request body is nested too deeply (at most {strict_json.MAX_DEPTH} levels)"
 
 
 class ResponseMismatch(Exception):
@@ -113,6 +115,21 @@ def _coerce_scalar(kind: str, raw: str) -> Any:
     return raw
 
 
+def _json_body(raw: bytes) -> Any:
+    """The body as Flask's get_json(silent=True) reads it (NaN and Infinity
+    taken), None when it is not JSON; a 400 when it nests deeper than the
+    simulator walks (Airflow's RecursionError, a 500: the quirk
+    `json-nesting-bound`)."""
+    try:
+        data = json.loads(raw)
+        strict_json.check_depth(data, raw)
+    except (RecursionError, strict_json.TooDeep):
+        raise BadRequest(detail=TOO_DEEP) from None
+    except ValueError:  # also not UTF-8
+        return None
+    return data
+
+
 @dataclass(slots=True)
 class OperationValidator:
     operation: Operation
@@ -159,10 +176,7 @@ class OperationValidator:
                 raise UnsupportedMediaType(
                     detail=f"Invalid Content-type ({content_type}), expected JSON data"
                 )
-            try:
-                data = json.loads(raw)
-            except (ValueError, RecursionError):  # also not UTF-8, or nested too deep
-                data = None
+            data = _json_body(raw)
             if data is None:
                 # Unparseable or a literal null: connexion cannot tell them apart.
                 raise BadRequest(detail="Request body is not valid JSON")

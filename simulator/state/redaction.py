@@ -20,6 +20,7 @@ SENSITIVE_NAMES = (
     "service_account",
 )
 MASK = "***"
+MAX_DEPTH = 5  # Airflow's SecretsMasker.MAX_RECURSION_DEPTH: deeper values are left as they are
 
 
 def is_sensitive(name: str) -> bool:
@@ -27,28 +28,31 @@ def is_sensitive(name: str) -> bool:
     return any(word in lowered for word in SENSITIVE_NAMES)
 
 
-def redact(value: Any, name: str | None = None) -> Any:
+def redact(value: Any, name: str | None = None, depth: int = 0) -> Any:
     """Mask `value` when `name` is sensitive; recurse into containers.
 
     Under a sensitive name every string leaf is masked; numbers, booleans
-    and None are left alone, as Airflow's masker does.
+    and None are left alone, as Airflow's masker does, down to its depth.
     """
+    if depth > MAX_DEPTH:
+        return value
     if name is not None and is_sensitive(name):
-        return _mask_all(value)
+        return _mask_all(value, depth)
     if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
+        return {k: redact(v, str(k), depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(redact(v) for v in value)
+        return type(value)(redact(v, None, depth + 1) for v in value)
     return value
 
 
-def _mask_all(value: Any) -> Any:
-    if isinstance(value, str):
+def _mask_all(value: Any, depth: int) -> Any:
+    """Airflow's _redact_all: past the depth, whatever is left is masked."""
+    if depth > MAX_DEPTH or isinstance(value, str):
         return MASK
     if isinstance(value, dict):
-        return {k: _mask_all(v) for k, v in value.items()}
+        return {k: _mask_all(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_mask_all(v) for v in value)
+        return type(value)(_mask_all(v, depth + 1) for v in value)
     return value
 
 
@@ -57,7 +61,6 @@ def redact_extra(extra: str | None) -> str | None:
     if extra is None:
         return None
     try:
-        parsed = json.loads(extra)
-    except (ValueError, RecursionError):  # unstructured extra cannot be redacted
+        return json.dumps(redact(json.loads(extra)))
+    except (ValueError, RecursionError):  # unstructured, or too deep to write again
         return extra
-    return json.dumps(redact(parsed))

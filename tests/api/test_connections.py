@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -198,6 +199,26 @@ class TestPostConnection:
         stored = sim.store.connections.require("my_db")
         assert (stored.password, stored.extra) == ("pw", '{"api_key":"k","timeout":3}')
         assert events(sim) == [("connection.create", "admin", "[]")]
+
+    async def test_extra_is_masked_to_airflow_depth(self, client: TestClient) -> None:
+        """The masker stops at depth 5 (SecretsMasker.MAX_RECURSION_DEPTH), so
+        extra nested hundreds deep is answered, not a RecursionError."""
+        deep: Any = {"password": "deep"}
+        for _ in range(900):
+            deep = {"a": deep}
+        extra = json.dumps({"token": ["t", {"x": 1}], "n": {"a": {"password": "p"}}, "deep": deep})
+        body = {"connection_id": "nested", "conn_type": "http", "extra": extra}
+        response = await client.post(URL, json=body, headers=ADMIN)
+        assert response.status == 200
+        shown = json.loads((await response.json())["extra"])
+        assert shown["token"] == ["***", {"x": 1}]
+        assert shown["n"] == {"a": {"password": "***"}}
+        inner = shown["deep"]
+        for _ in range(5):  # below the depth, nothing is looked at
+            inner = inner["a"]
+        assert inner == json.loads(extra)["deep"]["a"]["a"]["a"]["a"]["a"]
+        response = await client.get(f"{URL}/nested", headers=ADMIN)
+        assert response.status == 200
 
     async def test_minimal_body(self, client: TestClient) -> None:
         response = await client.post(
