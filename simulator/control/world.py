@@ -41,7 +41,7 @@ async def get_world(request: web.Request) -> web.Response:
 
 def world(sim: Simulator, *, limit: int, offset: int) -> dict[str, Any]:
     store, now = sim.store, sim.now()
-    dags = sorted(store.dags, key=lambda dag: dag.dag_id)
+    dags = store.dags_by_id()
     return {
         "now": isoformat(now),
         "total_dags": len(dags),

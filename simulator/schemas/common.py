@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 # naive values are kept: equal aware instants in other offsets render
 # differently. Cleared when full, so it stays small.
 _RENDERED: dict[datetime, str] = {}
-MAX_RENDERED = 1 << 16
+MAX_RENDERED = 1 << 14
 
 
 def isoformat(value: datetime | None) -> str | None:

@@ -5,8 +5,9 @@ without reading the rows).
 The store keeps them true where rows come and go (add_run, delete_run) and
 where states change (Store.set_run_state for runs, engine.lifecycle.set_state
 for task instances). A successful task instance is the common case: it is
-counted but not listed by state (half a million entries would cost ~40 bytes
-each for lists that read the rows in id order anyway).
+counted but not listed by state, and so is a successful run (half a million
+entries would cost ~40 bytes each for lists that read the rows in id order
+anyway).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def _date(run: DagRun) -> datetime:
 
 
 class RunIndex:
-    """Every run by state and by (logical date, id); counts per DAG and state."""
+    """Every run by (logical date, id) and by state (all but UNLISTED);
+    counts per DAG and state."""
 
     def __init__(self) -> None:
         self.by_state: dict[str, dict[int, DagRun]] = {}
@@ -65,14 +67,22 @@ class RunIndex:
             self._enter(run, new)
 
     def _enter(self, run: DagRun, state: str) -> None:
-        self.by_state.setdefault(state, {})[run.id] = run
+        if state != UNLISTED:
+            self.by_state.setdefault(state, {})[run.id] = run
         self.counts[(run.dag_id, state)] += 1
         self.state_counts[state] += 1
 
     def _leave(self, run: DagRun, state: str) -> None:
-        del self.by_state[state][run.id]
+        if state != UNLISTED:
+            del self.by_state[state][run.id]
         self.counts[(run.dag_id, state)] -= 1
         self.state_counts[state] -= 1
+
+    def size(self, states: Collection[str]) -> int | None:
+        """How many runs are listed in `states` (None: one is UNLISTED)."""
+        if UNLISTED in states:
+            return None
+        return sum(len(self.by_state.get(state, ())) for state in set(states))
 
     def count(self, dag_ids: Collection[str] | None, states: Iterable[str]) -> int:
         """Runs of these DAGs (None: any) in any of `states`."""

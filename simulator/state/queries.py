@@ -95,8 +95,8 @@ def page_runs(
         total = index.count(query.dag_ids, query.states) if query.states else scope
         walk = _in_order(store, query.dag_ids, order)
         if walk is not None:
-            listed = sum(len(index.by_state.get(s, ())) for s in query.states or ())
-            if not query.states or wanted * scope <= total * listed:
+            listed = index.size(query.states) if query.states else None
+            if listed is None or wanted * scope <= total * listed:
                 states = query.states
                 if states:
                     walk = (run for run in walk if run.state in states)
@@ -116,11 +116,10 @@ def _smallest_source(store: Store, query: RunQuery, scope: int) -> Iterable[DagR
     """The runs of the most selective index the query can use."""
     index = store.run_index
     best: tuple[int, Iterable[DagRun]] = (scope, _scope_runs(store, query.dag_ids))
-    if query.states:
-        by_state = [index.by_state.get(state, {}) for state in set(query.states)]
-        size = sum(len(found) for found in by_state)
-        if size < best[0]:
-            best = (size, (run for found in by_state for run in found.values()))
+    listed = index.size(query.states) if query.states else None
+    if listed is not None and listed < best[0]:
+        by_state = [index.by_state.get(state, {}) for state in set(query.states or ())]
+        best = (listed, (run for found in by_state for run in found.values()))
     if query.low is not None or query.high is not None:
         dated = _dated(store, query.dag_ids, query.low, query.high, scope)
         if len(dated) < best[0]:

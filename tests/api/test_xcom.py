@@ -9,6 +9,7 @@ is still deferred.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -318,3 +319,37 @@ class TestOfficialClient:
         )
         assert result.value == "{'task': 'fetch_records', 'rows': 1671}"
         assert result.execution_date == "2023-03-31T22:15:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "scope", [("~", "~", "~"), ("etl_orders", "~", "~"), ("~", "~", "extract_orders")]
+)
+def test_lists_follow_the_plain_order_on_a_world_with_history(
+    scope: tuple[str, str, str],
+) -> None:
+    """Read by logical date through the run index, the list equals sorting
+    every entry by (run logical date, task_id, dag_id, key), ties in the
+    order pushed, at any offset."""
+    from simulator.api.xcom import get_xcom_entries
+
+    sim = Simulator(dataclasses.replace(TEST_SETTINGS, scenario="default"))
+    sim.advance(3 * 3600)
+    dag_id, run_id, task_id = scope
+    rows = [
+        (xcom, sim.store.dag_runs.require((xcom.dag_id, xcom.run_id)))
+        for xcom in sim.store.xcoms
+        if dag_id in ("~", xcom.dag_id) and task_id in ("~", xcom.task_id)
+    ]
+    rows.sort(key=lambda row: (row[1].logical_date, row[0].task_id, row[0].dag_id, row[0].key))
+    expected = [(x.dag_id, x.run_id, x.task_id, x.map_index, x.key) for x, _ in rows]
+    assert len(expected) > 20
+    admin = sim.store.users.require("admin")
+    for offset in (0, 7, len(expected) - 3):
+        page = get_xcom_entries(sim, dag_id=dag_id, dag_run_id=run_id, task_id=task_id,
+                                limit=10, offset=offset, user=admin)  # fmt: skip
+        assert page["total_entries"] == len(expected)
+        got = [(e["dag_id"], e["execution_date"], e["task_id"], e["key"])
+               for e in page["xcom_entries"]]  # fmt: skip
+        want = [(d, sim.store.dag_runs.require((d, r)).logical_date.isoformat(), t, k)
+                for d, r, t, _, k in expected[offset : offset + 10]]  # fmt: skip
+        assert got == want
