@@ -31,7 +31,7 @@ from simulator.state.entities import User
 from simulator.state.enums import DagRunState
 from simulator.state.queries import RunQuery, page_runs
 from simulator.state.run_model import DagRun
-from simulator.state.security import accessible_dag_ids, user_permissions
+from simulator.state.security import accessible_dag_ids, on_every_dag, user_permissions
 
 
 def _pickled_conf(run: DagRun) -> bytes:
@@ -99,7 +99,10 @@ def _query(
 def _readable_scope(sim: Simulator, user: User, wanted: Iterable[str] | None) -> set[str] | None:
     """The readable DAGs among `wanted` (None: all); None when that is every
     DAG with runs, so that the query needs no DAG filter."""
-    readable = _readable(sim, user)
+    granted = user_permissions(sim.store, user)
+    if wanted is None and on_every_dag(granted, "can_read"):
+        return None
+    readable = accessible_dag_ids(granted, "can_read", sim.dag_ids())
     if wanted is not None:
         return set(wanted) & readable
     if all(dag_id in readable for dag_id in sim.store.runs_by_dag):

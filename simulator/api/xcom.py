@@ -7,8 +7,10 @@ run that no longer exists: deleting a run deletes its XComs.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 from simulator.api.params import check_limit
@@ -17,7 +19,7 @@ from simulator.schemas.xcom import dump_xcom, dump_xcom_collection
 from simulator.simulator import Simulator
 from simulator.state.entities import User
 from simulator.state.run_model import DagRun, XCom
-from simulator.state.security import accessible_dag_ids, user_permissions
+from simulator.state.security import accessible_dag_ids, on_every_dag, user_permissions
 
 ANY = "~"
 
@@ -39,26 +41,29 @@ def get_xcom_entries(
     if dag_id != ANY:
         dag_ids = {dag_id}
     elif user is not None:
-        readable = accessible_dag_ids(user_permissions(store, user), "can_read", sim.dag_ids())
-        if not all(dag in readable for dag in store.runs_by_dag):
-            dag_ids = readable
+        granted = user_permissions(store, user)
+        if not on_every_dag(granted, "can_read"):
+            readable = accessible_dag_ids(granted, "can_read", sim.dag_ids())
+            if not all(dag in readable for dag in store.runs_by_dag):
+                dag_ids = readable
     start = offset or 0
-    rows = _in_order(sim, dag_ids, dag_run_id, task_id)
     if dag_run_id == ANY and task_id == ANY and not store.xcoms.loose:
         # Every entry of the scope's runs matches: count them, read one page.
         per_dag = store.xcoms.per_dag
         total = sum(per_dag.values()) if dag_ids is None else sum(per_dag[d] for d in dag_ids)
+        rows = _in_order(sim, dag_ids, dag_run_id, task_id, start + limit)
         return dump_xcom_collection(list(islice(rows, start, start + limit)), total)
-    found = list(rows)
+    found = list(_in_order(sim, dag_ids, dag_run_id, task_id, len(store.xcoms)))
     return dump_xcom_collection(found[start : start + limit], len(found))
 
 
 def _in_order(
-    sim: Simulator, dag_ids: set[str] | None, run_id: str, task_id: str
+    sim: Simulator, dag_ids: set[str] | None, run_id: str, task_id: str, wanted: int
 ) -> Iterator[tuple[XCom, DagRun]]:
     """The entries of the DAGs' runs (None: every DAG), run by logical date,
     then task_id, dag_id and key; ties in the order they were pushed (the
-    database has no further tiebreak; insertion order stands in for it)."""
+    database has no further tiebreak; insertion order stands in for it).
+    `wanted`: how many a page reads (a paged read stops there)."""
     store = sim.store
     if store.xcoms.loose:
         yield from _with_loose(sim, dag_ids, run_id, task_id)
@@ -69,20 +74,24 @@ def _in_order(
     else:
         dated = store.run_index.by_date
     for runs in _same_date(dated):
-        group = [
-            (xcom, run)
-            for run in runs
-            if (dag_ids is None or run.dag_id in dag_ids) and run_id in (ANY, run.run_id)
-            for xcom in store.xcoms.of_run(run)
-            if task_id in (ANY, xcom.task_id)
-        ]
-        group.sort(key=_same_run_order)
-        yield from group
+        # One run per DAG on a date: the DAG names an entry's run.
+        by_dag = {run.dag_id: run for run in runs if (dag_ids is None or run.dag_id in dag_ids)
+                  and run_id in (ANY, run.run_id)}  # fmt: skip
+        group = [xcom for run in by_dag.values() for xcom in store.xcoms.of_run(run)
+                 if task_id in (ANY, xcom.task_id)]  # fmt: skip
+        if len(group) > wanted:  # the page ends in this group: its first rows only
+            group = heapq.nsmallest(wanted, group, key=SAME_DATE_ORDER)
+        else:
+            group.sort(key=SAME_DATE_ORDER)
+        wanted -= len(group)
+        for xcom in group:
+            yield xcom, by_dag[xcom.dag_id]
+        if wanted <= 0:
+            return
 
 
-def _same_run_order(row: tuple[XCom, DagRun]) -> tuple[str, str, str]:
-    xcom = row[0]
-    return (xcom.task_id, xcom.dag_id, xcom.key)
+# Entries of runs of one logical date: stable, so ties keep the order pushed.
+SAME_DATE_ORDER = attrgetter("task_id", "dag_id", "key")
 
 
 def _same_date(dated: list[DagRun]) -> Iterator[list[DagRun]]:

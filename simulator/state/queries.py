@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from simulator.state.indices import between
@@ -49,14 +50,16 @@ def _nulls_last(value: Any) -> tuple[int, Any]:
 def top(rows: Iterable[T], order: Order, ident: Callable[[T], int], count: int) -> list[T]:
     """The first `count` rows by `order`, ties by id: a stable sort's first
     rows, with a heap of `count` rows instead of a sort of all of them."""
+    if order.name == "id":  # unique and never null: the id itself is the key
+        pick = heapq.nlargest if order.descending else heapq.nsmallest
+        return pick(count, rows, key=ident)
     value = order.key
     if order.descending:
         return heapq.nlargest(count, rows, key=lambda row: (_nulls_last(value(row)), -ident(row)))
     return heapq.nsmallest(count, rows, key=lambda row: (_nulls_last(value(row)), ident(row)))
 
 
-def _run_id(run: DagRun) -> int:
-    return run.id
+_run_id = attrgetter("id")
 
 
 def _ti_id(row: TiRow) -> int:
@@ -101,7 +104,7 @@ def page_runs(
                 if states:
                     walk = (run for run in walk if run.state in states)
                 return list(islice(walk, offset, wanted)), total
-    matches = [run for run in _smallest_source(store, query, scope) if query.matches(run)]
+    matches = _smallest_source(store, query, scope)
     return top(matches, order, _run_id, wanted)[offset:], len(matches)
 
 
@@ -112,19 +115,35 @@ def _scope_size(store: Store, dag_ids: Collection[str] | None) -> int:
     return sum(len(by_dag.get(dag_id, ())) for dag_id in dag_ids)
 
 
-def _smallest_source(store: Store, query: RunQuery, scope: int) -> Iterable[DagRun]:
-    """The runs of the most selective index the query can use."""
+def _smallest_source(store: Store, query: RunQuery, scope: int) -> list[DagRun]:
+    """The matches, read from the most selective index the query can use and
+    filtered by what that index does not answer (one cheap pass per filter)."""
     index = store.run_index
-    best: tuple[int, Iterable[DagRun]] = (scope, _scope_runs(store, query.dag_ids))
+    runs: Iterable[DagRun] = _scope_runs(store, query.dag_ids)
+    source, size = "scope", scope
     listed = index.size(query.states) if query.states else None
-    if listed is not None and listed < best[0]:
+    if listed is not None and listed < size:
         by_state = [index.by_state.get(state, {}) for state in set(query.states or ())]
-        best = (listed, (run for found in by_state for run in found.values()))
+        source, runs, size = "state", (run for found in by_state for run in found.values()), listed
     if query.low is not None or query.high is not None:
         dated = _dated(store, query.dag_ids, query.low, query.high, scope)
-        if len(dated) < best[0]:
-            best = (len(dated), dated)
-    return best[1]
+        if len(dated) < size:
+            source, runs = "date", dated
+    found = list(runs)
+    dag_ids, states, low, high = query.dag_ids, query.states, query.low, query.high
+    if dag_ids is not None and source != "scope":
+        found = [run for run in found if run.dag_id in dag_ids]
+    if states and source != "state":
+        wanted = set(states)
+        found = [run for run in found if run.state in wanted]
+    if source != "date":
+        if low is not None:
+            found = [run for run in found if run.logical_date >= low]
+        if high is not None:
+            found = [run for run in found if run.logical_date <= high]
+    if query.keep is not None:
+        found = list(filter(query.keep, found))
+    return found
 
 
 def _scope_runs(

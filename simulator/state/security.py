@@ -85,6 +85,11 @@ def can(
     return any((action, DAG_PREFIX + d) in granted for d in dag_ids)
 
 
+def on_every_dag(granted: frozenset[Permission], action: str) -> bool:
+    """Whether the user holds `action` on the DAGs resource (so on every DAG)."""
+    return (action, DAG_RESOURCE) in granted
+
+
 def accessible_dag_ids(
     granted: frozenset[Permission], action: str, dag_ids: Iterable[str]
 ) -> set[str]:
