@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench soak lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/control.py
 	$(BIN)/python bench/snapshot.py
 	$(BIN)/python bench/faults.py
+
+# Ten minutes of the demo world at 3,600x under load (bench/soak.py).
+soak: $(TEST_STAMP)
+	$(BIN)/python bench/soak.py --check
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

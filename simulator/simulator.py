@@ -20,6 +20,7 @@ from simulator.engine.actions import Actions
 from simulator.engine.clock import VirtualClock, wall_clock_minute
 from simulator.engine.core import Engine
 from simulator.engine.executor import Executor
+from simulator.engine.retention import Retention
 from simulator.engine.rng import RandomStreams
 from simulator.engine.scheduler import Scheduler
 from simulator.faults.documents import FaultError
@@ -109,12 +110,14 @@ class Simulator:
         self.executor = Executor(self.store, self.engine, self.random, self.scheduler)
         self.actions = Actions(self.store, self.scheduler, self.executor)
         self.faults = Faults(s.seed, self.engine, self.actions)
+        self.retention = Retention(self.store, self.engine, self.actions, s.retention_days)
         self._passwords: dict[int, str] = {}
         seed_installation(self.store, world)
         self._add_users(world)
         seed_resources(self.store, world, parsed_at=s.start)
         self.add_dags(world.dags)
         self._add_faults(world, s.start)
+        self.retention.start(self.origin)  # the history is cleaned as it goes
         self.engine.run(until=s.start)  # the history, before anyone looks
         for dag in self.store.dags:  # the DAG processor re-parses files every few seconds
             dag.last_parsed_time = s.start
@@ -150,6 +153,7 @@ class Simulator:
         self.engine, self.random, self.store = world.engine, world.random, world.store
         self.scheduler, self.executor, self.actions = world.scheduler, world.executor, world.actions
         self.faults, self.clock = world.faults, world.clock
+        self.retention = world.retention
         self._passwords = {}
 
     def counts(self) -> dict[str, int]:
@@ -366,6 +370,7 @@ def resolve(settings: Settings, scenario: Scenario) -> Settings:
         cors_origins=cors["origins"] if settings.cors_origins is None else settings.cors_origins,
         cors_headers=cors["headers"] if settings.cors_headers is None else settings.cors_headers,
         cors_methods=cors["methods"] if settings.cors_methods is None else settings.cors_methods,
+        retention_days=settings.retention_days or scenario.retention_days,
         maximum_page_limit=settings.maximum_page_limit or limits[0] or None,
         fallback_page_limit=settings.fallback_page_limit or limits[1] or None,
     )  # fmt: skip

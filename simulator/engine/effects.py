@@ -149,9 +149,12 @@ def _within(number: object, high: float) -> bool:
 
 def mark_try(attempt: TaskTry, effect: TaskEffect) -> None:
     """Remember the effect on the try's record (plain data)."""
-    attempt.fault, attempt.effect = effect.fault_id, effect.effect
-    attempt.message = effect.failure if effect.effect == FAIL else None
-    attempt.factor = effect.factor if effect.effect == SLOW else None
+    attempt.mark(
+        effect.fault_id,
+        effect.effect,
+        effect.failure if effect.effect == FAIL else None,
+        effect.factor if effect.effect == SLOW else None,
+    )
 
 
 def effect_of(attempt: TaskTry) -> TaskEffect | None:

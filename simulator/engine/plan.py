@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from simulator.engine import lifecycle as lc
 from simulator.state.dag_model import Dag, Task
-from simulator.state.run_model import TaskInstance
+from simulator.state.run_model import TaskInstance, ti_spec
 from simulator.state.run_tis import Layout
 
 
@@ -23,6 +23,7 @@ class TaskPlan:
         "depends_on_past",
         "downstream",
         "rule",
+        "spec",
         "start",
         "stop",
         "task",
@@ -44,6 +45,9 @@ class TaskPlan:
         self.all_success = task.trigger_rule == "all_success"
         self.depends_on_past = task.depends_on_past
         self.weight = priority_weight(dag, task)
+        # What each instance takes from the task (shared by all of them).
+        self.spec = ti_spec(pool=task.pool, pool_slots=task.pool_slots, queue=task.queue,
+                            priority_weight=self.weight, operator=task.operator)  # fmt: skip
         # Upstream branch tasks, whose XCom may say this task is not followed.
         self.branches = tuple(up for up in task.upstream if dag.tasks[up].branch)
 
@@ -94,9 +98,8 @@ def new_ti(dag_id: str, run_id: str, plan: TaskPlan, map_index: int) -> TaskInst
     """The task's instance (of `map_index`) in a new run, without a state."""
     task = plan.task
     return TaskInstance(dag_id=dag_id, run_id=run_id, task_id=task.task_id,
-                        map_index=map_index, pool=task.pool, pool_slots=task.pool_slots,
-                        queue=task.queue, priority_weight=plan.weight, max_tries=task.retries,
-                        operator=task.operator)  # fmt: skip
+                        map_index=map_index, spec=plan.spec,
+                        max_tries=task.retries)  # fmt: skip
 
 
 def decision(task: TaskPlan, tis: tuple[TaskInstance, ...]) -> str:

@@ -191,7 +191,7 @@ def _merge(document: dict[str, Any], label: str, merged: _Merged, problems: list
     found: dict[str, Any] = {
         k: document[k] for k in ("name", "description", "seed") if k in document
     }
-    for section in ("clock", "history", "auth"):
+    for section in ("clock", "history", "retention", "auth"):
         for key, value in document.get(section, {}).items():
             if key not in NESTED:
                 found[f"{section}.{key}"] = value
@@ -255,11 +255,17 @@ def _build(top: dict[str, Any], ref: _Ref, merged: _Merged, problems: list[Probl
         mode=s.get("clock.mode", defaults.mode),
         speed=s.get("clock.speed", defaults.speed),
         history=history,
+        retention_days=_days(s.get("retention.days")),
         auth=s.get("auth.mode", defaults.auth),
         generate=merged.generate,
         config=merged.config,
         **{**values, "dags": [d for d in dags if d is not None]},
     )
+
+
+def _days(value: float | None) -> int | None:
+    """A whole number of days (the schema let 30.0 pass as an integer)."""
+    return None if value is None else int(value)
 
 
 def expand(scenario: Scenario, seed: int) -> Scenario:

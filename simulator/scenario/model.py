@@ -31,6 +31,9 @@ class Scenario:
     mode: str = "realtime"
     speed: float = 1.0
     history: timedelta = timedelta(0)
+    # `retention.days`: runs that ended, event logs and dataset events older
+    # than this are dropped as the clock moves (None: everything is kept).
+    retention_days: int | None = None
     auth: str = "basic"
     users: list[Item] = field(default_factory=list)
     roles: list[Item] = field(default_factory=list)

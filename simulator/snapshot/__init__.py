@@ -12,7 +12,8 @@ The document (version 1), key by key:
     format, version   "airflow-sim-snapshot", 1
     scenario          where the world came from (origin.py): name, source,
                       digest, and the content unless it is bundled
-    settings          seed and start (the instant the world was served from)
+    settings          seed and start (the instant the world was served from),
+                      and retention_days when the world has a retention
     clock             now, mode, speed
     random            characters drawn from each password salt stream
     security, config  FAB's actions and resources; Airflow's configuration

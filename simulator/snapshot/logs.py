@@ -1,5 +1,6 @@
-"""The event log in a snapshot: one row per id (ids are positions, a deleted
-row leaves a hole). A task try's row has its task instance's id as
+"""The event log in a snapshot: one row per id from `first_id` (1 unless
+retention dropped older rows; only written then), ids are positions from
+there (a deleted row leaves a hole). A task try's row has its task instance's id as
 `subject`, its time (`when`, an anchor column: rows are written in time
 order) and its event's `code` in `events`; the API's own rows (subject 0)
 are listed whole under `audit`, and the instances whose run was deleted
@@ -37,7 +38,8 @@ def dump_logs(store: Store, live: dict[int, TaskInstance]) -> dict[str, Any]:
             ids.append(0)
             if subject is not None:
                 audit.append(subject)  # type: ignore[arg-type]
-    return {
+    document: dict[str, Any] = {} if logs.first_id == 1 else {"first_id": logs.first_id}
+    return document | {
         "events": list(events),
         "count": len(subjects),
         "columns": {
@@ -66,7 +68,8 @@ def _orphan(ti: TaskInstance, context: Context) -> list[Any]:
 def load_logs(
     node: object, path: str, store: Store, live: dict[int, TaskInstance], instants: Instants
 ) -> None:
-    spec = mapping(node, path, ("events", "count", "columns", "audit", "orphans"))
+    spec = mapping(node, path, ("events", "count", "columns", "audit", "orphans"), ("first_id",))
+    first_id = integer(spec.get("first_id", 1), join(path, "first_id"), 1)
     events = [
         text(name, join(join(path, "events"), i))
         for i, name in enumerate(array(spec["events"], join(path, "events")))
@@ -74,7 +77,7 @@ def load_logs(
     count = integer(spec["count"], join(path, "count"), 0)
     cols = Columns(spec["columns"], join(path, "columns"), COLUMNS, count)
     orphans = _orphans(spec["orphans"], join(path, "orphans"), live, instants)
-    audit = _audit(spec["audit"], join(path, "audit"), count, instants)
+    audit = _audit(spec["audit"], join(path, "audit"), first_id, count, instants)
     codes = cols.typed("code", "int")
     among(codes, range(256), cols.where("code"))
     whens = cols.times((("when", None),), instants)[0]["when"]
@@ -97,21 +100,27 @@ def load_logs(
             )
     for position, entry in audit.items():
         if ids[position] != 0:
-            raise SnapshotError(join(path, "audit"), f"the row of id {position + 1} is a task's")
+            raise SnapshotError(
+                join(path, "audit"), f"the row of id {first_id + position} is a task's"
+            )
         subjects[position] = entry
-    store.event_logs.load((subjects, whens, bytes(codes), events), orphans.values())
+    store.event_logs.load((subjects, whens, bytes(codes), events), orphans.values(), first_id)
 
 
-def _audit(node: object, path: str, count: int, instants: Instants) -> dict[int, EventLog]:
+def _audit(
+    node: object, path: str, first_id: int, count: int, instants: Instants
+) -> dict[int, EventLog]:
+    """Position -> row (row ids from `first_id`)."""
     spec = mapping(node, path, ("columns", "rows"))
     expected = [name for name, _ in columns(EventLog)]
     if spec["columns"] != expected:
         raise SnapshotError(join(path, "columns"), f"expected {expected}")
     found: dict[int, EventLog] = {}
     for index, row in enumerate(load_rows(spec["rows"], join(path, "rows"), EventLog, instants)):
-        if not 0 < row.id <= count or row.id - 1 in found:
+        position = row.id - first_id
+        if not 0 <= position < count or position in found:
             raise SnapshotError(join(join(path, "rows"), index), "expected a new id of the log")
-        found[row.id - 1] = row
+        found[position] = row
     return found
 
 

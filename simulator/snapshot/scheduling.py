@@ -5,7 +5,8 @@
 `{"at": instant}`); cancelled events are left out, as they never run. A
 task instance's pending seq, a DAG's pending creation and a DAG's pending
 deactivation (its file broken: engine/dag_files.py) are read back from
-these events. A task try's START may carry a fault's effect (six more
+these events; retention's next clean is one event without arguments.
+A task try's START may carry a fault's effect (six more
 arguments: engine/effects.py). `scheduler.waiting` lists per pool the
 instances waiting for a slot as `[seq, task instance id]` (in the order
 they are picked when their priorities tie), `parked` per DAG those held
@@ -29,6 +30,7 @@ from simulator.engine.core import Engine
 from simulator.engine.dag_files import DEACTIVATE
 from simulator.engine.outage import Held
 from simulator.engine.queues import Waiting
+from simulator.engine.retention import CLEAN
 from simulator.engine.scheduler import CREATE, Scheduler
 from simulator.faults import registry as faults
 from simulator.snapshot.codec import Instants, dump_instant
@@ -56,6 +58,7 @@ SIGNATURES = {
     kinds.FINISH: (*TI_KEY, "str", "str"),
     # A fault window: its id, generation and occurrence.
     **dict.fromkeys((faults.BEGIN, faults.END), ("str", "int", "int")),
+    CLEAN: (),  # retention's next clean (engine/retention.py)
 }
 # A START carrying a task effect: TaskEffect.args() after the key.
 EFFECT_START = (*TI_KEY, "str", "str", "str?", "float?", "float?", "str?")
@@ -95,6 +98,7 @@ def load_engine(
     next_seq = integer(spec["next_seq"], join(path, "next_seq"), 0)
     creation: dict[str, int] = {}
     stale: set[str] = set()  # the DAGs with a deactivation event
+    cleaning = False  # a retention clean is pending
     events, seqs = [], set()
     for index, item in enumerate(array(spec["events"], join(path, "events"))):
         where = join(join(path, "events"), index)
@@ -117,6 +121,10 @@ def load_engine(
         _check_signature(kind, arguments, where)
         if kind == DEACTIVATE:
             _bind_deactivation(arguments[0], store, stale, where)
+        elif kind == CLEAN:
+            if cleaning:
+                raise SnapshotError(join(where, 3), "a second retention clean event")
+            cleaning = True
         else:
             _bind(kind, arguments, seq, store, creation, where)
         seqs.add(seq)

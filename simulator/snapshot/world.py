@@ -17,6 +17,7 @@ from simulator.engine.actions import Actions
 from simulator.engine.clock import FROZEN, LATEST, REALTIME, VirtualClock
 from simulator.engine.core import Engine
 from simulator.engine.executor import Executor
+from simulator.engine.retention import MAX_DAYS, Retention
 from simulator.engine.rng import RandomStreams
 from simulator.engine.scheduler import Scheduler
 from simulator.errors import AlreadyExists, ApiError
@@ -105,13 +106,14 @@ def _export(sim: Simulator) -> dict[str, Any]:
     loose = store.task_instances.loose
     tis = [ti for run in runs for ti in store.instances_by_run[run.key].tis] + loose
     live = {ti.id: ti for ti in tis}
-    instances, tries, micros = dump_instances(tis, loose, store.task_instances.next_id)
+    counters = (store.next_job_id, store.next_trigger_id)
+    instances, tries, micros = dump_instances(tis, loose, store.task_instances.next_id, counters)
     settings = sim.settings
     document = {
         "format": FORMAT,
         "version": VERSION,
         "scenario": origin.record(sim.scenario),
-        "settings": {"seed": settings.seed, "start": dump_instant(settings.start)},
+        "settings": _settings(settings),
         "clock": {
             "now": dump_instant(sim.engine.now),  # caught up: the clock's now
             "mode": sim.clock.mode,
@@ -134,6 +136,14 @@ def _export(sim: Simulator) -> dict[str, Any]:
     return document
 
 
+def _settings(settings: Settings) -> dict[str, Any]:
+    """The seed, the start and (when there is one) the retention in days."""
+    found: dict[str, Any] = {"seed": settings.seed, "start": dump_instant(settings.start)}
+    if settings.retention_days is not None:
+        found["retention_days"] = settings.retention_days
+    return found
+
+
 @dataclasses.dataclass(slots=True)
 class Restored:
     """A world read from a snapshot, ready to be served."""
@@ -148,6 +158,7 @@ class Restored:
     actions: Actions
     faults: Faults
     clock: VirtualClock
+    retention: Retention
 
 
 Resolve = Callable[[Settings, Scenario], Settings]
@@ -200,22 +211,22 @@ def _restore(
     section[0] = "scenario"
     scenario = origin.load(top["scenario"], "scenario", current)
     section[0] = "settings"
-    spec = mapping(top["settings"], "settings", ("seed", "start"))
-    seed = integer(spec["seed"], "settings.seed", 0, MAX_SEED)
-    start = instants.read(spec["start"], "settings.start")
-    if start >= LATEST:
-        raise SnapshotError("settings.start", f"expected an instant before {LATEST.date()}")
-    settings = dataclasses.replace(resolve(given, scenario), seed=seed, start=start)
-    engine, random, store = Engine(start - scenario.history), RandomStreams(seed), Store()
+    settings = _read_settings(top["settings"], given, scenario, resolve, instants)
+    seed, start = settings.seed, settings.start
+    assert seed is not None and start is not None
+    began = start - scenario.history  # the world's origin
+    engine, random, store = Engine(began), RandomStreams(seed), Store()
     scheduler = Scheduler(store, engine, record)
     executor = Executor(store, engine, random, scheduler)
     actions = Actions(store, scheduler, executor)
     faults = Faults(seed, engine, actions)  # its event handlers, before the events
+    retention = Retention(store, engine, actions, settings.retention_days)
     _load_store(top, store, instants, given.secret_key, section)
     section[0] = "engine"
     lifecycle.reindex(store)
     live = {ti.id: ti for ti in store.task_instances}
     creation = load_engine(top["engine"], "engine", store, engine, instants)
+    retention.bind(began)
     section[0] = "scheduler"
     load_scheduler(top["scheduler"], "scheduler", scheduler, live, creation)
     if "faults" in top:
@@ -234,7 +245,25 @@ def _restore(
         actions,
         faults,
         clock,
+        retention,
     )
+
+
+def _read_settings(
+    node: object, given: Settings, scenario: Scenario, resolve: Resolve, instants: Instants
+) -> Settings:
+    """The flags given over the scenario's, with the document's seed and
+    start, and its retention unless a flag gives one."""
+    spec = mapping(node, "settings", ("seed", "start"), ("retention_days",))
+    seed = integer(spec["seed"], "settings.seed", 0, MAX_SEED)
+    start = instants.read(spec["start"], "settings.start")
+    if start >= LATEST:
+        raise SnapshotError("settings.start", f"expected an instant before {LATEST.date()}")
+    settings = dataclasses.replace(resolve(given, scenario), seed=seed, start=start)
+    if "retention_days" in spec and given.retention_days is None:
+        days = integer(spec["retention_days"], "settings.retention_days", 1, MAX_DAYS)
+        settings = dataclasses.replace(settings, retention_days=days)
+    return settings
 
 
 def _load_store(
@@ -269,7 +298,9 @@ def _top(document: object) -> dict[str, Any]:
 def _load_runs(top: dict[str, Any], store: Store, instants: Instants) -> None:
     """Runs, their instances and tries, XComs and the event log."""
     runs, next_run_id = load_runs(top["dag_runs"], "dag_runs", store, list(store.dags), instants)
-    tis, next_id, micros = load_instances(top, runs, instants)
+    tis, next_id, micros, (store.next_job_id, store.next_trigger_id) = load_instances(
+        top, runs, instants
+    )
     attached, position = [], 0
     for run, shape in runs:
         size = shape.size

@@ -1,12 +1,16 @@
 """The audit log: EventLog rows by id, most of them written by task tries.
 
 A large world writes two or more rows per task try, so rows are kept in
-columns indexed by id - 1: the row's task instance (or, for the API's own
-audit rows, the EventLog itself), its time and an event code. The owner and
-the execution date of a task row are looked up when it is read (a task's
-owner and a run's logical date never change); reading builds an EventLog
-equal to the one written. When a run is deleted, the context of its
-instances' rows is pinned first, so that they read the same afterwards.
+columns by position: the row's task instance (or, for the API's own audit
+rows, the EventLog itself), its time and an event code. Row `id` sits at
+position `id - 1 - base`: retention (engine/retention.py) drops the oldest
+rows from the front, and the positions it freed are given back now and then
+(`base` grows), so a long run keeps what is recent only. The owner and the
+execution date of a task row are looked up when it is read (a task's owner
+and a run's logical date never change); reading builds an EventLog equal to
+the one written. When a run is deleted, the context of its instances' rows
+is pinned first, so that they read the same afterwards; a pin goes once
+every row written before it was pinned is gone.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from simulator.state.run_model import TaskInstance
 
 # (owner, execution_date) of a task instance's rows.
 Context = tuple[str | None, datetime | None]
+# A pinned instance (held, so that its id() stays its own), its rows'
+# context, and the id the next row got when it was pinned: all its rows
+# have smaller ids.
+Pin = tuple[TaskInstance, Context, int]
+Subject = TaskInstance | EventLog | None
+Columns = tuple[list[Subject], list[datetime | None], bytes, list[str]]
 
 
 def _not_found(key: int) -> ApiError:
@@ -28,16 +38,19 @@ def _not_found(key: int) -> ApiError:
 
 
 class EventLogs:
-    """Table's interface (ids are positions; a deleted row leaves a hole)."""
+    """Table's interface (ids are positions from `base`; a deleted row
+    leaves a hole; dropped rows leave nothing)."""
 
     def __init__(self, context: Callable[[TaskInstance], Context]) -> None:
-        self._subjects: list[TaskInstance | EventLog | None] = []
+        self._subjects: list[Subject] = []
         self._whens: list[datetime | None] = []
         self._codes = bytearray()
         self._events: list[str] = []  # code -> event name
         self._count = 0
+        self._base = 0  # ids given back: position p holds id base + p + 1
+        self._head = 0  # positions before it were dropped (None until given back)
         self._context = context
-        self._pinned: dict[int, Context] = {}  # id(ti) -> context, for deleted runs
+        self._pinned: dict[int, Pin] = {}  # id(ti) -> pin, in the order pinned
         self.not_found = _not_found
 
     def __len__(self) -> int:
@@ -45,6 +58,16 @@ class EventLogs:
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, int) and self.get(key) is not None
+
+    @property
+    def next_id(self) -> int:
+        """The id the next row gets."""
+        return self._base + len(self._subjects) + 1
+
+    @property
+    def first_id(self) -> int:
+        """The smallest id a row may have: those below were dropped."""
+        return self._base + self._head + 1
 
     def add_task_event(self, when: datetime, event: str, ti: TaskInstance) -> None:
         """A row about a task try: EventLog(event, owner, dag_id, task_id,
@@ -60,15 +83,17 @@ class EventLogs:
         self._count += 1
 
     def add(self, row: EventLog) -> EventLog:
-        if row.id and row.id <= len(self._subjects):
-            if self._subjects[row.id - 1] is not None:
+        """The row, under its own id when it has one (not below first_id)."""
+        if row.id and row.id < self.next_id:
+            position = row.id - self._base - 1
+            if position < self._head or self._subjects[position] is not None:
                 raise AlreadyExists(detail=f"{row.id} already exists")
-            self._subjects[row.id - 1] = row
+            self._subjects[position] = row
         else:
-            while row.id > len(self._subjects) + 1:  # keep ids positions
+            while row.id > self.next_id:  # keep ids positions
                 self._append(None)
             self._append(row)
-            row.id = len(self._subjects)
+            row.id = self.next_id - 1
         self._count += 1
         return row
 
@@ -78,8 +103,9 @@ class EventLogs:
         self._codes.append(0)
 
     def get(self, key: int) -> EventLog | None:
-        if 0 < key <= len(self._subjects):
-            return self._read(key - 1)
+        position = key - self._base - 1
+        if self._head <= position < len(self._subjects):
+            return self._read(position)
         return None
 
     def require(self, key: int, error: Callable[[int], ApiError] | None = None) -> EventLog:
@@ -90,29 +116,28 @@ class EventLogs:
 
     def delete(self, key: int) -> EventLog:
         row = self.require(key)
-        self._subjects[key - 1] = None
+        self._subjects[key - self._base - 1] = None
         self._count -= 1
         return row
 
-    def columns(self) -> tuple[list[TaskInstance | EventLog | None], list[datetime | None],
-                               bytes, list[str]]:  # fmt: skip
+    def columns(self) -> Columns:
         """The rows as they are kept (subjects, whens, event codes, event
-        names), for a snapshot; read, never write."""
+        names), the first at id first_id, for a snapshot; read, never write."""
+        self._give_back()
         return self._subjects, self._whens, bytes(self._codes), self._events
 
-    def load(
-        self,
-        columns: tuple[list[TaskInstance | EventLog | None], list[datetime | None], bytes,
-                       list[str]],
-        pinned: Iterable[tuple[TaskInstance, Context]],
-    ) -> None:  # fmt: skip
-        """Rows a snapshot held (`columns()`), replacing these; `pinned`: the
-        context of the rows of instances whose run is gone."""
+    def load(self, columns: Columns, pinned: Iterable[tuple[TaskInstance, Context]],
+             first_id: int = 1) -> None:  # fmt: skip
+        """Rows a snapshot held (`columns()`, the first at `first_id`),
+        replacing these; `pinned`: the context of the rows of instances
+        whose run is gone."""
         subjects, whens, codes, events = columns
         self._subjects, self._whens, self._codes = subjects, whens, bytearray(codes)
         self._events = events
         self._count = len(subjects) - subjects.count(None)
-        self._pinned = {id(ti): context for ti, context in pinned}
+        self._base, self._head = first_id - 1, 0
+        bound = self.next_id
+        self._pinned = {id(ti): (ti, context, bound) for ti, context in pinned}
 
     def clear(self) -> None:
         self.__init__(self._context)  # type: ignore[misc]
@@ -120,11 +145,12 @@ class EventLogs:
     def _read(self, position: int) -> EventLog | None:
         subject = self._subjects[position]
         if type(subject) is TaskInstance:
-            return TaskEventLog(self, position)
+            return TaskEventLog(self, self._base + position + 1)
         return subject  # type: ignore[return-value]
 
-    def task_row(self, position: int) -> tuple[datetime, str, TaskInstance]:
-        """A task row's own columns: when, event, task instance."""
+    def task_row(self, key: int) -> tuple[datetime, str, TaskInstance]:
+        """A task row's own columns (by id): when, event, task instance."""
+        position = key - self._base - 1
         return (
             self._whens[position],  # type: ignore[return-value]
             self._events[self._codes[position]],
@@ -132,46 +158,103 @@ class EventLogs:
         )
 
     def context(self, ti: TaskInstance) -> Context:
-        return self._pinned.get(id(ti)) or self._context(ti)
+        pin = self._pinned.get(id(ti))
+        return pin[1] if pin is not None and pin[0] is ti else self._context(ti)
 
     def __iter__(self) -> Iterator[EventLog]:
-        return self._rows(0, len(self._subjects))
+        return self._rows(self._head, len(self._subjects))
 
     def _rows(self, start: int, stop: int) -> Iterator[EventLog]:
-        subjects = self._subjects
+        subjects, base = self._subjects, self._base
         for position in range(start, min(stop, len(subjects))):
             subject = subjects[position]
             if type(subject) is TaskInstance:
-                yield TaskEventLog(self, position)
+                yield TaskEventLog(self, base + position + 1)
             elif subject is not None:
                 yield subject  # type: ignore[misc]
 
     def page(self, offset: int, limit: int, *, descending: bool = False) -> list[EventLog]:
         """Rows `offset` .. `offset + limit` in id order (or from the last id):
         a page of the default ordering without reading every row."""
-        size = len(self._subjects)
-        if self._count != size:  # holes: count rows as the full ordering would
+        head, size = self._head, len(self._subjects)
+        if self._count != size - head:  # holes: count rows as the full ordering would
             rows = list(self)
             if descending:
                 rows.reverse()
             return rows[offset : offset + limit]
         if descending:
             stop = size - offset
-            rows = list(self._rows(max(0, stop - limit), stop))
+            rows = list(self._rows(max(head, stop - limit), stop))
             rows.reverse()
             return rows
-        return list(self._rows(offset, offset + limit))
+        return list(self._rows(head + offset, head + offset + limit))
 
     def pin(self, tis: Iterable[TaskInstance]) -> None:
         """The instances' runs are about to go: remember their rows' context."""
+        bound = self.next_id
         for ti in tis:
             if ti.last_try is not None:  # only instances that ran have rows
-                self._pinned[id(ti)] = self._context(ti)
+                context = self._context(ti)
+                self._pinned.pop(id(ti), None)  # the order pinned stays the order of bounds
+                self._pinned[id(ti)] = (ti, context, bound)
+
+    def unpin(self, tis: Iterable[TaskInstance]) -> None:
+        """Forget the pins of instances none of whose rows is left (their
+        rows were dropped before their run was)."""
+        pinned = self._pinned
+        for ti in tis:
+            pin = pinned.get(id(ti))
+            if pin is not None and pin[0] is ti:
+                del pinned[id(ti)]
+
+    @property
+    def pins(self) -> int:
+        """How many instances' contexts are pinned."""
+        return len(self._pinned)
+
+    def drop_before(self, moment: datetime) -> int:
+        """Drop the oldest rows, those written before `moment`, from the
+        front (rows are written in time order: the first row at or after
+        `moment` stops it); answer how many went. Costs the rows dropped."""
+        subjects, whens = self._subjects, self._whens
+        head, size, dropped = self._head, len(subjects), 0
+        while head < size:
+            subject = subjects[head]
+            if subject is not None:
+                when = whens[head] if type(subject) is TaskInstance else subject.when  # type: ignore[union-attr]
+                if when is None or when >= moment:
+                    break
+                subjects[head] = whens[head] = None
+                dropped += 1
+            head += 1
+        self._head = head
+        self._count -= dropped
+        self._release()
+        if head and head * 2 >= size:
+            self._give_back()
+        return dropped
+
+    def _release(self) -> None:
+        """Pins whose rows are all gone (all older than first_id)."""
+        pinned, first = self._pinned, self.first_id
+        while pinned:
+            key = next(iter(pinned))
+            if pinned[key][2] > first:
+                break
+            del pinned[key]
+
+    def _give_back(self) -> None:
+        """Positions of dropped rows are freed; ids stay as they were."""
+        head = self._head
+        if head:
+            del self._subjects[:head], self._whens[:head], self._codes[:head]
+            self._base += head
+            self._head = 0
 
 
 def _column(read: Callable[[EventLogs, int], Any]) -> Any:
-    """A read-only field of a task row, read from the columns."""
-    return property(lambda row: read(row._logs, row._position))
+    """A read-only field of a task row (by its id), read from the columns."""
+    return property(lambda row: read(row._logs, row._id))
 
 
 class TaskEventLog(EventLog):
@@ -179,13 +262,13 @@ class TaskEventLog(EventLog):
     asked for (listing a large log builds one of these per row, so they are
     cheap; most callers only look at a few fields of most rows)."""
 
-    __slots__ = ("_logs", "_position")
+    __slots__ = ("_id", "_logs")
 
-    def __init__(self, logs: EventLogs, position: int) -> None:
+    def __init__(self, logs: EventLogs, key: int) -> None:
         self._logs = logs
-        self._position = position
+        self._id = key
 
-    id = _column(lambda logs, at: at + 1)
+    id = _column(lambda logs, key: key)
     when = _column(lambda logs, at: logs.task_row(at)[0])
     event = _column(lambda logs, at: logs.task_row(at)[1])
     dag_id = _column(lambda logs, at: logs.task_row(at)[2].dag_id)

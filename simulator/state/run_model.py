@@ -44,20 +44,101 @@ class TaskTry:
     start_date: datetime
     end_date: datetime | None = None
     outcome: str | None = None  # success | failed | up_for_retry | deferred ...
-    deferred_until: datetime | None = None
     # The instance's try before this one: tries are a chain from the last
     # (one reference each, rather than a tuple per task instance).
     previous: TaskTry | None = field(default=None, repr=False, compare=False)
-    # A fault's effect on this try (engine/effects.py): the fault's id, the
-    # effect (fail | stuck | slow), a failure's message, a slow try's factor.
+    # The LocalTaskJob row this try ran as: numbered when the try starts, as
+    # Airflow numbers its job rows.
+    job_id: int = 0
+    # What few tries have (a deferral, a fault's effect), in one slot: a
+    # large world holds over half a million tries.
+    extra: TryExtra | None = None
+
+    def _extra(self) -> TryExtra:
+        if self.extra is None:
+            self.extra = TryExtra()
+        return self.extra
+
+    @property
+    def deferred_until(self) -> datetime | None:
+        return self.extra.deferred_until if self.extra is not None else None
+
+    @deferred_until.setter
+    def deferred_until(self, moment: datetime | None) -> None:
+        if moment is not None or self.extra is not None:
+            self._extra().deferred_until = moment
+
+    @property
+    def trigger_id(self) -> int | None:
+        """The trigger row of a try that deferred (numbered when it defers)."""
+        return self.extra.trigger_id if self.extra is not None else None
+
+    @trigger_id.setter
+    def trigger_id(self, number: int | None) -> None:
+        if number is not None or self.extra is not None:
+            self._extra().trigger_id = number
+
+    def mark(self, fault: str | None, effect: str | None, message: str | None = None,
+             factor: float | None = None) -> None:  # fmt: skip
+        """Remember a fault's effect on this try (engine/effects.py)."""
+        extra = self._extra()
+        extra.fault, extra.effect, extra.message, extra.factor = fault, effect, message, factor
+
+    @property
+    def fault(self) -> str | None:
+        return self.extra.fault if self.extra is not None else None
+
+    @property
+    def effect(self) -> str | None:
+        return self.extra.effect if self.extra is not None else None
+
+    @property
+    def message(self) -> str | None:
+        return self.extra.message if self.extra is not None else None
+
+    @property
+    def factor(self) -> float | None:
+        return self.extra.factor if self.extra is not None else None
+
+
+@dataclass(slots=True)
+class TryExtra:
+    """A try's rare fields: when its trigger fires and the trigger row's id,
+    and a fault's effect (the fault's id, the effect (fail | stuck | slow),
+    a failure's message, a slow try's factor)."""
+
+    deferred_until: datetime | None = None
+    trigger_id: int | None = None
     fault: str | None = None
     effect: str | None = None
     message: str | None = None
     factor: float | None = None
-    # The LocalTaskJob row this try ran as, and the trigger row of a try that
-    # deferred: numbered when the try starts (defers), as Airflow's rows are.
-    job_id: int = 0
-    trigger_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TiSpec:
+    """What a task instance takes from its task when its run is created: the
+    same for every run of the task, so one shared object (ti_spec) stands in
+    for six fields of each of hundreds of thousands of instances."""
+
+    pool: str = "default_pool"
+    pool_slots: int = 1
+    queue: str = "default"
+    priority_weight: int = 1
+    operator: str | None = None
+    unixname: str = "airflow"
+
+
+_SPECS: dict[TiSpec, TiSpec] = {}
+
+
+def ti_spec(**fields: Any) -> TiSpec:
+    """The shared TiSpec with these fields."""
+    spec = TiSpec(**fields)
+    return _SPECS.setdefault(spec, spec)
+
+
+DEFAULT_SPEC = ti_spec()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -68,20 +149,15 @@ class TaskInstance:
     task_id: str
     map_index: int = -1
     state: str | None = None
-    pool: str = "default_pool"
-    pool_slots: int = 1
-    queue: str = "default"
-    priority_weight: int = 1
+    spec: TiSpec = DEFAULT_SPEC  # pool, pool_slots, queue, priority_weight, operator, unixname
     try_number: int = 0
     max_tries: int = 0
     start_date: datetime | None = None
     end_date: datetime | None = None
     duration: float | None = None
     hostname: str = ""
-    unixname: str = "airflow"
     pid: int | None = None
     queued_dttm: datetime | None = None
-    operator: str | None = None
     note: str | None = None
     # The current (last) try; `tries` lists them all.
     last_try: TaskTry | None = field(default=None, repr=False)
@@ -92,6 +168,30 @@ class TaskInstance:
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.dag_id, self.run_id, self.task_id, self.map_index)
+
+    @property
+    def pool(self) -> str:
+        return self.spec.pool
+
+    @property
+    def pool_slots(self) -> int:
+        return self.spec.pool_slots
+
+    @property
+    def queue(self) -> str:
+        return self.spec.queue
+
+    @property
+    def priority_weight(self) -> int:
+        return self.spec.priority_weight
+
+    @property
+    def operator(self) -> str | None:
+        return self.spec.operator
+
+    @property
+    def unixname(self) -> str:
+        return self.spec.unixname
 
     @property
     def tries(self) -> tuple[TaskTry, ...]:

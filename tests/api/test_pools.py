@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from simulator.engine.lifecycle import set_state
 from simulator.simulator import Simulator
 from simulator.state.entities import Pool
-from simulator.state.run_model import TaskInstance
+from simulator.state.run_model import TaskInstance, ti_spec
 from tests.conftest import ADMIN, NEGATIVE_OFFSET, problem
 
 URL = "/api/v1/pools"
@@ -44,7 +44,12 @@ def add_pool(sim: Simulator, name: str, slots: int, description: str | None = No
 
 def add_ti(sim: Simulator, task_id: str, state: str | None, pool: str, pool_slots: int = 1) -> None:
     ti = sim.store.task_instances.add(
-        TaskInstance(dag_id="dag", run_id="run", task_id=task_id, pool=pool, pool_slots=pool_slots)
+        TaskInstance(
+            dag_id="dag",
+            run_id="run",
+            task_id=task_id,
+            spec=ti_spec(pool=pool, pool_slots=pool_slots),
+        )
     )
     set_state(sim.store, ti, state)  # as the engine does: keeps the active index
 

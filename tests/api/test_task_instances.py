@@ -11,6 +11,7 @@ the second.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -242,7 +243,7 @@ class TestGetTaskInstances:
 
     async def test_pool_and_queue_filters(self, client: TestClient, sim: Simulator) -> None:
         ti = sim.store.task_instances.require(("etl_orders", ETL, "notify", -1))
-        ti.pool, ti.queue = "reporting", "fast"
+        ti.spec = dataclasses.replace(ti.spec, pool="reporting", queue="fast")
         params = [("pool", "reporting"), ("pool", "nope")]
         response = await client.get(tis_url("~", "~"), headers=ADMIN, params=params)
         assert keys(await response.json()) == [("etl_orders", "notify", -1)]

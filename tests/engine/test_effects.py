@@ -423,7 +423,8 @@ class TestSnapshot:
         w.trigger("d")
         w.advance(100)
         assert set(w.sim.snapshot()["task_tries"]["columns"]) == {
-            "try_number", "hostname", "pid", "outcome", "start_date", "end_date", "deferred_until"
+            "try_number", "hostname", "pid", "outcome", "start_date", "end_date", "deferred_until",
+            "job_id", "trigger_id",
         }  # fmt: skip
 
 

@@ -24,7 +24,15 @@ from simulator.simulator import Simulator
 from simulator.snapshot import FORMAT, VERSION, instances, runs, xcoms
 from simulator.snapshot.dags import STATE, definition
 from simulator.state.dag_model import Dag
-from simulator.state.run_model import DagRun, TaskInstance, TaskTry, XCom
+from simulator.state.run_model import (
+    DagRun,
+    TaskInstance,
+    TaskTry,
+    TiSpec,
+    TryExtra,
+    XCom,
+    ti_spec,
+)
 from simulator.state.security import check_password
 from tests.conftest import ADMIN, TEST_SETTINGS, basic
 from tests.engine.conftest import FROZEN, World, dag, encoded, task
@@ -386,8 +394,19 @@ def test_every_field_of_the_big_tables_is_written() -> None:
     keys = {"dag_id", "run_id", "task_id", "map_index"}  # from the run and its DAG
     assert fields(DagRun) == {*runs.RUN_COLUMNS, "dag_id"} - {"dag"}
     derived = {"last_try", "pending"}  # tries; the engine's events
-    assert fields(TaskInstance) == {*instances.TI_COLUMNS, *keys, *derived} - {"tries"}
-    assert fields(TaskTry) == {*instances.TRY_COLUMNS, "previous"}
+    spec = {"pool", "pool_slots", "queue", "priority_weight", "operator", "unixname"}
+    assert fields(TiSpec) == spec
+    assert fields(TaskInstance) | spec == {*instances.TI_COLUMNS, *keys, *derived, "spec"} - {
+        "tries"
+    }
+    rare = {"deferred_until", "trigger_id", *instances.EFFECT_COLUMNS}  # in `extra`
+    assert fields(TaskTry) | rare == {
+        *instances.TRY_COLUMNS,
+        *instances.ID_COLUMNS,
+        "previous",
+        "extra",
+    }
+    assert fields(TryExtra) == rare
     assert fields(XCom) == {*xcoms.COLUMNS, "dag_id", "run_id"} - {"run", "kind"}
     state = {"id", *(name for name, _ in STATE)}
     defined = {*DAG_FIELDS, "tasks", "file_token"}  # file_token: from the secret key
@@ -407,7 +426,7 @@ def test_dags_added_after_the_world_was_built_restore_too(world: Callable[..., W
 
 def test_instances_and_xcoms_of_no_run_are_kept() -> None:
     sim = Simulator(SETTINGS)
-    loose = TaskInstance(dag_id="x", run_id="y", task_id="z", pool="tiny")
+    loose = TaskInstance(dag_id="x", run_id="y", task_id="z", spec=ti_spec(pool="tiny"))
     sim.store.task_instances.add(loose)
     lifecycle.set_state(sim.store, loose, "queued")
     sim.store.xcoms.add(XCom("x", "y", "z", "k", {"a": [1, 2.5]}, sim.now()))
@@ -416,3 +435,50 @@ def test_instances_and_xcoms_of_no_run_are_kept() -> None:
     assert copy.store.pool_occupied["tiny"] == sim.store.pool_occupied["tiny"]
     assert copy.store.xcoms.get(("x", "y", "z", -1, "k")).value == {"a": [1, 2.5]}
     assert encoded(copy) == encoded(sim)
+
+
+def _ids(sim: Simulator) -> list[tuple[int, int, int | None]]:
+    return [(ti.id, attempt.job_id, attempt.trigger_id)
+            for ti in sim.store.task_instances for attempt in ti.tries]  # fmt: skip
+
+
+def test_job_and_trigger_ids_and_the_next_ones_are_kept() -> None:
+    """Ids are never reused: deleting the newest run does not hand its job
+    ids to the next tries of a restored world."""
+    sim = Simulator(SETTINGS)
+    newest = max(sim.store.dag_runs, key=lambda run: run.id)
+    sim.actions.delete_run(newest)
+    copy = restored(sim.snapshot(), SETTINGS)
+    assert _ids(copy) == _ids(sim)
+    assert any(trigger is not None for _, _, trigger in _ids(sim))
+    assert (copy.store.next_job_id, copy.store.next_trigger_id) == (
+        sim.store.next_job_id,
+        sim.store.next_trigger_id,
+    )
+    sim.advance(1800)
+    copy.advance(1800)
+    assert _ids(copy) == _ids(sim)
+
+
+def test_a_snapshot_without_ids_numbers_tries_in_start_order() -> None:
+    sim = Simulator(SETTINGS)
+    document = orjson.loads(encoded(sim))
+    for name in ("job_id", "trigger_id"):
+        del document["task_tries"]["columns"][name]
+    for name in ("next_job_id", "next_trigger_id"):
+        del document["task_tries"][name]
+    copy = Simulator(SETTINGS)
+    copy.restore(document)
+    tries = sorted((attempt.start_date, ti.id, position, attempt.job_id)
+                   for ti in copy.store.task_instances
+                   for position, attempt in enumerate(ti.tries))  # fmt: skip
+    assert [job for *_, job in tries] == list(range(3, 3 + len(tries)))
+    assert copy.store.next_job_id == 3 + len(tries)
+
+
+def test_one_id_column_without_the_other_is_refused() -> None:
+    sim = Simulator(SETTINGS)
+    document = orjson.loads(encoded(sim))
+    del document["task_tries"]["columns"]["trigger_id"]
+    with pytest.raises(ValueError, match=r"task_tries\.columns\.trigger_id"):
+        Simulator(SETTINGS).restore(document)
