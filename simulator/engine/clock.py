@@ -15,6 +15,10 @@ REALTIME = "realtime"
 # The clock never passes this instant: the ticks computed from any instant
 # before it (a year ahead at most) stay within datetime's range.
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# The earliest instant a world takes: the epoch (Airflow's MySQL TIMESTAMP
+# columns start there); a history before it (366 days at most) stays far
+# inside datetime's range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class VirtualClock:

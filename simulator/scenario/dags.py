@@ -12,7 +12,7 @@ from typing import Any
 
 from itsdangerous import URLSafeSerializer
 
-from simulator.engine.clock import LATEST
+from simulator.engine.clock import EARLIEST, LATEST
 from simulator.engine.timetable import parse_schedule
 from simulator.state.dag_model import Dag, Task
 
@@ -41,8 +41,8 @@ class DagDefinitionError(ValueError):
 
 
 def parse_instant(value: Any) -> datetime:
-    """An ISO 8601 instant with an offset (`Z` allowed) before LATEST;
-    ValueError otherwise."""
+    """An ISO 8601 instant with an offset (`Z` allowed) from EARLIEST to
+    before LATEST; ValueError otherwise."""
     if isinstance(value, datetime):
         parsed = value
     else:
@@ -51,6 +51,8 @@ def parse_instant(value: Any) -> datetime:
         raise ValueError("a timezone is required")
     if parsed >= LATEST:
         raise ValueError(f"instants from {LATEST.date()} on are not supported")
+    if parsed < EARLIEST:
+        raise ValueError(f"instants before {EARLIEST.date()} are not supported")
     return parsed
 
 

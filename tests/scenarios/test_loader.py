@@ -143,6 +143,11 @@ SEMANTIC_ERRORS = [
         "(month must be in 1..12)",
     ),
     (
+        {"name": "w", "clock": {"start": "0001-01-01T00:00:00Z"}, "history": {"days": 1}},
+        "clock.start: expected a valid instant, found '0001-01-01T00:00:00Z' "
+        "(instants before 1970-01-01 are not supported)",
+    ),
+    (
         {"name": "w", "generate": {"dags": {"count": 2, "shapes": {"etl": 1, "nope": 2}}}},
         "generate.dags.shapes.nope: expected a shape (backfill, branch, dataset_consumer, "
         "dataset_producer, etl, fan_out_fan_in, flaky_api, ml_training, sensor), found 'nope'",
