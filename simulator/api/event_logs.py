@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from simulator.api.params import check_limit, order_rows, paginate
+from simulator.api.params import check_limit, ordering
 from simulator.schemas.event_log import dump_event_log, dump_event_log_collection
 from simulator.simulator import Simulator
 from simulator.state.entities import EventLog
+from simulator.state.queries import top
 
 # API name -> column, as Airflow's allow-list and alias map
 # (event_log_id -> id, when -> dttm).
@@ -35,13 +36,24 @@ def get_event_logs(
     # Airflow checks the limit (a decorator) before the handler checks order_by.
     limit = check_limit(sim.settings, limit)
     table = sim.store.event_logs
-    if order_by in (None, "event_log_id", "-event_log_id"):
-        # Id order is the table's own: read the page, not the whole log.
+    start = offset or 0
+    if order_by in (None, "event_log_id", "-event_log_id") or (
+        order_by == "when" and table.in_time_order
+    ):
+        # Id order is the table's own (and its time order while rows are
+        # written at the clock's now): read the page, not the whole log.
         descending = order_by == "-event_log_id"
-        page = table.page(offset or 0, limit, descending=descending)
-        return dump_event_log_collection(page, len(table))
-    rows = order_rows(table, order_by, ORDER_BY, "event_log_id")
-    return dump_event_log_collection(paginate(sim.settings, rows, limit, offset), len(table))
+        page = table.page(start, limit, descending=descending)
+    elif order_by == "-when" and table.in_time_order:
+        page = table.newest_first(start, limit)
+    else:
+        order = ordering(order_by, ORDER_BY, "event_log_id")
+        page = top(table, order, _event_log_id, start + limit)[start:]
+    return dump_event_log_collection(page, len(table))
+
+
+def _event_log_id(row: EventLog) -> int:
+    return row.id
 
 
 def get_event_log(sim: Simulator, *, event_log_id: int) -> dict[str, Any]:

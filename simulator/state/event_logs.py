@@ -51,6 +51,11 @@ class EventLogs:
         self._head = 0  # positions before it were dropped (None until given back)
         self._context = context
         self._pinned: dict[int, Pin] = {}  # id(ti) -> pin, in the order pinned
+        # Whether rows by id are rows by time too (the engine and the API
+        # write at the clock's now; a row given its own id or an earlier time
+        # breaks it), and the latest time written.
+        self.in_time_order = True
+        self._latest: datetime | None = None
         self.not_found = _not_found
 
     def __len__(self) -> int:
@@ -81,6 +86,16 @@ class EventLogs:
         self._whens.append(when)
         self._codes.append(code)
         self._count += 1
+        self._written(when, last=True)
+
+    def _written(self, when: datetime | None, *, last: bool) -> None:
+        """Keep `in_time_order` true: `last` for a row after every other."""
+        if when is None:
+            return
+        if not last or (self._latest is not None and when < self._latest):
+            self.in_time_order = False
+        if self._latest is None or when > self._latest:
+            self._latest = when
 
     def add(self, row: EventLog) -> EventLog:
         """The row, under its own id when it has one (not below first_id)."""
@@ -89,11 +104,13 @@ class EventLogs:
             if position < self._head or self._subjects[position] is not None:
                 raise AlreadyExists(detail=f"{row.id} already exists")
             self._subjects[position] = row
+            self._written(row.when, last=False)
         else:
             while row.id > self.next_id:  # keep ids positions
                 self._append(None)
             self._append(row)
             row.id = self.next_id - 1
+            self._written(row.when, last=True)
         self._count += 1
         return row
 
@@ -138,6 +155,16 @@ class EventLogs:
         self._base, self._head = first_id - 1, 0
         bound = self.next_id
         self._pinned = {id(ti): (ti, context, bound) for ti, context in pinned}
+        self.in_time_order, self._latest = True, None
+        for position in range(len(subjects)):
+            self._written(self._when(position), last=True)
+
+    def _when(self, position: int) -> datetime | None:
+        """The time of the row at `position` (None: no row)."""
+        subject = self._subjects[position]
+        if type(subject) is TaskInstance:
+            return self._whens[position]
+        return subject.when if subject is not None else None  # type: ignore[union-attr]
 
     def clear(self) -> None:
         self.__init__(self._context)  # type: ignore[misc]
@@ -189,6 +216,31 @@ class EventLogs:
             return rows
         return list(self._rows(head + offset, head + offset + limit))
 
+    def newest_first(self, offset: int, limit: int) -> list[EventLog]:
+        """Rows `offset` .. `offset + limit` by time, the latest first, rows
+        of one time in id order (a stable descending sort), read from the
+        last id back: only while `in_time_order`."""
+        assert self.in_time_order
+        rows: list[EventLog] = []
+        group: list[int] = []  # positions of one time, the latest first
+        position = len(self._subjects) - 1
+        while position >= self._head and len(rows) < offset + limit:
+            when = self._when(position)
+            if when is not None:
+                if group and when != self._when(group[0]):
+                    rows.extend(self._read_all(reversed(group)))
+                    group = []
+                group.append(position)
+            position -= 1
+        rows.extend(self._read_all(reversed(group)))
+        return rows[offset : offset + limit]
+
+    def _read_all(self, positions: Iterable[int]) -> Iterator[EventLog]:
+        for position in positions:
+            row = self._read(position)
+            if row is not None:
+                yield row
+
     def pin(self, tis: Iterable[TaskInstance]) -> None:
         """The instances' runs are about to go: remember their rows' context."""
         bound = self.next_id
@@ -219,9 +271,8 @@ class EventLogs:
         subjects, whens = self._subjects, self._whens
         head, size, dropped = self._head, len(subjects), 0
         while head < size:
-            subject = subjects[head]
-            if subject is not None:
-                when = whens[head] if type(subject) is TaskInstance else subject.when  # type: ignore[union-attr]
+            if subjects[head] is not None:
+                when = self._when(head)
                 if when is None or when >= moment:
                     break
                 subjects[head] = whens[head] = None
