@@ -40,7 +40,7 @@ class Actions:
         ti.start_date = ti.start_date or self.now
         if state in lc.FINISHED or state == lc.UP_FOR_RETRY:
             ti.end_date = ti.end_date or self.now
-            ti.duration = (ti.end_date - ti.start_date).total_seconds()
+            ti.timed = True
 
     # -- runs -------------------------------------------------------------
 
@@ -154,7 +154,7 @@ class Actions:
                 self.executor.stop(ti)
                 lc.set_state(self.store, ti, None)
                 ti.max_tries = ti.try_number + dag.tasks[ti.task_id].retries
-                ti.end_date = ti.duration = None
+                ti.end_date, ti.timed = None, False
             run = self.store.dag_runs.require((ti.dag_id, ti.run_id))
             touched[run.key] = run
         for run in touched.values():

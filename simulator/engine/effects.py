@@ -240,7 +240,7 @@ def fail_zombie(executor: Executor, ti: TaskInstance, task: Task) -> None:
     attempt = ti.last_try
     assert attempt is not None and ti.start_date is not None
     ti.end_date = attempt.end_date = now
-    ti.duration = (now - ti.start_date).total_seconds()
+    ti.timed = True
     executor.handle_failure(ti, task, attempt)
 
 
@@ -254,8 +254,7 @@ def fail_lost(executor: Executor, ti: TaskInstance, task: Task) -> None:
         scheduler.outage.hold(LOST, ti)
         return
     now = executor.events.now
-    ti.end_date = now
-    ti.duration = (now - ti.start_date).total_seconds() if ti.start_date else None
+    ti.end_date, ti.timed = now, True
     executor.store.event_logs.add_task_event(now, lc.FAILED, ti)
     # is_eligible_to_retry, where a queued instance's try_number is the next try's.
     if task.retries and ti.try_number + 1 <= ti.max_tries:

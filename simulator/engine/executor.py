@@ -180,7 +180,7 @@ class Executor:
         pid = ti.pid = self._pids.setdefault(pid, pid)
         if not (resuming and ti.start_date):
             ti.start_date = now
-        ti.end_date = ti.duration = None
+        ti.end_date, ti.timed = None, False
         lc.set_state(self.store, ti, lc.RUNNING)
         attempt = TaskTry(ti.try_number, hostname, pid, now, job_id=self.store.next_job_id)
         self.store.next_job_id += 1
@@ -238,8 +238,8 @@ class Executor:
         attempt = ti.last_try
         assert attempt is not None
         ti.end_date = attempt.end_date = now
+        ti.timed = True
         assert ti.start_date is not None
-        ti.duration = (now - ti.start_date).total_seconds()
         if outcome == lc.SUCCESS:
             skipped = self._succeed(ti, task, now, prefix)
             self.scheduler.task_done(ti, skipped, worker=True)
@@ -350,9 +350,7 @@ class Executor:
 
     def _killed(self, ti: TaskInstance, task: Task) -> None:
         now = self.events.now
-        ti.end_date = now
-        if ti.start_date is not None:
-            ti.duration = (now - ti.start_date).total_seconds()
+        ti.end_date, ti.timed = now, True
         attempt = ti.last_try
         if attempt is not None:
             attempt.end_date, attempt.outcome = now, lc.UP_FOR_RETRY

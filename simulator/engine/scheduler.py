@@ -276,8 +276,9 @@ class Scheduler:
     def _skip(self, ti: TaskInstance, state: str, task: TaskPlan, pending: list[str]) -> None:
         """Skipped or upstream_failed without running; its downstream tasks are next."""
         lc.set_state(self.store, ti, state)
+        # TaskInstance.set_state stamps a zero duration: start and end at once.
         ti.start_date = ti.end_date = self.events.now
-        ti.duration = 0.0  # TaskInstance.set_state stamps a zero duration
+        ti.timed = True
         pending.extend(d for d in task.downstream if d not in pending)
 
     def _settle(self, run: DagRun, tis: tuple[TaskInstance, ...], plan: DagPlan) -> None:

@@ -145,7 +145,7 @@ def _instance(
     return TaskInstance(
         id=ti_id, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index,
         state=state, try_number=try_number, max_tries=max_tries, spec=spec,
-        hostname=hostname, pid=pid, note=note, duration=duration,
+        hostname=hostname, pid=pid, note=note, timed=duration is not None,
         queued_dttm=queued_dttm, start_date=start_date, end_date=end_date,
     )  # fmt: skip
 

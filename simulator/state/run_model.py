@@ -154,7 +154,8 @@ class TaskInstance:
     max_tries: int = 0
     start_date: datetime | None = None
     end_date: datetime | None = None
-    duration: float | None = None
+    # Whether Airflow's set_duration stamped this end (a branch's skip does not).
+    timed: bool = False
     hostname: str = ""
     pid: int | None = None
     queued_dttm: datetime | None = None
@@ -168,6 +169,14 @@ class TaskInstance:
     @property
     def key(self) -> tuple[str, str, str, int]:
         return (self.dag_id, self.run_id, self.task_id, self.map_index)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, as Airflow's set_duration stores them
+        when it stamps an end (derived: one float object less per instance)."""
+        if not self.timed or self.end_date is None or self.start_date is None:
+            return None
+        return (self.end_date - self.start_date).total_seconds()
 
     @property
     def pool(self) -> str:
