@@ -26,6 +26,7 @@ from simulator.schemas.dag_run import (
     load_trigger,
 )
 from simulator.schemas.dataset_event import dump_dataset_event_collection
+from simulator.schemas.page import Page
 from simulator.simulator import Simulator
 from simulator.state.entities import User
 from simulator.state.enums import DagRunState
@@ -125,7 +126,7 @@ def get_dag_runs(
     state: list[str] | None = None,
     order_by: str | None = None,
     user: User,
-) -> dict[str, Any]:
+) -> Page:
     """GET /dags/{dag_id}/dagRuns: one DAG's runs (none if unknown), or `~` for all readable."""
     size = check_limit(sim.settings, limit)  # checked before anything else
     raw = {
@@ -144,7 +145,7 @@ def get_dag_runs(
     return dump_dag_run_collection(rows, total)
 
 
-def get_dag_runs_batch(sim: Simulator, *, body: dict[str, Any], user: User) -> dict[str, Any]:
+def get_dag_runs_batch(sim: Simulator, *, body: dict[str, Any], user: User) -> Page:
     """POST /dags/~/dagRuns/list: runs of the readable DAGs among `dag_ids`, unclamped pages."""
     form = load_batch_form(body)
     dag_ids = _readable_scope(sim, user, form.dag_ids or None)

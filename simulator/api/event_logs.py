@@ -7,6 +7,7 @@ from typing import Any
 
 from simulator.api.params import check_limit, ordering
 from simulator.schemas.event_log import dump_event_log, dump_event_log_collection
+from simulator.schemas.page import Page
 from simulator.simulator import Simulator
 from simulator.state.entities import EventLog
 from simulator.state.queries import top
@@ -31,7 +32,7 @@ def get_event_logs(
     limit: int | None = None,
     offset: int | None = None,
     order_by: str | None = None,
-) -> dict[str, Any]:
+) -> Page:
     """GET /eventLogs: one page of the audit log; total_entries counts every row."""
     # Airflow checks the limit (a decorator) before the handler checks order_by.
     limit = check_limit(sim.settings, limit)
@@ -49,7 +50,7 @@ def get_event_logs(
     else:
         order = ordering(order_by, ORDER_BY, "event_log_id")
         page = top(table, order, _event_log_id, start + limit)[start:]
-    return dump_event_log_collection(page, len(table))
+    return dump_event_log_collection(page, len(table), table)
 
 
 def _event_log_id(row: EventLog) -> int:

@@ -8,6 +8,7 @@ order (except listMapped), unknown DAG or run ids give an empty page, and
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from simulator.api.params import parse_datetime
 from simulator.api.responses import Text
 from simulator.errors import BadRequest, NotFound
 from simulator.schemas.log import LogSubject, dump_token, load_token, log_text, read_log
+from simulator.schemas.page import Item, Page
 from simulator.schemas.task_instance import (
     BATCH_DATES,
     DEFERRED,
@@ -28,6 +30,7 @@ from simulator.schemas.task_instance import (
     load_note,
     load_update_state,
     states_filter,
+    ti_version,
 )
 from simulator.simulator import Simulator
 from simulator.state.dag_model import Task
@@ -59,7 +62,7 @@ def get_task_instances(
     queue: list[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
-) -> dict[str, Any]:
+) -> Page:
     """GET .../taskInstances: `~` for any DAG and/or run; the limit is not clamped."""
     dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
              end_date_gte, end_date_lte)  # fmt: skip
@@ -70,7 +73,7 @@ def get_task_instances(
     return _collection(sim, rows, total)
 
 
-def get_task_instances_batch(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
+def get_task_instances_batch(sim: Simulator, *, body: dict[str, Any]) -> Page:
     """POST /dags/~/dagRuns/~/taskInstances/list: every match, never paged."""
     found = load_batch_form(body)
     rows, total = page_tis(sim.store, found.query(found.dag_ids or None, None))
@@ -119,7 +122,7 @@ def get_mapped_task_instances(
     pool: list[str] | None = None,
     queue: list[str] | None = None,
     order_by: str | None = None,
-) -> dict[str, Any]:
+) -> Page:
     """GET .../listMapped: the expanded instances (map_index >= 0) of one task."""
     run = sim.store.dag_runs.get((dag_id, dag_run_id))
     tis = sim.store.run_tis.get((dag_id, dag_run_id), {}).get(task_id, [])
@@ -331,8 +334,14 @@ def _page(rows: list[Row], limit: int | None, offset: int | None) -> list[Row]:
     return rows[start : start + _limit(limit)]
 
 
-def _collection(sim: Simulator, rows: list[Row], total: int) -> dict[str, Any]:
-    return dump_task_instance_collection([_dump(sim, ti, run) for ti, run in rows], total)
+def _collection(sim: Simulator, rows: list[Row], total: int) -> Page:
+    dags = sim.store.dags
+    items: list[Item] = []
+    for ti, run in rows:
+        dag = dags.get(ti.dag_id)
+        task = dag.tasks.get(ti.task_id) if dag else None
+        items.append((ti, None, ti_version(ti, run, task), partial(_dump, sim, ti, run)))
+    return dump_task_instance_collection(items, total)
 
 
 def _run(sim: Simulator, ti: TaskInstance) -> DagRun:

@@ -15,6 +15,7 @@ from typing import Any
 
 from simulator.api.params import check_limit
 from simulator.errors import NotFound
+from simulator.schemas.page import Page
 from simulator.schemas.xcom import dump_xcom, dump_xcom_collection
 from simulator.simulator import Simulator
 from simulator.state.entities import User
@@ -33,7 +34,7 @@ def get_xcom_entries(
     limit: int | None = None,
     offset: int | None = None,
     user: User | None = None,
-) -> dict[str, Any]:
+) -> Page:
     """GET .../xcomEntries: ordered by run logical date, task_id, dag_id, key."""
     limit = check_limit(sim.settings, limit)
     store = sim.store

@@ -12,10 +12,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat
+from simulator.schemas.page import Page
 from simulator.state.run_model import DagRun, TaskInstance
 
 # StringID columns are String(250); a note is String(1000).
@@ -65,8 +67,16 @@ def dump_dag_run(run: DagRun) -> dict[str, Any]:
     }
 
 
-def dump_dag_run_collection(runs: Iterable[DagRun], total: int) -> dict[str, Any]:
-    return {"dag_runs": [dump_dag_run(run) for run in runs], "total_entries": total}
+def dump_dag_run_collection(runs: Iterable[DagRun], total: int) -> Page:
+    return Page("dag_runs", [(run, None, run_version(run), partial(dump_dag_run, run))
+                             for run in runs], total)  # fmt: skip
+
+
+def run_version(run: DagRun) -> tuple[Any, ...]:
+    """What dump_dag_run reads that may change (a new conf is a new dict)."""
+    return (run.state, run.start_date, run.end_date, run.last_scheduling_decision, run.note,
+            run.logical_date, run.data_interval_start, run.data_interval_end, run.run_type,
+            run.external_trigger, id(run.conf))  # fmt: skip
 
 
 def dump_task_instance_references(run: DagRun, tis: Iterable[TaskInstance]) -> dict[str, Any]:

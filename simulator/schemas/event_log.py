@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from simulator.schemas.common import isoformat
+from simulator.schemas.page import Item, Page
 from simulator.state.entities import EventLog
 
 
@@ -22,8 +24,9 @@ def dump_event_log(log: EventLog) -> dict[str, Any]:
     }
 
 
-def dump_event_log_collection(logs: Iterable[EventLog], total_entries: int) -> dict[str, Any]:
-    return {
-        "event_logs": [dump_event_log(log) for log in logs],
-        "total_entries": total_entries,
-    }
+def dump_event_log_collection(logs: Iterable[EventLog], total_entries: int, table: object) -> Page:
+    """Rows by id in `table` (the event log): a row never changes, but a row
+    read from the log's columns is a new object each time."""
+    items: list[Item] = [(table, log.id, (log.when, log.event), partial(dump_event_log, log))
+                         for log in logs]  # fmt: skip
+    return Page("event_logs", items, total_entries)

@@ -17,6 +17,7 @@ from typing import Any
 from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
+from simulator.schemas.page import Item, Page
 from simulator.state.dag_model import Task
 from simulator.state.queries import TiQuery
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry
@@ -96,8 +97,20 @@ def dump_task_instance(
     }
 
 
-def dump_task_instance_collection(items: list[dict[str, Any]], total: int) -> dict[str, Any]:
-    return {"task_instances": items, "total_entries": total}
+def dump_task_instance_collection(items: list[Item], total: int) -> Page:
+    return Page("task_instances", items, total)
+
+
+def ti_version(ti: TaskInstance, run: DagRun, task: Task | None) -> tuple[Any, ...] | None:
+    """What dump_task_instance reads that may change; None for a deferred
+    instance, whose triggerer's heartbeat moves with the clock."""
+    if ti.state == DEFERRED:
+        return None
+    last = ti.last_try
+    return (ti.state, ti.start_date, ti.end_date, ti.timed, ti.try_number, ti.max_tries,
+            ti.hostname, ti.pid, ti.queued_dttm, ti.note, ti.spec, id(last),
+            last.outcome if last is not None else None, run.logical_date,
+            run.data_interval_end, id(task))  # fmt: skip
 
 
 def dump_task_instance_reference(ti: TaskInstance, run: DagRun) -> dict[str, Any]:

@@ -4,9 +4,11 @@ single entry with `value` as the Python str() of the stored object."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from simulator.schemas.common import isoformat
+from simulator.schemas.page import Item, Page
 from simulator.state.run_model import DagRun, XCom
 
 
@@ -27,8 +29,14 @@ def dump_xcom(xcom: XCom, run: DagRun) -> dict[str, Any]:
     return {**dump_xcom_item(xcom, run), "value": value}
 
 
-def dump_xcom_collection(entries: Iterable[tuple[XCom, DagRun]], total: int) -> dict[str, Any]:
-    return {
-        "xcom_entries": [dump_xcom_item(xcom, run) for xcom, run in entries],
-        "total_entries": total,
-    }
+def dump_xcom_collection(entries: Iterable[tuple[XCom, DagRun]], total: int) -> Page:
+    items: list[Item] = [
+        (
+            xcom,
+            None,
+            (xcom.key, xcom.timestamp, run.logical_date),
+            partial(dump_xcom_item, xcom, run),
+        )
+        for xcom, run in entries
+    ]
+    return Page("xcom_entries", items, total)

@@ -305,7 +305,7 @@ def test_pages_equal_the_sorted_log(order_by: str, in_time_order: bool) -> None:
     expected = [rows[rank].id for rank in ranks]
     assert len(expected) > 300
     for offset in (0, 37, len(expected) - 5):
-        page = get_event_logs(sim, limit=100, offset=offset, order_by=order_by)
+        page = get_event_logs(sim, limit=100, offset=offset, order_by=order_by).body()
         assert page["total_entries"] == len(expected)
         assert [row["event_log_id"] for row in page["event_logs"]] == expected[
             offset : offset + 100

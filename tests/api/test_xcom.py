@@ -346,7 +346,7 @@ def test_lists_follow_the_plain_order_on_a_world_with_history(
     admin = sim.store.users.require("admin")
     for offset in (0, 7, len(expected) - 3):
         page = get_xcom_entries(sim, dag_id=dag_id, dag_run_id=run_id, task_id=task_id,
-                                limit=10, offset=offset, user=admin)  # fmt: skip
+                                limit=10, offset=offset, user=admin).body()  # fmt: skip
         assert page["total_entries"] == len(expected)
         got = [(e["dag_id"], e["execution_date"], e["task_id"], e["key"])
                for e in page["xcom_entries"]]  # fmt: skip
