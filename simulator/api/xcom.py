@@ -20,6 +20,7 @@ from simulator.schemas.xcom import dump_xcom, dump_xcom_collection
 from simulator.simulator import Simulator
 from simulator.state.entities import User
 from simulator.state.run_model import DagRun, XCom
+from simulator.state.run_tis import XComs
 from simulator.state.security import accessible_dag_ids, on_every_dag, user_permissions
 
 ANY = "~"
@@ -74,16 +75,21 @@ def _in_order(
         dated = store.dates_by_dag.get(only, [])
     else:
         dated = store.run_index.by_date
+    every = dag_ids is None and run_id == ANY and task_id == ANY
     for runs in _same_date(dated):
         # One run per DAG on a date: the DAG names an entry's run.
         by_dag = {run.dag_id: run for run in runs if (dag_ids is None or run.dag_id in dag_ids)
                   and run_id in (ANY, run.run_id)}  # fmt: skip
-        group = [xcom for run in by_dag.values() for xcom in store.xcoms.of_run(run)
-                 if task_id in (ANY, xcom.task_id)]  # fmt: skip
-        if len(group) > wanted:  # the page ends in this group: its first rows only
-            group = heapq.nsmallest(wanted, group, key=SAME_DATE_ORDER)
+        if every:
+            group = _sorted_group(store.xcoms, runs)
         else:
-            group.sort(key=SAME_DATE_ORDER)
+            group = [xcom for run in by_dag.values() for xcom in store.xcoms.of_run(run)
+                     if task_id in (ANY, xcom.task_id)]  # fmt: skip
+            if len(group) > wanted:  # the page ends in this group: its first rows only
+                group = heapq.nsmallest(wanted, group, key=SAME_DATE_ORDER)
+            else:
+                group.sort(key=SAME_DATE_ORDER)
+        group = group[:wanted]
         wanted -= len(group)
         for xcom in group:
             yield xcom, by_dag[xcom.dag_id]
@@ -93,6 +99,27 @@ def _in_order(
 
 # Entries of runs of one logical date: stable, so ties keep the order pushed.
 SAME_DATE_ORDER = attrgetter("task_id", "dag_id", "key")
+# Every entry of one logical date's runs, sorted: the first pages read the
+# same dates on every call. Kept per (table, first run) with a version of
+# each run's entries: they are appended and removed, never changed in place,
+# so the count and the last one tell a change. Cleared when full.
+_GROUPS: dict[tuple[int, int], tuple[XComs, tuple[Any, ...], list[XCom]]] = {}
+MAX_GROUPS = 64
+
+
+def _sorted_group(xcoms: XComs, runs: list[DagRun]) -> list[XCom]:
+    lists = [xcoms.of_run(run) for run in runs]
+    version = tuple((id(run), len(found), id(found[-1]) if found else 0)
+                    for run, found in zip(runs, lists, strict=True))  # fmt: skip
+    slot = (id(xcoms), id(runs[0]))
+    kept = _GROUPS.get(slot)
+    if kept is not None and kept[0] is xcoms and kept[1] == version:
+        return kept[2]
+    group = sorted((xcom for found in lists for xcom in found), key=SAME_DATE_ORDER)
+    if len(_GROUPS) >= MAX_GROUPS:
+        _GROUPS.clear()
+    _GROUPS[slot] = (xcoms, version, group)
+    return group
 
 
 def _same_date(dated: list[DagRun]) -> Iterator[list[DagRun]]:

@@ -9,6 +9,7 @@ from typing import Any
 from simulator.schemas.common import isoformat
 from simulator.schemas.page import Item, Page
 from simulator.state.entities import EventLog
+from simulator.state.event_logs import EventLogs
 
 
 def dump_event_log(log: EventLog) -> dict[str, Any]:
@@ -24,9 +25,12 @@ def dump_event_log(log: EventLog) -> dict[str, Any]:
     }
 
 
-def dump_event_log_collection(logs: Iterable[EventLog], total_entries: int, table: object) -> Page:
-    """Rows by id in `table` (the event log): a row never changes, but a row
-    read from the log's columns is a new object each time."""
-    items: list[Item] = [(table, log.id, (log.when, log.event), partial(dump_event_log, log))
+def dump_event_log_collection(
+    logs: Iterable[EventLog], total_entries: int, table: EventLogs
+) -> Page:
+    """Rows by id in `table`: a row never changes (until the table is loaded
+    again), but a row read from the log's columns is a new object each time."""
+    generation = table.generation
+    items: list[Item] = [(table, log.id, generation, partial(dump_event_log, log))
                          for log in logs]  # fmt: skip
     return Page("event_logs", items, total_entries)

@@ -56,6 +56,9 @@ class EventLogs:
         # breaks it), and the latest time written.
         self.in_time_order = True
         self._latest: datetime | None = None
+        # A row never changes once written; load() and clear() replace them
+        # all: what a copy of rows read earlier checks (server/encoding.py).
+        self.generation = getattr(self, "generation", -1) + 1
         self.not_found = _not_found
 
     def __len__(self) -> int:
@@ -153,6 +156,7 @@ class EventLogs:
         self._events = events
         self._count = len(subjects) - subjects.count(None)
         self._base, self._head = first_id - 1, 0
+        self.generation += 1
         bound = self.next_id
         self._pinned = {id(ti): (ti, context, bound) for ti, context in pinned}
         self.in_time_order, self._latest = True, None

@@ -353,3 +353,28 @@ def test_lists_follow_the_plain_order_on_a_world_with_history(
         want = [(d, sim.store.dag_runs.require((d, r)).logical_date.isoformat(), t, k)
                 for d, r, t, _, k in expected[offset : offset + 10]]  # fmt: skip
         assert got == want
+
+
+def test_a_kept_date_group_follows_its_entries() -> None:
+    """The sorted entries of a date are kept between calls, and read again
+    when one of its runs' entries goes or comes back."""
+    from simulator.api.xcom import get_xcom_entries
+
+    sim = Simulator(dataclasses.replace(TEST_SETTINGS, scenario="default"))
+    sim.advance(3 * 3600)
+    admin = sim.store.users.require("admin")
+
+    def first_page() -> list[tuple[str, str, str]]:
+        body = get_xcom_entries(sim, dag_id="~", dag_run_id="~", task_id="~", limit=5,
+                                user=admin).body()  # fmt: skip
+        return [(e["dag_id"], e["task_id"], e["timestamp"]) for e in body["xcom_entries"]]
+
+    before = first_page()
+    assert first_page() == before
+    dag_id, task_id, _ = before[0]
+    first = next(x for x in sim.store.xcoms if (x.dag_id, x.task_id) == (dag_id, task_id))
+    sim.store.xcoms.delete(first.ident)
+    assert first_page()[0] != before[0]
+    sim.store.xcoms.add(dataclasses.replace(first, timestamp=sim.now()))
+    again = first_page()
+    assert again[0][:2] == before[0][:2] and again[0][2] == sim.now().isoformat()
