@@ -77,24 +77,35 @@ def _in_order(
         dated = store.run_index.by_date
     every = dag_ids is None and run_id == ANY and task_id == ANY
     for runs in _same_date(dated):
-        # One run per DAG on a date: the DAG names an entry's run.
-        by_dag = {run.dag_id: run for run in runs if (dag_ids is None or run.dag_id in dag_ids)
-                  and run_id in (ANY, run.run_id)}  # fmt: skip
         if every:
-            group = _sorted_group(store.xcoms, runs)
+            rows = _sorted_group(store.xcoms, runs)[:wanted]
         else:
-            group = [xcom for run in by_dag.values() for xcom in store.xcoms.of_run(run)
-                     if task_id in (ANY, xcom.task_id)]  # fmt: skip
-            if len(group) > wanted:  # the page ends in this group: its first rows only
-                group = heapq.nsmallest(wanted, group, key=SAME_DATE_ORDER)
-            else:
-                group.sort(key=SAME_DATE_ORDER)
-        group = group[:wanted]
-        wanted -= len(group)
-        for xcom in group:
-            yield xcom, by_dag[xcom.dag_id]
+            rows = _group(store.xcoms, runs, dag_ids, run_id, task_id, wanted)
+        yield from rows
+        wanted -= len(rows)
         if wanted <= 0:
             return
+
+
+def _group(
+    xcoms: XComs,
+    runs: list[DagRun],
+    dag_ids: set[str] | None,
+    run_id: str,
+    task_id: str,
+    wanted: int,
+) -> list[tuple[XCom, DagRun]]:
+    """The first `wanted` matching entries of one date's runs, in order."""
+    # One run per DAG on a date: the DAG names an entry's run.
+    by_dag = {run.dag_id: run for run in runs if (dag_ids is None or run.dag_id in dag_ids)
+              and run_id in (ANY, run.run_id)}  # fmt: skip
+    group = [xcom for run in by_dag.values() for xcom in xcoms.of_run(run)
+             if task_id in (ANY, xcom.task_id)]  # fmt: skip
+    if len(group) > wanted:  # the page ends in this group: its first rows only
+        group = heapq.nsmallest(wanted, group, key=SAME_DATE_ORDER)
+    else:
+        group.sort(key=SAME_DATE_ORDER)
+    return [(xcom, by_dag[xcom.dag_id]) for xcom in group]
 
 
 # Entries of runs of one logical date: stable, so ties keep the order pushed.
@@ -103,11 +114,11 @@ SAME_DATE_ORDER = attrgetter("task_id", "dag_id", "key")
 # same dates on every call. Kept per (table, first run) with a version of
 # each run's entries: they are appended and removed, never changed in place,
 # so the count and the last one tell a change. Cleared when full.
-_GROUPS: dict[tuple[int, int], tuple[XComs, tuple[Any, ...], list[XCom]]] = {}
+_GROUPS: dict[tuple[int, int], tuple[XComs, tuple[Any, ...], list[tuple[XCom, DagRun]]]] = {}
 MAX_GROUPS = 64
 
 
-def _sorted_group(xcoms: XComs, runs: list[DagRun]) -> list[XCom]:
+def _sorted_group(xcoms: XComs, runs: list[DagRun]) -> list[tuple[XCom, DagRun]]:
     lists = [xcoms.of_run(run) for run in runs]
     version = tuple((id(run), len(found), id(found[-1]) if found else 0)
                     for run, found in zip(runs, lists, strict=True))  # fmt: skip
@@ -115,7 +126,7 @@ def _sorted_group(xcoms: XComs, runs: list[DagRun]) -> list[XCom]:
     kept = _GROUPS.get(slot)
     if kept is not None and kept[0] is xcoms and kept[1] == version:
         return kept[2]
-    group = sorted((xcom for found in lists for xcom in found), key=SAME_DATE_ORDER)
+    group = _group(xcoms, runs, None, ANY, ANY, sum(map(len, lists)))
     if len(_GROUPS) >= MAX_GROUPS:
         _GROUPS.clear()
     _GROUPS[slot] = (xcoms, version, group)

@@ -225,25 +225,22 @@ class EventLogs:
         of one time in id order (a stable descending sort), read from the
         last id back: only while `in_time_order`."""
         assert self.in_time_order
-        rows: list[EventLog] = []
+        wanted = offset + limit
+        order: list[int] = []  # positions in the page's order
         group: list[int] = []  # positions of one time, the latest first
+        group_when = None
         position = len(self._subjects) - 1
-        while position >= self._head and len(rows) < offset + limit:
+        while position >= self._head and len(order) < wanted:
             when = self._when(position)
             if when is not None:
-                if group and when != self._when(group[0]):
-                    rows.extend(self._read_all(reversed(group)))
-                    group = []
+                if when != group_when:
+                    order.extend(reversed(group))
+                    group, group_when = [], when
                 group.append(position)
             position -= 1
-        rows.extend(self._read_all(reversed(group)))
-        return rows[offset : offset + limit]
-
-    def _read_all(self, positions: Iterable[int]) -> Iterator[EventLog]:
-        for position in positions:
-            row = self._read(position)
-            if row is not None:
-                yield row
+        order.extend(reversed(group))
+        read = self._read
+        return [read(position) for position in order[offset:wanted]]  # type: ignore[misc]
 
     def pin(self, tis: Iterable[TaskInstance]) -> None:
         """The instances' runs are about to go: remember their rows' context."""

@@ -94,6 +94,7 @@ def random_window(rng: random.Random) -> tuple[datetime | None, datetime | None]
 
 def check_counts(store: Store) -> None:
     """The indices' counts against counting the rows."""
+    assert [r.id for r in store.run_index.by_id] == sorted(r.id for r in store.dag_runs)
     runs = Counter((run.dag_id, run.state) for run in store.dag_runs)
     assert +store.run_index.counts == runs
     assert [date_order(r) for r in store.run_index.by_date] == sorted(
@@ -163,3 +164,22 @@ def test_newest_first_keeps_ties_in_id_order() -> None:
     page, total = page_runs(store, RunQuery(), order, 0, 10)
     assert [r.run_id for r in page] == ["late", "r0", "r1", "r2"]
     assert total == 4
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_id_pages_of_a_window_walk_the_runs_by_id(seed: int) -> None:
+    """A window with many matches reads its first page from the runs by id."""
+    rng = random.Random(200 + seed)
+    store = build(rng, 300)
+    shake(store, rng, 100)
+    for _ in range(60):
+        low = T0 + timedelta(hours=rng.randrange(0, 30))
+        high = low + timedelta(hours=rng.randrange(5, 60))
+        states = rng.choice([None, ["success", "failed"], ["running"]])
+        query = RunQuery(dag_ids=random_scope(rng), states=states, low=low, high=high)
+        order = Order("id", RUN_ORDERS["id"], rng.random() < 0.5)
+        offset, limit = rng.choice([0, 2]), rng.choice([1, 3, 10])
+        expected = sorted_stably([r for r in store.dag_runs if query.matches(r)], order)
+        page, total = page_runs(store, query, order, offset, limit)
+        assert total == len(expected)
+        assert [r.id for r in page] == [r.id for r in expected[offset : offset + limit]]
