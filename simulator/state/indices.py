@@ -31,27 +31,18 @@ def _date(run: DagRun) -> datetime:
     return run.logical_date
 
 
-def _id(run: DagRun) -> int:
-    return run.id
-
-
 class RunIndex:
-    """Every run by id, by (logical date, id) and by state (all but
-    UNLISTED); counts per DAG and state."""
+    """Every run by (logical date, id) and by state (all but UNLISTED);
+    counts per DAG and state."""
 
     def __init__(self) -> None:
         self.by_state: dict[str, dict[int, DagRun]] = {}
         self.counts: Counter[tuple[str, str]] = Counter()
         self.state_counts: Counter[str] = Counter()
         self.by_date: list[DagRun] = []
-        self.by_id: list[DagRun] = []
 
     def add(self, run: DagRun) -> None:
         self._enter(run, run.state)
-        if not self.by_id or self.by_id[-1].id < run.id:
-            self.by_id.append(run)  # a new run has the highest id
-        else:
-            bisect.insort(self.by_id, run, key=_id)
         dated = self.by_date
         if not dated or date_order(dated[-1]) < date_order(run):
             dated.append(run)  # the usual case: the newest run
@@ -63,15 +54,12 @@ class RunIndex:
         for run in runs:
             self._enter(run, run.state)
             self.by_date.append(run)
-            self.by_id.append(run)
         self.by_date.sort(key=date_order)
-        self.by_id.sort(key=_id)
 
     def remove(self, run: DagRun) -> None:
         self._leave(run, run.state)
         dated = self.by_date
         del dated[bisect.bisect_left(dated, date_order(run), key=date_order)]
-        del self.by_id[bisect.bisect_left(self.by_id, run.id, key=_id)]
 
     def move(self, run: DagRun, old: str, new: str) -> None:
         if old != new:

@@ -11,7 +11,6 @@ order, as the stable sorts over insertion order they replace did.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -106,37 +105,7 @@ def page_runs(
                     walk = (run for run in walk if run.state in states)
                 return list(islice(walk, offset, wanted)), total
     matches = _smallest_source(store, query, scope)
-    if order.name == "id" and len(matches) > 4 * wanted:
-        page = _first_by_id(store, matches, wanted, order.descending)
-        if page is not None:
-            return page[offset:], len(matches)
     return top(matches, order, _run_id, wanted)[offset:], len(matches)
-
-
-def _first_by_id(
-    store: Store, matches: list[DagRun], wanted: int, descending: bool
-) -> list[DagRun] | None:
-    """The first `wanted` of `matches` by id, read from the runs by id from
-    the first match on: runs of one window or state were mostly created
-    together, so the walk is short (past 16 times `wanted` runs it gives up,
-    and the heap decides)."""
-    chosen = set(map(id, matches))
-    by_id = store.run_index.by_id
-    if descending:
-        start = bisect.bisect_right(by_id, max(map(_run_id, matches)), key=_run_id) - 1
-        walk = range(start, -1, -1)
-    else:
-        walk = range(bisect.bisect_left(by_id, min(map(_run_id, matches)), key=_run_id), len(by_id))
-    page: list[DagRun] = []
-    for step, position in enumerate(walk):
-        run = by_id[position]
-        if id(run) in chosen:
-            page.append(run)
-            if len(page) == wanted:
-                return page
-        if step > 16 * wanted:
-            return None
-    return page
 
 
 def _scope_size(store: Store, dag_ids: Collection[str] | None) -> int:
