@@ -218,6 +218,15 @@ QUIRKS: list[Quirk] = [
         "crashes.",
     ),
     Quirk(
+        "retention-by-end-date",
+        SIMULATOR,
+        ("*",),
+        "With `retention` (or --retention-days) a run goes once it ended that many days ago, "
+        "with its task instances and XComs, each DAG keeping its latest run; `airflow db "
+        "clean` cleans runs, task instances and XComs each by its own date, and old queued "
+        "or running runs too. Dataset events a DAG has queued stay until consumed.",
+    ),
+    Quirk(
         "marshmallow-unknown-order",
         SIMULATOR,
         ("*",),
