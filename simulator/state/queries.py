@@ -104,7 +104,7 @@ def page_runs(
                 if states:
                     walk = (run for run in walk if run.state in states)
                 return list(islice(walk, offset, wanted)), total
-    matches = _smallest_source(store, query, scope)
+    matches = _gathered(store, query, scope)
     return top(matches, order, _run_id, wanted)[offset:], len(matches)
 
 
@@ -115,7 +115,7 @@ def _scope_size(store: Store, dag_ids: Collection[str] | None) -> int:
     return sum(len(by_dag.get(dag_id, ())) for dag_id in dag_ids)
 
 
-def _smallest_source(store: Store, query: RunQuery, scope: int) -> list[DagRun]:
+def _gathered(store: Store, query: RunQuery, scope: int) -> list[DagRun]:
     """The matches, read from the most selective index the query can use and
     filtered by what that index does not answer (one cheap pass per filter)."""
     index = store.run_index

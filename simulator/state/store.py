@@ -156,8 +156,8 @@ class Store:
         self.dag_runs.add(run, key)
         self.runs_by_dag.setdefault(run.dag_id, {})[run.run_id] = run
         self.task_instances.attach(key, tis)
-        self.ti_index.add(tis.tis)
-        self.run_index.add(run)
+        self.ti_index.add_all(tis.tis)
+        self.run_index.add_run(run)
         dated = self.dates_by_dag.setdefault(run.dag_id, [])
         if not dated or date_order(dated[-1]) < date_order(run):
             dated.append(run)
@@ -175,11 +175,11 @@ class Store:
             self.dag_runs.add(run, key)
             self.runs_by_dag.setdefault(run.dag_id, {})[run.run_id] = run
             self.task_instances.attach(key, tis)
-            self.ti_index.add(tis.tis)
+            self.ti_index.add_all(tis.tis)
             self.dates_by_dag.setdefault(run.dag_id, []).append(run)
             if run.state in LIVE_RUN_STATES:
                 self.live_runs.setdefault(run.dag_id, {})[run.run_id] = run
-        self.run_index.add_all(run for run, _ in runs)
+        self.run_index.add_runs(run for run, _ in runs)
         for dated in self.dates_by_dag.values():
             dated.sort(key=date_order)
 
@@ -256,8 +256,8 @@ class Store:
         for ti in self.tis_of(run):
             self.active_tis.pop(ti.id, None)
         tis = self.task_instances.detach(run)
-        self.ti_index.remove(tis.tis)
-        self.run_index.remove(run)
+        self.ti_index.remove_all(tis.tis)
+        self.run_index.remove_run(run)
         self.xcoms.drop_run(run, tis)
         del self.runs_by_dag[run.dag_id][run.run_id]
         self.live_runs.get(run.dag_id, {}).pop(run.run_id, None)
