@@ -90,12 +90,10 @@ class _TypeError(Exception):
     pass
 
 
-def _coerce(param: Parameter, raw: str | list[str]) -> Any:
+def _coerce(param: Parameter, raw: str) -> Any:
     if param.type == "array":
-        items = raw if isinstance(raw, list) else raw.split(",")
         item_type = str(param.schema.get("items", {}).get("type", "string"))
-        return [_coerce_scalar(item_type, item) for item in items]
-    assert isinstance(raw, str)
+        return [_coerce_scalar(item_type, item) for item in raw.split(",")]
     return _coerce_scalar(param.type, raw)
 
 
@@ -204,9 +202,12 @@ class OperationValidator:
                     raise BadRequest(detail=f"Missing query parameter '{param.name}'")
                 values[param.name] = param.default
                 continue
-            # connexion keeps the last of repeated values (all of them for exploded arrays).
+            # connexion keeps the last of repeated values; an exploded array
+            # joins them with "," and every array then splits on "," (its
+            # uri_parsing), so `state=a,b` and `state=a&state=b` are the same.
             values_seen = query.getall(param.name)
-            raw = values_seen if param.type == "array" and param.explode else values_seen[-1]
+            explode = param.type == "array" and param.explode
+            raw = ",".join(values_seen) if explode else values_seen[-1]
             try:
                 value = _coerce(param, raw)
             except _TypeError:

@@ -174,8 +174,16 @@ class TestGetDags:
         assert response.status == 200
         assert await response.json() == collection(ALL)
 
-    async def test_tags_are_ored(self, client: TestClient) -> None:
-        params = [("tags", "maintenance"), ("tags", "reporting")]
+    @pytest.mark.parametrize(
+        "params",
+        [
+            [("tags", "maintenance"), ("tags", "reporting")],
+            # connexion joins repeated values with "," and splits every array on ","
+            [("tags", "maintenance,reporting")],
+            [("tags", "maintenance,nope"), ("tags", "reporting")],
+        ],
+    )
+    async def test_tags_are_ored(self, client: TestClient, params: list[tuple[str, str]]) -> None:
         response = await client.get(URL, params=params, headers=ADMIN)
         assert await response.json() == collection(
             ["legacy_cleanup", "manual_backfill_tool", "orders_dataset_consumer",

@@ -249,6 +249,12 @@ class TestGetTaskInstances:
         assert keys(await response.json()) == [("etl_orders", "notify", -1)]
         _, body = await get_json(client, tis_url("~", "~"), queue="fast")
         assert keys(body) == [("etl_orders", "notify", -1)]
+        # The comma form (connexion splits arrays on ","), alone or repeated.
+        _, body = await get_json(client, tis_url("~", "~"), pool="nope,reporting")
+        assert keys(body) == [("etl_orders", "notify", -1)]
+        params = [("queue", "x,fast"), ("queue", "y")]
+        response = await client.get(tis_url("~", "~"), headers=ADMIN, params=params)
+        assert keys(await response.json()) == [("etl_orders", "notify", -1)]
         _, body = await get_json(client, tis_url("~", "~"), queue="default")
         assert body["total_entries"] == 17
 
