@@ -54,7 +54,7 @@ class NotFound(ApiError):
 
 
 class NotAcceptable(ApiError):
-    """406. Airflow answers it outside the problem format (empty or plain text body)."""
+    """406. Airflow answers it outside the problem format: a bare flask Response (text/html)."""
 
     status = 406
     type_name = None

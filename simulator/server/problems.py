@@ -11,6 +11,8 @@ from aiohttp import web
 from simulator.errors import ApiError, NotAcceptable
 from simulator.server.encoding import dump_json
 
+# What a flask Response without a mimetype says it holds.
+FLASK_DEFAULT_TYPE = "text/html; charset=utf-8"
 DOCS = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html"
 PROBLEM_JSON = "application/problem+json"
 
@@ -41,8 +43,11 @@ def problem_response(
 
 def render(error: ApiError) -> web.Response:
     if isinstance(error, NotAcceptable):
-        # Airflow answers 406 outside the problem format.
-        return web.Response(status=406, text=error.body, content_type="text/plain")
+        # Airflow answers 406 outside the problem format, as a bare flask
+        # Response: its default content type is text/html.
+        return web.Response(
+            status=406, body=error.body.encode(), headers={"Content-Type": FLASK_DEFAULT_TYPE}
+        )
     return problem_response(error.status, error.title, error.detail, type_url(error), error.headers)
 
 

@@ -149,6 +149,8 @@ class TestGetConfig:
         response = await exposed.get(URL, headers={**ADMIN, "Accept": accept})
         assert response.status == 406
         assert await response.read() == b""
+        # A bare flask Response(status=406): flask's default content type.
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
 
     async def test_no_accept_header(self, exposed: TestClient) -> None:
         response = await exposed.get(URL, headers=ADMIN, skip_auto_headers=["Accept"])

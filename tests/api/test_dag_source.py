@@ -101,6 +101,8 @@ class TestGetDagSource:
         )
         assert response.status == 406
         assert await response.text() == "Not Allowed Accept Header"
+        # Response("Not Allowed Accept Header", status=406): flask's default content type.
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
 
     async def test_every_built_in_dag_compiles(self, client: TestClient, sim: Simulator) -> None:
         for dag in sim.store.dags:
