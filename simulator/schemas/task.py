@@ -90,6 +90,19 @@ def _delta(seconds: float | None) -> timedelta | None:
 
 Getter = Callable[[Dag, Task], Any]
 
+
+def _base_operator_only(name: str, value: Any) -> Getter:
+    """An attribute BaseOperator sets (to its default here) and 2.5.3's
+    MappedOperator lacks."""
+
+    def get(dag: Dag, task: Task) -> Any:
+        if task.is_mapped:
+            raise AttributeError(f"'MappedOperator' object has no attribute '{name}'")
+        return value
+
+    return get
+
+
 # Operator attributes get_tasks can order by (attrgetter on the operator).
 ATTRIBUTES: dict[str, Getter] = {
     "task_id": lambda d, t: t.task_id,
@@ -117,9 +130,14 @@ ATTRIBUTES: dict[str, Getter] = {
     "ui_fgcolor": lambda d, t: t.ui_fgcolor,
     "template_fields": lambda d, t: tuple(t.template_fields),
     "doc_md": lambda d, t: t.doc_md,
-    "upstream_task_ids": lambda d, t: sorted(t.upstream),
-    "downstream_task_ids": lambda d, t: sorted(t.downstream),
-    "is_mapped": lambda d, t: t.is_mapped,
+    # Sets, compared as Python compares them (subset order).
+    "upstream_task_ids": lambda d, t: set(t.upstream),
+    "downstream_task_ids": lambda d, t: set(t.downstream),
+    "ignore_first_depends_on_past": lambda d, t: False,
+    "do_xcom_push": _base_operator_only("do_xcom_push", True),
+    "email_on_failure": _base_operator_only("email_on_failure", True),
+    "email_on_retry": _base_operator_only("email_on_retry", True),
+    # No `is_mapped`: 2.5.3's operators have none (only the serialized `_is_mapped`).
 }
 
 

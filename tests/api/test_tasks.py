@@ -161,6 +161,14 @@ class TestGetTasks:
                             "extract_customers"]),
             ("start_date.year", ["extract_orders", "extract_customers", "transform",
                                  "load_warehouse", "notify"]),
+            # BaseOperator attributes the simulator does not vary: the DAG's order.
+            ("do_xcom_push", ["extract_orders", "extract_customers", "transform",
+                              "load_warehouse", "notify"]),
+            ("-email_on_failure", ["extract_orders", "extract_customers", "transform",
+                                   "load_warehouse", "notify"]),
+            # Sets compare by inclusion: only the empty one sorts before the others.
+            ("downstream_task_ids", ["notify", "extract_orders", "extract_customers",
+                                     "transform", "load_warehouse"]),
         ],
     )  # fmt: skip
     async def test_any_operator_attribute(
@@ -190,6 +198,12 @@ class TestGetTasks:
             ("etl_orders", "foo", "'SerializedBaseOperator' object has no attribute 'foo'"),
             ("etl_orders", "-", "'SerializedBaseOperator' object has no attribute ''"),
             ("etl_orders", "task_id.foo", "'str' object has no attribute 'foo'"),
+            # 2.5.3's operators have no is_mapped (only the serialized `_is_mapped`).
+            (
+                "etl_orders",
+                "is_mapped",
+                "'SerializedBaseOperator' object has no attribute 'is_mapped'",
+            ),
         ],
     )
     async def test_unknown_attribute(
@@ -212,6 +226,14 @@ class TestGetTasks:
         assert await response.json() == problem(
             400, "Bad Request", "'MappedOperator' object has no attribute 'foo'", "BadRequest"
         )
+        # BaseOperator's own attributes are not a MappedOperator's in 2.5.3.
+        response = await client.get(
+            f"{URL}/mapped_first/tasks", params={"order_by": "do_xcom_push"}, headers=ADMIN
+        )
+        assert await response.json() == problem(
+            400, "Bad Request", "'MappedOperator' object has no attribute 'do_xcom_push'",
+            "BadRequest",
+        )  # fmt: skip
 
     async def test_mapped_task(self, client: TestClient) -> None:
         response = await client.get(f"{URL}/fan_out_fan_in/tasks", headers=ADMIN)
