@@ -423,8 +423,10 @@ QUIRKS: list[Quirk] = [
         "dag-run-trigger-offset-run-id",
         AIRFLOW,
         ("post_dag_run",),
-        "The generated run id and the 409 date text keep the request's UTC offset; the run "
-        "itself is stored and answered in UTC.",
+        "The generated run id, the 409 date text and the trigger's own answer keep the "
+        "request's UTC offset (its logical date, and the data interval of a DAG without a "
+        "cron schedule: Airflow dumps the run it just created); the run is stored in UTC and "
+        "later reads answer UTC.",
     ),
     Quirk(
         "dag-run-form-missing-field",

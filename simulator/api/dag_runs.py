@@ -28,6 +28,7 @@ from simulator.schemas.dag_run import (
 from simulator.schemas.dataset_event import dump_dataset_event_collection
 from simulator.schemas.page import Page
 from simulator.simulator import Simulator
+from simulator.state.dag_model import DATASETS, DELTA, NONE, ONCE
 from simulator.state.entities import User
 from simulator.state.enums import DagRunState
 from simulator.state.queries import RunQuery, page_runs
@@ -62,6 +63,8 @@ DATE_FILTERS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
 }
 # The logical date bounds, which the run index answers.
 LOGICAL_BOUNDS = ("execution_date_gte", "execution_date_lte")
+# Timetables whose manual data interval is DataInterval.exact(run_after).
+EXACT_MANUAL_INTERVAL = (NONE, ONCE, DATASETS)
 # DagRunType values besides manual, in their enum order.
 RESERVED_PREFIXES = ("backfill", "scheduled", "dataset_triggered")
 
@@ -185,8 +188,18 @@ def post_dag_run(sim: Simulator, *, dag_id: str, body: dict[str, Any]) -> dict[s
         note=form.note or None,  # an empty note is not stored
         external=True,
     )
-    # Airflow answers the run as created; the scheduler starts it later.
-    return dump_dag_run(_as_queued(run, start_date=None, end_date=None))
+    # Airflow answers the run as created (the scheduler starts it later), and
+    # dumps the object it just made, before any reload: its dates keep the
+    # request's offset where the timetable kept it (later reads are UTC).
+    given = form.logical_date
+    start, end = run.data_interval_start, run.data_interval_end
+    if dag.schedule.kind in EXACT_MANUAL_INTERVAL:
+        start = end = given
+    elif dag.schedule.kind == DELTA:
+        end = given  # its start is convert_to_utc(run_after - delta)
+    answered = _as_queued(run, start_date=None, end_date=None, logical_date=given,
+                          data_interval_start=start, data_interval_end=end)  # fmt: skip
+    return dump_dag_run(answered)
 
 
 def _check_duplicate(sim: Simulator, dag_id: str, form: Trigger) -> None:

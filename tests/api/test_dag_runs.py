@@ -521,9 +521,16 @@ class TestPostDagRun:
         response = await client.post(runs_url("manual_backfill_tool"), headers=ADMIN, json=body)
         assert response.status == 200
         run_id = "manual__2023-01-01T05:30:00+05:30"
-        # The run itself is stored (and answered) in UTC.
+        # Airflow dumps the run it just created: the answer keeps the offset
+        # (schedule=None: the interval is exact); the run is stored in UTC.
         assert await response.json() == trigger_body(
-            "manual_backfill_tool", "2023-01-01T00:00:00+00:00", run_id
+            "manual_backfill_tool", "2023-01-01T05:30:00+05:30", run_id
+        )
+        stored = await client.get(f"{runs_url('manual_backfill_tool')}/{run_id}", headers=ADMIN)
+        read = await stored.json()
+        dates = ("logical_date", "execution_date", "data_interval_start", "data_interval_end")
+        assert {name: read[name] for name in dates} == dict.fromkeys(
+            dates, "2023-01-01T00:00:00+00:00"
         )
         response = await client.post(runs_url("manual_backfill_tool"), headers=ADMIN, json=body)
         assert response.status == 409
@@ -534,6 +541,16 @@ class TestPostDagRun:
             "'2023-01-01 05:30:00+05:30' already exists",
             "AlreadyExists",
         )
+
+    async def test_a_cron_interval_is_utc_in_the_answer(self, client: TestClient) -> None:
+        """A cron timetable aligns in the DAG's timezone (UTC); the logical date
+        keeps the request's offset."""
+        body = {"logical_date": "2023-02-01T13:30:00+01:00"}
+        response = await client.post(runs_url("etl_orders"), headers=ADMIN, json=body)
+        answered = await response.json()
+        assert answered["logical_date"] == answered["execution_date"] == body["logical_date"]
+        interval = (answered["data_interval_start"], answered["data_interval_end"])
+        assert interval == ("2023-02-01T11:00:00+00:00", "2023-02-01T12:00:00+00:00")
 
     async def test_timedelta_and_dataset_schedules(
         self, client: TestClient, sim: Simulator
