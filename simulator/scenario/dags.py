@@ -116,9 +116,36 @@ def _task(spec: Any, defaults: dict[str, Any], dag_id: str, where: str) -> Task:
         rule = spec["trigger_rule"]
         raise DagDefinitionError(dag_id, f"{where}.trigger_rule", f"unknown rule {rule!r}")
     try:
-        return Task(**{**defaults, **spec})
+        task = Task(**{**defaults, **spec})
     except TypeError as exc:
         raise DagDefinitionError(dag_id, where, str(exc)) from None
+    # An operator of Airflow's own has its class's template fields, whatever
+    # the definition lists (a provider's or a custom operator keeps its list).
+    fields = CORE_TEMPLATE_FIELDS.get((task.module_path, task.operator))
+    if fields is not None:
+        task.template_fields = list(fields)
+    return task
+
+
+# (module, class) -> template_fields of Airflow 2.5.3's operators and sensors
+# (a subclass that sets none has its base class's).
+CORE_TEMPLATE_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("airflow.operators.python", "PythonOperator"): ("templates_dict", "op_args", "op_kwargs"),
+    ("airflow.operators.python", "BranchPythonOperator"): ("templates_dict", "op_args",
+                                                           "op_kwargs"),
+    ("airflow.operators.python", "ShortCircuitOperator"): ("templates_dict", "op_args",
+                                                           "op_kwargs"),
+    ("airflow.operators.bash", "BashOperator"): ("bash_command", "env"),
+    ("airflow.operators.empty", "EmptyOperator"): (),
+    ("airflow.operators.email", "EmailOperator"): ("to", "subject", "html_content", "files"),
+    ("airflow.operators.trigger_dagrun", "TriggerDagRunOperator"): (
+        "trigger_dag_id", "trigger_run_id", "execution_date", "conf"),
+    ("airflow.sensors.date_time", "DateTimeSensor"): ("target_time",),
+    ("airflow.sensors.date_time", "DateTimeSensorAsync"): ("target_time",),
+    ("airflow.sensors.python", "PythonSensor"): ("templates_dict", "op_args", "op_kwargs"),
+    ("airflow.sensors.external_task", "ExternalTaskSensor"): (
+        "external_dag_id", "external_task_id", "external_task_ids"),
+}  # fmt: skip
 
 
 def _link(dag: Dag) -> None:

@@ -190,6 +190,8 @@ def _main_argument(
         if index is None:
             return "python_callable", callable_name
         return "op_args", f"[{index}]"
+    if op.endswith("PythonOperator"):
+        return None  # its callable is its main argument; none is written here
     if op == "SQLExecuteQueryOperator":
         return "sql", _string(f"sql/{task.task_id}.sql")
     if op == "SimpleHttpOperator":

@@ -109,6 +109,8 @@ def extract_orders_done(**fields: Any) -> dict[str, Any]:
     return body
 
 
+# A PythonOperator's template fields once a try rendered them.
+PYTHON_RENDERED = {"templates_dict": None, "op_args": [], "op_kwargs": {}}
 PROCESS_FILE = [  # fan_out_fan_in.process_file's mapped instances, done at 00:01:34
     ("2023-04-01T00:00:17.544971+00:00", "2023-04-01T00:01:34.055971+00:00", 76.511, 2, 27392),
     ("2023-04-01T00:00:17.041944+00:00", "2023-04-01T00:01:22.162944+00:00", 65.121, 1, 31668),
@@ -123,7 +125,7 @@ def process_file(map_index: int, **fields: Any) -> dict[str, Any]:
         "fan_out_fan_in", FAN, "process_file", map_index=map_index,
         state="success", start_date=start, end_date=end, duration=duration, try_number=1,
         hostname=f"worker-{worker}", pid=pid, queued_when="2023-04-01T00:00:15.855411+00:00",
-        priority_weight=3,
+        priority_weight=3, rendered_fields=PYTHON_RENDERED,
     )  # fmt: skip
     body.update(fields)
     return body
@@ -180,6 +182,7 @@ class TestGetTaskInstances:
             start_date="2023-04-01T00:01:40.947312+00:00",
             end_date="2023-04-01T00:01:52.007312+00:00", duration=11.06, try_number=1,
             hostname="worker-0", pid=23096, queued_when="2023-04-01T00:01:38.065995+00:00",
+            rendered_fields=PYTHON_RENDERED,
         )  # fmt: skip
         assert body == {"task_instances": [fetch_records(), store_records], "total_entries": 2}
 

@@ -105,9 +105,11 @@ FETCH_RECORDS = task_body(
     template_fields=["endpoint", "data", "headers"],
     downstream_task_ids=["store_records", "alert_on_failure"],
 )
+PYTHON_FIELDS = ["templates_dict", "op_args", "op_kwargs"]  # PythonOperator.template_fields
 PROCESS_FILE = task_body(
-    PYTHON, "process_file", "platform", is_mapped=True, downstream_task_ids=["merge"]
-)
+    PYTHON, "process_file", "platform", is_mapped=True, downstream_task_ids=["merge"],
+    template_fields=PYTHON_FIELDS,
+)  # fmt: skip
 
 
 def tasks(*task_ids: str) -> dict[str, Any]:
@@ -338,6 +340,7 @@ class TestGetTask:
             pool_slots=2.0,
             priority_weight=5.0,
             depends_on_past=True,
+            template_fields=["bash_command", "env"],  # BashOperator's, not the definition's
             extra_links=[
                 {"class_ref": {"class_name": "Docs", "module_path": "airflow.operators.bash"}}
             ],
@@ -406,3 +409,19 @@ class TestOfficialClient:
         assert raw.to_dict() == PROCESS_FILE
         with pytest.raises(NotFoundException):
             dag_api.get_task("fan_out_fan_in", "nope")
+
+
+async def test_template_fields_follow_the_operator(client: TestClient, sim: Simulator) -> None:
+    """Airflow's own operators have their class's template_fields whatever a
+    definition lists; a provider's or custom operator keeps its list."""
+    sim.add_dags([{"dag_id": "fields", "start_date": "2023-01-01T00:00:00+00:00", "tasks": [
+        {"task_id": "py", "operator": "PythonOperator", "module_path": "airflow.operators.python",
+         "template_fields": []},
+        {"task_id": "branch", "operator": "BranchPythonOperator",
+         "module_path": "airflow.operators.python"},
+        {"task_id": "custom", "operator": "MyOperator", "module_path": "plugins.mine",
+         "template_fields": ["path"]},
+    ]}])  # fmt: skip
+    response = await client.get(f"{URL}/fields/tasks", headers=ADMIN)
+    shown = {t["task_id"]: t["template_fields"] for t in (await response.json())["tasks"]}
+    assert shown == {"py": PYTHON_FIELDS, "branch": PYTHON_FIELDS, "custom": ["path"]}
