@@ -52,9 +52,15 @@ class Actions:
                 if ti.state != lc.SUCCESS:
                     self._mark(ti, lc.SUCCESS)
         elif state == lc.FAILED:
-            for ti in self.store.tis_of(run):
-                if ti.state in FAIL_ON_RUN_FAILED:
-                    self._mark(ti, lc.FAILED)
+            tis = self.store.tis_of(run)
+            # set_dag_run_state_to_failed marks the *tasks* with a running
+            # instance failed: set_state selects by task_id, so every map
+            # index of such a task (succeeded or not started too) fails.
+            running = {ti.task_id for ti in tis if ti.state in FAIL_ON_RUN_FAILED}
+            for ti in tis:
+                if ti.task_id in running:
+                    if ti.state != lc.FAILED:
+                        self._mark(ti, lc.FAILED)
                 # 2.5.3's filter drops instances with no state: they stay null.
                 elif ti.state is not None and ti.state not in lc.FINISHED:
                     self._mark(ti, lc.SKIPPED)

@@ -931,6 +931,23 @@ class TestUpdateDagRunState:
             ("notify", -1, None),
         ]
 
+    async def test_failed_fails_every_map_index_of_a_running_task(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        """set_state selects the running tasks by task_id: a mapped task's
+        succeeded instances fail with its running ones (2.5.3's mark_tasks)."""
+        run_id = next(r.run_id for r in sim.store.runs_of("fan_out_fan_in"))
+        mapped = sim.store.run_tis[("fan_out_fan_in", run_id)]["process_file"]
+        while not ({"success", "running"} <= {ti.state for ti in mapped}):
+            sim.advance(5)
+        response = await client.patch(
+            runs_url("fan_out_fan_in", run_id), headers=ADMIN, json={"state": "failed"}
+        )
+        assert response.status == 200
+        assert [ti.state for ti in mapped] == ["failed"] * len(mapped)
+        merge = sim.store.run_tis[("fan_out_fan_in", run_id)]["merge"]
+        assert [ti.state for ti in merge] == [None]  # not a running task: no state stays none
+
     async def test_queued(self, client: TestClient, sim: Simulator) -> None:
         sim.advance(3600)
         url = runs_url("flaky_api_sync", FLAKY_2)
