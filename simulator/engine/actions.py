@@ -36,6 +36,8 @@ class Actions:
     def _mark(self, ti: TaskInstance, state: str) -> None:
         """TaskInstance.set_state: stamps start and end dates as Airflow does."""
         self.executor.stop(ti)
+        if ti.state == lc.DEFERRED and ti.last_try is not None:
+            ti.last_try.given_back = True  # mark_tasks adds back the try number
         lc.set_state(self.store, ti, state)
         ti.start_date = ti.start_date or self.now
         if state in lc.FINISHED or state == lc.UP_FOR_RETRY:

@@ -172,7 +172,8 @@ def apply_queued(executor: Executor, ti: TaskInstance, effect: TaskEffect) -> bo
     """The queued try starts under the effect (its START carries it), or,
     stuck queued, never starts. A START held by an outage is changed alike."""
     last = ti.last_try
-    if effect.stuck_queued and last is not None and last.outcome == lc.DEFERRED:
+    if effect.stuck_queued and last is not None and last.outcome == lc.DEFERRED \
+            and not last.given_back:  # fmt: skip
         return False  # a deferred try resuming has started already
     outage = executor.scheduler.outage
     entry = executor.events.entry(ti.pending) if ti.pending is not None else None

@@ -146,7 +146,7 @@ class Executor:
         """The hook's effect on the try about to be queued (asked once per
         try: a deferred try resumes under the effect it started with)."""
         last = ti.last_try
-        if last is not None and last.outcome == lc.DEFERRED:
+        if resumes(last):
             return None
         assert self.effects is not None
         return self.effects(ti, task, ti.try_number + 1)
@@ -157,7 +157,7 @@ class Executor:
             return
         now = self.events.now
         last = ti.last_try
-        resuming = last is not None and last.outcome == lc.DEFERRED
+        resuming = resumes(last)
         effect = TaskEffect.from_args(carried) if carried else None
         if effect is None and resuming:
             assert last is not None
@@ -394,3 +394,10 @@ def retry_delay(task: Task, try_number: int) -> float:
         if task.max_retry_delay is not None:
             delay = min(delay, task.max_retry_delay)
     return delay
+
+
+def resumes(last: TaskTry | None) -> bool:
+    """Whether the instance's next run resumes its deferred try (one that a
+    mark ended, giving its try number back, does not: the next run is a try
+    of its own)."""
+    return last is not None and last.outcome == lc.DEFERRED and not last.given_back

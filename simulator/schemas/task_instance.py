@@ -52,7 +52,8 @@ def airflow_try_number(ti: TaskInstance) -> int:
     """The stored `_try_number`: Airflow decrements it when a task defers so
     that the resumed run continues the same try."""
     last = ti.last_try
-    if last is not None and last.outcome == DEFERRED and ti.try_number > 0:
+    if last is not None and last.outcome == DEFERRED and not last.given_back \
+            and ti.try_number > 0:  # fmt: skip
         return ti.try_number - 1
     return ti.try_number
 

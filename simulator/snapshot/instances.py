@@ -59,6 +59,7 @@ TRY_TIMES = (("start_date", "owner"), ("end_date", "start_date"), ("deferred_unt
 TRY_SCALARS = (("try_number", "int"), ("hostname", "str"), ("pid", "int"), ("outcome", "str?"))
 EFFECT_SCALARS = (("fault", "str?"), ("effect", "str?"), ("message", "str?"), ("factor", "float?"))
 ID_SCALARS = (("job_id", "int"), ("trigger_id", "int?"))
+GIVEN_BACK = "given_back"  # written when some try has one (a mark while it was deferred)
 ID_COLUMNS = [n for n, _ in ID_SCALARS]
 COUNTERS = ("next_job_id", "next_trigger_id")
 EFFECTS = frozenset([*EFFECTS_NAMED, None])
@@ -89,6 +90,8 @@ def dump_instances(
     if any(attempt.effect is not None for attempt in attempts):
         for name, _ in EFFECT_SCALARS:
             try_columns[name] = pack(list(map(attrgetter(name), attempts)))
+    if any(attempt.given_back for attempt in attempts):
+        try_columns["given_back"] = pack([attempt.given_back for attempt in attempts])
     try_columns["job_id"] = pack(delta([attempt.job_id for attempt in attempts]))
     try_columns["trigger_id"] = pack([attempt.trigger_id for attempt in attempts])
     table = {
@@ -190,11 +193,12 @@ def _load_tries(
     total = sum(counts)
     integer(spec["count"], join(path, "count"), total, total)
     required = TRY_COLUMNS[: -len(EFFECT_COLUMNS)]
-    optional = [*EFFECT_COLUMNS, *ID_COLUMNS]
+    optional = [*EFFECT_COLUMNS, *ID_COLUMNS, GIVEN_BACK]
     cols = Columns(spec["columns"], join(path, "columns"), required, total, optional)
     values = [cols.typed(name, kind) for name, kind in TRY_SCALARS]
     among(values[3], STATES, cols.where("outcome"))
     effects = _effects(cols, total)
+    given_back = iter(cols.typed(GIVEN_BACK, "bool") if cols.has(GIVEN_BACK) else [])
     owner = [micros["start_date"][row] for row, n in enumerate(counts) for _ in range(n)]
     moments, _ = cols.times(TRY_TIMES, instants, {"owner": owner})
     if None in moments["start_date"]:
@@ -207,6 +211,7 @@ def _load_tries(
             number, hostname, pid, outcome, start, end, deferred = next(rows)
             attempt = TaskTry(number, hostname, pid, start, end, outcome, attempt)
             attempt.deferred_until = deferred
+            attempt.given_back = next(given_back, False)
             if effects is not None:
                 marked = next(effects)
                 if any(value is not None for value in marked):

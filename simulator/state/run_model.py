@@ -85,6 +85,18 @@ class TaskTry:
         extra.fault, extra.effect, extra.message, extra.factor = fault, effect, message, factor
 
     @property
+    def given_back(self) -> bool:
+        """Whether the instance was marked (success or failed) while this try
+        was deferred: Airflow then adds back the 1 it took off the try
+        number when the try deferred (api/common/mark_tasks.py)."""
+        return self.extra.given_back if self.extra is not None else False
+
+    @given_back.setter
+    def given_back(self, value: bool) -> None:
+        if value or self.extra is not None:
+            self._extra().given_back = value
+
+    @property
     def fault(self) -> str | None:
         return self.extra.fault if self.extra is not None else None
 
@@ -103,12 +115,14 @@ class TaskTry:
 
 @dataclass(slots=True)
 class TryExtra:
-    """A try's rare fields: when its trigger fires and the trigger row's id,
-    and a fault's effect (the fault's id, the effect (fail | stuck | slow),
-    a failure's message, a slow try's factor)."""
+    """A try's rare fields: when its trigger fires, the trigger row's id and
+    whether a mark gave back its try number; a fault's effect (the fault's
+    id, the effect (fail | stuck | slow), a failure's message, a slow try's
+    factor)."""
 
     deferred_until: datetime | None = None
     trigger_id: int | None = None
+    given_back: bool = False
     fault: str | None = None
     effect: str | None = None
     message: str | None = None

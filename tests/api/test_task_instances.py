@@ -488,6 +488,35 @@ class TestGetTaskInstance:
             "duration": 906.254809, "queued_when": "2023-04-01T00:15:03.873823+00:00",
         }  # fmt: skip
 
+    @pytest.mark.parametrize("state", ["success", "failed"])
+    async def test_marking_a_deferred_instance_gives_back_its_try(
+        self, client: TestClient, sim: Simulator, state: str
+    ) -> None:
+        """Deferring takes 1 off the stored try number; mark_tasks adds it back
+        when it marks a deferred instance, so the answer shows the try again."""
+        sim.advance(7)
+        url = one("wait_for_partition", PARTITION, "wait_for_partition")
+        _, deferred = await get_json(client, url)
+        assert (deferred["state"], deferred["try_number"]) == ("deferred", 0)
+        body = {"dry_run": False, "new_state": state}
+        response = await client.patch(url, headers=ADMIN, json=body)
+        assert response.status == 200
+        _, marked = await get_json(client, url)
+        assert (marked["state"], marked["try_number"]) == (state, 1)
+        copy = Simulator(TEST_SETTINGS)
+        copy.restore(sim.snapshot())  # the given-back mark is part of the world
+        ti = copy.store.task_instances.require(
+            ("wait_for_partition", PARTITION, "wait_for_partition", -1)
+        )
+        assert ti.last_try is not None and ti.last_try.given_back
+        # Cleared, it runs a try of its own (2), not the deferred one resumed.
+        ti = sim.store.task_instances.require(
+            ("wait_for_partition", PARTITION, "wait_for_partition", -1)
+        )
+        sim.actions.clear([ti], reset_runs=True)
+        sim.advance(60)
+        assert [attempt.try_number for attempt in ti.tries] == [1, 2]
+
     async def test_unauthenticated(self, client: TestClient) -> None:
         response = await client.get(one("etl_orders", ETL, "notify"))
         assert response.status == 401

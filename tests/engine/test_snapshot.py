@@ -399,10 +399,11 @@ def test_every_field_of_the_big_tables_is_written() -> None:
     # duration: written from start and end, read back as `timed` (whether one was stamped)
     written = {*instances.TI_COLUMNS, *keys, *derived, "spec", "timed"} - {"tries", "duration"}
     assert fields(TaskInstance) | spec == written
-    rare = {"deferred_until", "trigger_id", *instances.EFFECT_COLUMNS}  # in `extra`
+    rare = {"deferred_until", "trigger_id", instances.GIVEN_BACK, *instances.EFFECT_COLUMNS}
     assert fields(TaskTry) | rare == {
         *instances.TRY_COLUMNS,
         *instances.ID_COLUMNS,
+        instances.GIVEN_BACK,
         "previous",
         "extra",
     }
