@@ -77,29 +77,27 @@ def _positive(value: str) -> int:
     return number
 
 
-def _retention_days(value: str) -> int:
-    from simulator.engine.retention import MAX_DAYS as MAX_RETENTION_DAYS
+def _between(value: str, low: int, high: int, unit: str = "") -> int:
+    number = int(value)
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"expected {low} to {high}{unit}, got {value}")
+    return number
 
-    days = int(value)
-    if not 1 <= days <= MAX_RETENTION_DAYS:
-        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_RETENTION_DAYS} days, got {value}")
-    return days
+
+def _retention_days(value: str) -> int:
+    from simulator.engine.retention import MAX_DAYS  # the engine loads when it serves
+
+    return _between(value, 1, MAX_DAYS, " days")
 
 
 def _iterations(value: str) -> int:
-    number = int(value)
-    if not 1 <= number <= MAX_ITERATIONS:
-        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_ITERATIONS}, got {value}")
-    return number
+    return _between(value, 1, MAX_ITERATIONS)
 
 
 def _journal_size(value: str) -> int:
     from simulator.state.journal import MAX_SIZE
 
-    number = int(value)
-    if not 0 <= number <= MAX_SIZE:
-        raise argparse.ArgumentTypeError(f"expected 0 to {MAX_SIZE}, got {value}")
-    return number
+    return _between(value, 0, MAX_SIZE)
 
 
 def _state_file(value: str) -> Path:

@@ -109,6 +109,22 @@ class TestBadInput:
         err = capsys.readouterr().err.strip().splitlines()
         assert err and err[-1].startswith("airflow-sim")
 
+    @pytest.mark.parametrize(
+        ("flag", "value", "message"),
+        [
+            ("--retention-days", "0", "expected 1 to 36600 days, got 0"),
+            ("--retention-days", "36601", "expected 1 to 36600 days, got 36601"),
+            ("--password-hash-iterations", "0", "expected 1 to 10000000, got 0"),
+            ("--journal-size", "-1", "expected 0 to 1000000, got -1"),
+        ],
+    )
+    def test_integer_bounds(
+        self, flag: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["serve", flag, value]) == 2
+        error = f"airflow-sim serve: error: argument {flag}: {message}"
+        assert capsys.readouterr().err.strip().splitlines()[-1] == error
+
     @pytest.mark.parametrize("speed", ["nan", "inf", "-inf", "1e300", "1000001", "-1", "0"])
     def test_speed_out_of_bounds(self, speed: str, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["serve", f"--speed={speed}"]) == 2
