@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 
 @dataclass(slots=True, kw_only=True)
@@ -34,6 +34,29 @@ class DagRun:
         return (self.dag_id, self.run_id)
 
 
+V = TypeVar("V")
+
+
+class _Rare(Generic[V]):
+    """A TaskTry attribute kept in the try's TryExtra, made on the first
+    value other than the default."""
+
+    def __init__(self, default: V) -> None:
+        self.default = default
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, attempt: TaskTry | None, owner: type | None = None) -> V:
+        extra = attempt.extra if attempt is not None else None
+        return self.default if extra is None else getattr(extra, self.name)
+
+    def __set__(self, attempt: TaskTry, value: V) -> None:
+        if value != self.default or attempt.extra is not None:
+            setattr(attempt._extra(), self.name, value)
+
+
 @dataclass(slots=True)
 class TaskTry:
     """One attempt of a task instance, enough to render its log."""
@@ -59,58 +82,23 @@ class TaskTry:
             self.extra = TryExtra()
         return self.extra
 
-    @property
-    def deferred_until(self) -> datetime | None:
-        return self.extra.deferred_until if self.extra is not None else None
-
-    @deferred_until.setter
-    def deferred_until(self, moment: datetime | None) -> None:
-        if moment is not None or self.extra is not None:
-            self._extra().deferred_until = moment
-
-    @property
-    def trigger_id(self) -> int | None:
-        """The trigger row of a try that deferred (numbered when it defers)."""
-        return self.extra.trigger_id if self.extra is not None else None
-
-    @trigger_id.setter
-    def trigger_id(self, number: int | None) -> None:
-        if number is not None or self.extra is not None:
-            self._extra().trigger_id = number
-
     def mark(self, fault: str | None, effect: str | None, message: str | None = None,
              factor: float | None = None) -> None:  # fmt: skip
         """Remember a fault's effect on this try (engine/effects.py)."""
         extra = self._extra()
         extra.fault, extra.effect, extra.message, extra.factor = fault, effect, message, factor
 
-    @property
-    def given_back(self) -> bool:
-        """Whether the instance was marked (success or failed) while this try
-        was deferred: Airflow then adds back the 1 it took off the try
-        number when the try deferred (api/common/mark_tasks.py)."""
-        return self.extra.given_back if self.extra is not None else False
-
-    @given_back.setter
-    def given_back(self, value: bool) -> None:
-        if value or self.extra is not None:
-            self._extra().given_back = value
-
-    @property
-    def fault(self) -> str | None:
-        return self.extra.fault if self.extra is not None else None
-
-    @property
-    def effect(self) -> str | None:
-        return self.extra.effect if self.extra is not None else None
-
-    @property
-    def message(self) -> str | None:
-        return self.extra.message if self.extra is not None else None
-
-    @property
-    def factor(self) -> float | None:
-        return self.extra.factor if self.extra is not None else None
+    # Read (and set) through `extra`; a try without one has the default.
+    deferred_until = _Rare[datetime | None](None)  # when its trigger fires
+    trigger_id = _Rare[int | None](None)  # the trigger row of a try that deferred
+    # Whether the instance was marked (success or failed) while this try was
+    # deferred: Airflow then adds back the 1 it took off the try number when
+    # the try deferred (api/common/mark_tasks.py).
+    given_back = _Rare[bool](False)
+    fault = _Rare[str | None](None)
+    effect = _Rare[str | None](None)
+    message = _Rare[str | None](None)
+    factor = _Rare[float | None](None)
 
 
 @dataclass(slots=True)
