@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from itertools import islice
+from itertools import groupby, islice
 from operator import attrgetter
 from typing import Any
 
@@ -76,7 +76,8 @@ def _in_order(
     else:
         dated = store.run_index.by_date
     every = dag_ids is None and run_id == ANY and task_id == ANY
-    for runs in _same_date(dated):
+    for _, same_date in groupby(dated, key=attrgetter("logical_date")):
+        runs = list(same_date)  # one logical date's runs, by id
         if every:
             rows = _sorted_group(store.xcoms, runs)[:wanted]
         else:
@@ -131,18 +132,6 @@ def _sorted_group(xcoms: XComs, runs: list[DagRun]) -> list[tuple[XCom, DagRun]]
         _GROUPS.clear()
     _GROUPS[slot] = (xcoms, version, group)
     return group
-
-
-def _same_date(dated: list[DagRun]) -> Iterator[list[DagRun]]:
-    """Runs sorted by (logical date, id), grouped by logical date."""
-    group: list[DagRun] = []
-    for run in dated:
-        if group and group[-1].logical_date != run.logical_date:
-            yield group
-            group = []
-        group.append(run)
-    if group:
-        yield group
 
 
 def _with_loose(

@@ -15,7 +15,7 @@ import heapq
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
+from itertools import groupby, islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -204,13 +204,11 @@ def _in_order(
 def _newest_first(dated: Sequence[DagRun]) -> Iterator[DagRun]:
     """Runs by logical date descending, ties in id order (a stable
     descending sort), from a list sorted by (date, id)."""
-    group: list[DagRun] = []
-    for run in reversed(dated):
-        if group and group[-1].logical_date != run.logical_date:
-            yield from reversed(group)
-            group = []
-        group.append(run)
-    yield from reversed(group)
+    for _, runs in groupby(reversed(dated), key=_logical_date):
+        yield from reversed(list(runs))
+
+
+_logical_date = attrgetter("logical_date")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
