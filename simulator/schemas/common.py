@@ -26,3 +26,15 @@ def isoformat(value: datetime | None) -> str | None:
             _RENDERED.clear()
         _RENDERED[value] = text
     return text
+
+
+# strftime formats that are a prefix of isoformat() (for years from 1000).
+ISO_PREFIXES = {"%Y-%m-%d": 10, "%Y-%m-%dT%H:%M:%S": 19}
+
+
+def strftime(value: datetime, fmt: str) -> str:
+    """value.strftime(fmt) for a format isoformat() starts with, read from
+    the rendered instants' cache (strftime costs twice isoformat)."""
+    if value.year >= 1000:
+        return isoformat(value)[: ISO_PREFIXES[fmt]]  # type: ignore[index]
+    return value.strftime(fmt)

@@ -24,7 +24,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from simulator.engine.effects import FAIL, STUCK
 from simulator.errors import BadRequest
-from simulator.schemas.common import isoformat
+from simulator.schemas.common import strftime
 from simulator.schemas.task_instance import (
     DEFERRED,
     airflow_try_number,
@@ -148,11 +148,7 @@ def try_lines(subject: LogSubject, try_number: int) -> list[str]:
 
 def _format(line: Line) -> str:
     when, where, level, message = line
-    # isoformat's first 19 characters are strftime("%Y-%m-%dT%H:%M:%S"), and
-    # rendered instants are cached: a log of 20 lines renders 20 of them.
-    rendered = isoformat(when) if when.year >= 1000 else None
-    seconds = rendered[:19] if rendered else when.strftime("%Y-%m-%dT%H:%M:%S")
-    stamp = f"{seconds}.{when.microsecond // 1000:03d}+0000"
+    stamp = f"{strftime(when, '%Y-%m-%dT%H:%M:%S')}.{when.microsecond // 1000:03d}+0000"
     return f"[{stamp}] {{{where}}} {level} - {message}"
 
 

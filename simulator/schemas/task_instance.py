@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from simulator.errors import BadRequest
-from simulator.schemas.common import isoformat
+from simulator.schemas.common import isoformat, strftime
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
 from simulator.schemas.page import Item, Page
 from simulator.state.dag_model import Task
@@ -190,7 +190,8 @@ def rendered_value(name: str, ti: TaskInstance, run: DagRun) -> Any:
         # A BashOperator returns its last output line: the engine's "<task> done".
         return f'echo "{ti.task_id} done"'
     if name == "sql":
-        return f"SELECT * FROM {ti.task_id} WHERE ds = '{_ds(run.logical_date)}'"
+        ds = strftime(run.logical_date, "%Y-%m-%d")
+        return f"SELECT * FROM {ti.task_id} WHERE ds = '{ds}'"
     if name == "target_time":
         return isoformat(run.data_interval_end or run.logical_date)
     if name == "endpoint":
@@ -203,13 +204,6 @@ def rendered_value(name: str, ti: TaskInstance, run: DagRun) -> Any:
 EMPTY_RENDERED: dict[str, Callable[[], Any]] = {
     "op_args": list, "op_kwargs": dict, "data": dict, "headers": dict,
 }  # fmt: skip
-
-
-def _ds(moment: datetime) -> str:
-    """`{{ ds }}`: the date part, as strftime("%Y-%m-%d") writes it."""
-    if moment.year >= 1000:
-        return isoformat(moment)[:10]  # type: ignore[index]
-    return moment.strftime("%Y-%m-%d")
 
 
 # -- request forms -------------------------------------------------------------
