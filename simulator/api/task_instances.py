@@ -369,6 +369,6 @@ def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
         dag=sim.store.dags.get(ti.dag_id),
         now=sim.now(),
         job_ids={position: attempt.job_id for position, attempt in enumerate(ti.tries)},
-        run_tis=tuple(sim.store.tis_of(run)),
+        run_tis=sim.store.tis_of(run),
         returned=returned.value if returned is not None else None,
     )

@@ -254,7 +254,7 @@ def page_tis(
         listed = index.size(states)
         scope = index.count(query.dag_ids, None)
         if listed is None or (offset + limit) * scope <= total * listed:
-            walk = ((ti, run) for run in runs for ti in store.instances_of(run)
+            walk = ((ti, run) for run in runs for ti in store.tis_of(run)
                     if ti.state in states)  # fmt: skip
             return list(islice(walk, offset, offset + limit)), total
     rows = _ti_matches(store, query)
@@ -271,7 +271,7 @@ def _skip_runs(store: Store, runs: Iterable[DagRun], offset: int, limit: int) ->
     """Instances offset .. offset + limit of the runs, skipping whole runs."""
     page: list[TiRow] = []
     for run in runs:
-        tis = store.instances_of(run)
+        tis = store.tis_of(run)
         if offset >= len(tis):
             offset -= len(tis)
             continue
@@ -291,12 +291,12 @@ def _ti_matches(store: Store, query: TiQuery) -> list[TiRow]:
         runs, size = _scope_runs(store, query.dag_ids), index.count(query.dag_ids, None)
     else:
         runs = _named_runs(store, query.dag_ids, query.run_id)
-        size = sum(len(store.instances_of(run)) for run in runs)
+        size = sum(len(store.tis_of(run)) for run in runs)
     listed = index.size(query.states) if query.states else None
     if query.low is not None or query.high is not None:
         scope = _scope_size(store, query.dag_ids)
         dated = _dated(store, query.dag_ids, query.low, query.high, scope)
-        in_window = sum(len(store.instances_of(run)) for run in dated)
+        in_window = sum(len(store.tis_of(run)) for run in dated)
         if in_window < size and (listed is None or in_window <= listed):
             runs, size = dated, in_window
     if listed is not None and listed < size:
@@ -308,7 +308,7 @@ def _ti_matches(store: Store, query: TiQuery) -> list[TiRow]:
                 found.append((ti, run))
         return found
     return [(ti, run) for run in runs if query.run_matches(run)
-            for ti in store.instances_of(run) if query.matches(ti, run)]  # fmt: skip
+            for ti in store.tis_of(run) if query.matches(ti, run)]  # fmt: skip
 
 
 def _named_runs(store: Store, dag_ids: Collection[str] | None, run_id: str) -> list[DagRun]:

@@ -214,12 +214,8 @@ class Store:
                 return
             yield run
 
-    def tis_of(self, run: DagRun) -> list[TaskInstance]:
-        tis = self.instances_by_run.get(run.key)
-        return list(tis.tis) if tis is not None else []
-
-    def instances_of(self, run: DagRun) -> tuple[TaskInstance, ...]:
-        """The run's task instances (its own tuple: read, never write)."""
+    def tis_of(self, run: DagRun) -> tuple[TaskInstance, ...]:
+        """The run's task instances (the run's own tuple, which never changes)."""
         tis = self.instances_by_run.get(run.key)
         return tis.tis if tis is not None else ()
 
