@@ -77,15 +77,6 @@ class RunQuery:
     high: datetime | None = None
     keep: Callable[[DagRun], bool] | None = None
 
-    def matches(self, run: DagRun) -> bool:
-        return (
-            (self.dag_ids is None or run.dag_id in self.dag_ids)
-            and (not self.states or run.state in self.states)
-            and (self.low is None or run.logical_date >= self.low)
-            and (self.high is None or run.logical_date <= self.high)
-            and (self.keep is None or self.keep(run))
-        )
-
 
 def page_runs(
     store: Store, query: RunQuery, order: Order, offset: int, limit: int
