@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 import pickle
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +33,7 @@ from simulator.state.entities import User
 from simulator.state.enums import DagRunState
 from simulator.state.queries import RunQuery, page_runs
 from simulator.state.run_model import DagRun
-from simulator.state.security import accessible_dag_ids, on_every_dag, user_permissions
+from simulator.state.security import readable_scope
 
 
 def _pickled_conf(run: DagRun) -> bytes:
@@ -69,10 +69,6 @@ EXACT_MANUAL_INTERVAL = (NONE, ONCE, DATASETS)
 RESERVED_PREFIXES = ("backfill", "scheduled", "dataset_triggered")
 
 
-def _readable(sim: Simulator, user: User) -> set[str]:
-    return accessible_dag_ids(user_permissions(sim.store, user), "can_read", sim.dag_ids())
-
-
 def _query(
     sim: Simulator,
     dag_ids: Collection[str] | None,
@@ -98,20 +94,6 @@ def _query(
         high=bounds.get("execution_date_lte"),
         keep=keep if checks else None,
     )
-
-
-def _readable_scope(sim: Simulator, user: User, wanted: Iterable[str] | None) -> set[str] | None:
-    """The readable DAGs among `wanted` (None: all); None when that is every
-    DAG with runs, so that the query needs no DAG filter."""
-    granted = user_permissions(sim.store, user)
-    if wanted is None and on_every_dag(granted, "can_read"):
-        return None
-    readable = accessible_dag_ids(granted, "can_read", sim.dag_ids())
-    if wanted is not None:
-        return set(wanted) & readable
-    if all(dag_id in readable for dag_id in sim.store.runs_by_dag):
-        return None
-    return readable
 
 
 def get_dag_runs(
@@ -141,7 +123,7 @@ def get_dag_runs(
         "end_date_lte": end_date_lte,
     }
     bounds = {name: parse_datetime(value) for name, value in raw.items()}
-    dag_ids = _readable_scope(sim, user, None) if dag_id == "~" else (dag_id,)
+    dag_ids = readable_scope(sim.store, user) if dag_id == "~" else (dag_id,)
     order = ordering(order_by, ORDERING, "id")
     query = _query(sim, dag_ids, state, bounds)
     rows, total = page_runs(sim.store, query, order, offset or 0, size)
@@ -151,7 +133,7 @@ def get_dag_runs(
 def get_dag_runs_batch(sim: Simulator, *, body: dict[str, Any], user: User) -> Page:
     """POST /dags/~/dagRuns/list: runs of the readable DAGs among `dag_ids`, unclamped pages."""
     form = load_batch_form(body)
-    dag_ids = _readable_scope(sim, user, form.dag_ids or None)
+    dag_ids = readable_scope(sim.store, user, form.dag_ids or None)
     order = ordering(form.order_by, ORDERING, "id")
     query = _query(sim, dag_ids, form.states, form.dates)
     rows, total = page_runs(sim.store, query, order, form.page_offset, form.page_limit)

@@ -21,7 +21,7 @@ from simulator.simulator import Simulator
 from simulator.state.entities import User
 from simulator.state.run_model import DagRun, XCom
 from simulator.state.run_tis import XComs
-from simulator.state.security import accessible_dag_ids, on_every_dag, user_permissions
+from simulator.state.security import readable_scope
 
 ANY = "~"
 
@@ -43,11 +43,7 @@ def get_xcom_entries(
     if dag_id != ANY:
         dag_ids = {dag_id}
     elif user is not None:
-        granted = user_permissions(store, user)
-        if not on_every_dag(granted, "can_read"):
-            readable = accessible_dag_ids(granted, "can_read", sim.dag_ids())
-            if not all(dag in readable for dag in store.runs_by_dag):
-                dag_ids = readable
+        dag_ids = readable_scope(store, user)
     start = offset or 0
     if dag_run_id == ANY and task_id == ANY and not store.xcoms.loose:
         # Every entry of the scope's runs matches: count them, read one page.

@@ -96,3 +96,19 @@ def accessible_dag_ids(
     if (action, DAG_RESOURCE) in granted:
         return set(dag_ids)
     return {d for d in dag_ids if (action, DAG_PREFIX + d) in granted}
+
+
+def readable_scope(
+    store: Store, user: User, wanted: Iterable[str] | None = None
+) -> set[str] | None:
+    """The DAGs `user` can read among `wanted` (None: all of them); None when
+    that is every DAG with runs, so that a query of runs needs no DAG filter."""
+    granted = user_permissions(store, user)
+    if wanted is None and on_every_dag(granted, "can_read"):
+        return None
+    readable = accessible_dag_ids(granted, "can_read", [dag.dag_id for dag in store.dags])
+    if wanted is not None:
+        return set(wanted) & readable
+    if all(dag_id in readable for dag_id in store.runs_by_dag):
+        return None
+    return readable
