@@ -436,8 +436,7 @@ def main() -> int:
             own is not None and own < TARGET_OVERHEAD
         ),
     }
-    bench.print_targets_and_write(report, args.output)
-    return 1 if args.check and not all(report["targets"].values()) else 0
+    return bench.print_targets_and_write(report, args.output, args.check)
 
 
 if __name__ == "__main__":

@@ -583,14 +583,16 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def print_targets_and_write(report: dict[str, Any], output: Path) -> None:
-    """Print report["targets"] as PASS/MISS lines, then write the report as JSON."""
+def print_targets_and_write(report: dict[str, Any], output: Path, check: bool = False) -> int:
+    """Print report["targets"] as PASS/MISS lines, then write the report as
+    JSON; the exit code: 1 when `check` and a target is missed."""
     print("\nTargets:")
     for label, ok in report["targets"].items():
         print(f"  [{'PASS' if ok else 'MISS'}] {label}")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(f"\nwrote {output}")
+    return 1 if check and not all(report["targets"].values()) else 0
 
 
 def main() -> int:
@@ -610,8 +612,7 @@ def main() -> int:
     print_validation(report["validation"])
     report["machine"]["load_average_1min_after"] = load_average()
     report["targets"] = {label: ok for label, ok in targets(report)}
-    print_targets_and_write(report, args.output)
-    return 1 if args.check and not all(report["targets"].values()) else 0
+    return print_targets_and_write(report, args.output, args.check)
 
 
 if __name__ == "__main__":

@@ -119,8 +119,7 @@ def main() -> int:
         report["scenarios"][name] = measure(name)
     print_table(report)
     report["targets"] = targets(report)
-    bench.print_targets_and_write(report, args.output)
-    return 1 if args.check and not all(report["targets"].values()) else 0
+    return bench.print_targets_and_write(report, args.output, args.check)
 
 
 if __name__ == "__main__":

@@ -451,8 +451,7 @@ def main() -> int:
     report["machine"]["load_average_1min_after"] = bench.load_average()
     print_report(report)
     report["targets"] = targets(report)
-    bench.print_targets_and_write(report, args.output)
-    return 1 if args.check and not all(report["targets"].values()) else 0
+    return bench.print_targets_and_write(report, args.output, args.check)
 
 
 if __name__ == "__main__":
