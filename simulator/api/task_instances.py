@@ -335,12 +335,10 @@ def _page(rows: list[Row], limit: int | None, offset: int | None) -> list[Row]:
 
 
 def _collection(sim: Simulator, rows: list[Row], total: int) -> Page:
-    dags = sim.store.dags
     items: list[Item] = []
     for ti, run in rows:
-        dag = dags.get(ti.dag_id)
-        task = dag.tasks.get(ti.task_id) if dag else None
-        items.append((ti, None, ti_version(ti, run, task), partial(_dump, sim, ti, run)))
+        task = _task(sim, ti)
+        items.append((ti, None, ti_version(ti, run, task), partial(_dump, sim, ti, run, task)))
     return dump_task_instance_collection(items, total)
 
 
@@ -348,9 +346,16 @@ def _run(sim: Simulator, ti: TaskInstance) -> DagRun:
     return sim.store.dag_runs.require((ti.dag_id, ti.run_id))
 
 
-def _dump(sim: Simulator, ti: TaskInstance, run: DagRun | None = None) -> dict[str, Any]:
+def _task(sim: Simulator, ti: TaskInstance) -> Task | None:
     dag = sim.store.dags.get(ti.dag_id)
-    task = dag.tasks.get(ti.task_id) if dag else None
+    return dag.tasks.get(ti.task_id) if dag else None
+
+
+def _dump(
+    sim: Simulator, ti: TaskInstance, run: DagRun | None = None, task: Task | None = None
+) -> dict[str, Any]:
+    """TaskInstanceSchema (`task`: the instance's, when the caller has it)."""
+    task = task or _task(sim, ti)
     last = ti.last_try
     triggerer, trigger_id = None, None
     if ti.state == DEFERRED and last is not None:
