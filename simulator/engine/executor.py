@@ -20,6 +20,7 @@ still finishes on its worker.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime, timedelta
 from functools import partial
@@ -66,6 +67,7 @@ TRIGGER_RESUME = 1.0  # seconds from a fired trigger to the task being scheduled
 KILL = 5.0  # seconds from clearing a running try to its worker killing it (a heartbeat)
 DEFER_AFTER = 1.0  # seconds from a deferrable try starting to its deferral
 RETURN_VALUE = "return_value"
+MAX_DELAY = timedelta.max.total_seconds() - 1  # where Airflow caps a backoff
 # What a starting try draws: its worker, its pid, its duration's normal
 # draw (two uniforms, when it has jitter) and whether it fails (when it may),
 # by (jitter, may fail).
@@ -261,7 +263,8 @@ class Executor:
     def retry_later(self, ti: TaskInstance, task: Task) -> None:
         """Up for retry: it is due after the task's retry delay, and its slot is free."""
         lc.set_state(self.store, ti, lc.UP_FOR_RETRY)
-        delay = retry_delay(task, ti.try_number)
+        run = self.store.dag_runs.require((ti.dag_id, ti.run_id))
+        delay = retry_delay(task, ti.dag_id, ti.try_number, run.logical_date)
         self.pend(ti, self.events.now + timedelta(seconds=delay), RETRY)
         self.scheduler.dispatch()
 
@@ -386,12 +389,18 @@ class Executor:
         return False
 
 
-def retry_delay(task: Task, try_number: int) -> float:
-    """Airflow's next retry delay: fixed, or doubling with exponential backoff."""
+def retry_delay(task: Task, dag_id: str, try_number: int, logical_date: datetime) -> float:
+    """Airflow's next retry delay after try `try_number` failed: fixed, or
+    with exponential backoff a deterministic spread keyed on the instance
+    (TaskInstance.next_retry_datetime): min + sha1(dag#task#date#next try)
+    % min, where min = ceil(delay * 2**(try - 1)), at least 1 second."""
     delay = task.retry_delay
     if task.retry_exponential_backoff:
-        delay = delay * 2 ** max(0, try_number - 1)
-        if task.max_retry_delay is not None:
+        least = max(1, math.ceil(delay * 2 ** (try_number - 1)))
+        key = f"{dag_id}#{task.task_id}#{logical_date}#{try_number + 1}"
+        spread = int(hashlib.sha1(key.encode()).hexdigest(), 16) % least
+        delay = min(least + spread, MAX_DELAY)
+        if task.max_retry_delay:
             delay = min(delay, task.max_retry_delay)
     return delay
 

@@ -8,9 +8,10 @@ task instance transitions (see conftest.World).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simulator.engine.executor import retry_delay
@@ -80,25 +81,35 @@ class TestRetries:
                      fail_tries=[1, 2, 3]),
             )
         )  # fmt: skip
-        w.trigger("d")
+        run = w.trigger("d")
         w.advance(1000)
         delays = [
             round(r - f, 6)
             for f, r in zip(w.entered("a", "up_for_retry"), w.entered("a", "scheduled")[1:],
                             strict=True)
         ]  # fmt: skip
-        # Airflow waits between delay * 2**(n-1) and delay * 2**n after the n-th failure.
+        # Airflow waits between delay * 2**(n-1) and delay * 2**n after the
+        # n-th failure, at a point fixed by the instance and the next try.
         assert len(delays) == 3
         for n, delay in enumerate(delays, start=1):
-            assert 10 * 2 ** (n - 1) <= delay < 10 * 2**n
+            assert delay == airflow_backoff("d", "a", run.logical_date, 10, n)
 
     def test_max_retry_delay_caps_the_backoff(self) -> None:
         spec = Task(task_id="a", retry_delay=10, retry_exponential_backoff=True,
                     max_retry_delay=15)  # fmt: skip
-        assert [retry_delay(spec, n) for n in (2, 3, 4)] == [15, 15, 15]
-        assert 10 <= retry_delay(spec, 1) <= 15
+        date = datetime(2024, 1, 1, tzinfo=UTC)
+        assert [retry_delay(spec, "d", n, date) for n in (2, 3, 4)] == [15, 15, 15]
+        assert retry_delay(spec, "d", 1, date) == min(15, airflow_backoff("d", "a", date, 10, 1))
         plain = Task(task_id="b", retry_delay=10)
-        assert [retry_delay(plain, n) for n in (1, 2, 3)] == [10, 10, 10]
+        assert [retry_delay(plain, "d", n, date) for n in (1, 2, 3)] == [10, 10, 10]
+
+
+def airflow_backoff(dag_id: str, task_id: str, date: datetime, delay: int, failed: int) -> int:
+    """TaskInstance.next_retry_datetime of Airflow 2.5.3, written out: its
+    try_number is the next try's, and the date prints as str() does."""
+    minimum = delay * 2 ** (failed - 1)
+    digest = hashlib.sha1(f"{dag_id}#{task_id}#{date}#{failed + 1}".encode()).hexdigest()
+    return minimum + int(digest, 16) % minimum
 
 
 class TestExecutionTimeout:
