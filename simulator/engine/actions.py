@@ -162,7 +162,8 @@ class Actions:
                 self.executor.stop(ti)
                 lc.set_state(self.store, ti, None)
                 ti.max_tries = ti.try_number + dag.tasks[ti.task_id].retries
-                ti.end_date, ti.timed = None, False
+                # The old end date and duration stay until the next try
+                # starts (clear_task_instances resets the state only).
             run = self.store.dag_runs.require((ti.dag_id, ti.run_id))
             touched[run.key] = run
         for run in touched.values():

@@ -276,8 +276,11 @@ class Scheduler:
     def _skip(self, ti: TaskInstance, state: str, task: TaskPlan, pending: list[str]) -> None:
         """Skipped or upstream_failed without running; its downstream tasks are next."""
         lc.set_state(self.store, ti, state)
-        # TaskInstance.set_state stamps a zero duration: start and end at once.
-        ti.start_date = ti.end_date = self.events.now
+        # TaskInstance.set_state stamps start and end where there are none
+        # (a zero duration), keeping a cleared instance's earlier ones.
+        now = self.events.now
+        ti.start_date = ti.start_date or now
+        ti.end_date = ti.end_date or now
         ti.timed = True
         pending.extend(d for d in task.downstream if d not in pending)
 

@@ -246,7 +246,7 @@ class TestGetDagRuns:
         response = await client.get(runs_url("~"), headers=ADMIN, params={"order_by": "-end_date"})
         assert run_ids(await response.json()) == [
             ETL_2, CONSUMED_2, PRODUCER_2, FLAKY_2, PARTITION,
-            ETL, FAN, FLAKY, CONSUMED_1, PRODUCER,
+            ETL, FLAKY, FAN, CONSUMED_1, PRODUCER,
         ]  # fmt: skip
 
     @pytest.mark.parametrize("order_by", ["logical_date", "run_id", "-note", "", "-"])

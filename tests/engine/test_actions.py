@@ -70,6 +70,25 @@ class TestClear:
         assert w.history("a")[-9:] == [None, *TRY, "up_for_retry", *TRY, "success"]
         assert (ti.try_number, run.state) == (4, "success")
 
+    def test_the_old_end_date_stays_until_the_next_try_starts(
+        self, world: Callable[..., World]
+    ) -> None:
+        w = world(dag("d", task("a"), task("b", "a")))
+        run = w.trigger("d")
+        w.advance(200)
+        a, b = w.ti(run, "a"), w.ti(run, "b")
+        ends, durations = (a.end_date, b.end_date), (a.duration, b.duration)
+        w.pause("d")  # nothing starts again meanwhile
+        w.sim.actions.clear([a, b], reset_runs=True)
+        # clear_task_instances resets the state only.
+        assert (a.state, a.end_date, a.duration) == (None, ends[0], durations[0])
+        # A later set_state keeps it (end_date = end_date or now).
+        w.sim.actions.set_state([b], "success")
+        assert (b.end_date, b.duration) == (ends[1], durations[1])
+        w.unpause("d")
+        w.advance(5)
+        assert a.state == "running" and a.end_date is None and a.duration is None
+
     def test_without_reset_a_finished_run_is_left_alone(self, world: Callable[..., World]) -> None:
         w = world(dag("d", task("a")))
         run = w.trigger("d")
