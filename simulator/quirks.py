@@ -76,6 +76,10 @@ def _extra_links_flat(doc: Document) -> None:
     }
 
 
+def _trigger_rules(doc: Document) -> None:
+    _schema(doc, "TriggerRule")["enum"] += ["always", "all_skipped", "one_done"]
+
+
 def _role_created_empty(doc: Document) -> None:
     # POST /roles answers {}: its 200 schema loses its required fields.
     op = doc["paths"]["/roles"]["post"]["responses"]["200"]["content"]["application/json"]
@@ -548,6 +552,15 @@ QUIRKS: list[Quirk] = [
         ("get_tasks",),
         "Any operator attribute orders the tasks (`-` descending); an unknown one is a 400 "
         "with Python's AttributeError text; None sorts last instead of crashing.",
+    ),
+    Quirk(
+        "task-trigger-rule-names",
+        AIRFLOW,
+        ("get_tasks", "get_task"),
+        "`trigger_rule` can be `always`, `all_skipped` or `one_done`, rules of 2.5.3 that "
+        "the spec's enum lacks; `dummy` and `none_failed_or_skipped` show as `always` and "
+        "`none_failed_min_one_success`, as BaseOperator renames them.",
+        _trigger_rules,
     ),
     Quirk(
         "task-ui-color-by-operator",

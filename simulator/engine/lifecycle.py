@@ -70,7 +70,7 @@ def trigger_decision(rule: str, states: Iterable[str | None]) -> str:
             continue
         done += 1
     all_done = done >= total
-    if rule in ("dummy", "always") or total == 0:
+    if rule == "always" or total == 0:
         return RUN
     if rule == "all_success":
         if failed or upstream_failed:
@@ -84,21 +84,29 @@ def trigger_decision(rule: str, states: Iterable[str | None]) -> str:
         return RUN if all_done else WAIT
     if rule == "all_done":
         return RUN if all_done else WAIT
+    if rule == "all_skipped":
+        if success or failed:
+            return SKIP
+        return RUN if skipped == total else WAIT
     if rule == "one_success":
         if success:
             return RUN
         if all_done:
-            return FAIL if (failed or upstream_failed) else SKIP
+            return SKIP if done == skipped else FAIL
         return WAIT
     if rule == "one_failed":
         if failed or upstream_failed:
+            return RUN
+        return SKIP if all_done else WAIT
+    if rule == "one_done":
+        if success or failed:
             return RUN
         return SKIP if all_done else WAIT
     if rule == "none_failed":
         if failed or upstream_failed:
             return FAIL
         return RUN if all_done else WAIT
-    if rule in ("none_failed_min_one_success", "none_failed_or_skipped"):
+    if rule == "none_failed_min_one_success":
         if failed or upstream_failed:
             return FAIL
         if not all_done:

@@ -24,11 +24,14 @@ DAG_FIELDS = {
     "orientation", "dag_run_timeout", "render_template_as_native_obj", "template_search_path",
     "tasks", "fileloc", "owner", "is_paused_upon_creation", "retries", "retry_delay",
 }  # fmt: skip
-# The spec's TriggerRule enum (Airflow 2.5's rules that the API can show).
+# Airflow 2.5.3's trigger rules (utils/trigger_rule.py); BaseOperator
+# renames two deprecated ones, so the API shows the new names.
 TRIGGER_RULES = frozenset({
-    "all_success", "all_failed", "all_done", "one_success", "one_failed", "none_failed",
-    "none_skipped", "none_failed_or_skipped", "none_failed_min_one_success", "dummy",
+    "all_success", "all_failed", "all_done", "all_skipped", "one_success", "one_failed",
+    "one_done", "none_failed", "none_skipped", "none_failed_or_skipped",
+    "none_failed_min_one_success", "dummy", "always",
 })  # fmt: skip
+RENAMED_RULES = {"dummy": "always", "none_failed_or_skipped": "none_failed_min_one_success"}
 # Keys of a DAG that become defaults of its tasks (Airflow's default_args).
 DEFAULT_ARGS = ("owner", "retries", "retry_delay")
 
@@ -119,6 +122,7 @@ def _task(spec: Any, defaults: dict[str, Any], dag_id: str, where: str) -> Task:
         task = Task(**{**defaults, **spec})
     except TypeError as exc:
         raise DagDefinitionError(dag_id, where, str(exc)) from None
+    task.trigger_rule = RENAMED_RULES.get(task.trigger_rule, task.trigger_rule)
     # An operator of Airflow's own has its class's template fields, whatever
     # the definition lists (a provider's or a custom operator keeps its list).
     fields = CORE_TEMPLATE_FIELDS.get((task.module_path, task.operator))

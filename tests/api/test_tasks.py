@@ -425,3 +425,21 @@ async def test_template_fields_follow_the_operator(client: TestClient, sim: Simu
     response = await client.get(f"{URL}/fields/tasks", headers=ADMIN)
     shown = {t["task_id"]: t["template_fields"] for t in (await response.json())["tasks"]}
     assert shown == {"py": PYTHON_FIELDS, "branch": PYTHON_FIELDS, "custom": ["path"]}
+
+
+async def test_trigger_rules_show_as_airflow_names_them(client: TestClient, sim: Simulator) -> None:
+    """BaseOperator renames the deprecated rules; 2.5.3's rules beyond the
+    spec's enum are answered as they are (quirk task-trigger-rule-names)."""
+    rules = ["dummy", "none_failed_or_skipped", "all_skipped", "one_done", "always"]
+    sim.add_dags([{"dag_id": "rules", "start_date": "2023-01-01T00:00:00+00:00", "tasks": [
+        {"task_id": rule, "trigger_rule": rule} for rule in rules
+    ]}])  # fmt: skip
+    response = await client.get(f"{URL}/rules/tasks", headers=ADMIN)
+    shown = {t["task_id"]: t["trigger_rule"] for t in (await response.json())["tasks"]}
+    assert shown == {
+        "dummy": "always",
+        "none_failed_or_skipped": "none_failed_min_one_success",
+        "all_skipped": "all_skipped",
+        "one_done": "one_done",
+        "always": "always",
+    }

@@ -3,7 +3,8 @@ succeed, fail, are skipped or upstream_failed, and the outcome propagates.
 
 Expected outcomes follow Airflow 2.5.3's TriggerRuleDep (flag_upstream_failed
 on, as the scheduler runs it): a task whose rule can no longer be met is
-marked skipped or upstream_failed; `dummy` (Airflow's `always`) never waits.
+marked skipped or upstream_failed; `always` never waits. The loader renames
+the deprecated `dummy` and `none_failed_or_skipped` as BaseOperator does.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ RULES = [
     "all_success",
     "all_failed",
     "all_done",
+    "all_skipped",
     "one_success",
     "one_failed",
+    "one_done",
     "none_failed",
     "none_skipped",
-    "none_failed_or_skipped",
     "none_failed_min_one_success",
-    "dummy",
+    "always",
 ]
 
 
@@ -78,12 +80,20 @@ class TestDecisionTable:
             ("none_failed_min_one_success", [K, K], SKIP),
             ("none_failed_min_one_success", [F, S], FAIL),
             ("none_failed_min_one_success", [K, N], WAIT),
-            ("none_failed_or_skipped", [S, K], RUN),
-            ("none_failed_or_skipped", [K, K], SKIP),
-            ("none_failed_or_skipped", [UF, S], FAIL),
-            # dummy never waits
-            ("dummy", [N, N], RUN),
-            ("dummy", [F, UF], RUN),
+            # all_skipped
+            ("all_skipped", [K, K], RUN),
+            ("all_skipped", [K, N], WAIT),
+            ("all_skipped", [K, S], SKIP),
+            ("all_skipped", [F, N], SKIP),
+            ("all_skipped", [K, UF], WAIT),  # Airflow's run deadlocks here too
+            # one_done fires at the first success or failure
+            ("one_done", [S, N], RUN),
+            ("one_done", [F, "running"], RUN),
+            ("one_done", [UF, N], WAIT),
+            ("one_done", [K, UF], SKIP),
+            # always never waits
+            ("always", [N, N], RUN),
+            ("always", [F, UF], RUN),
         ],
     )
     def test_decision(self, rule: str, states: list[str | None], decision: str) -> None:
@@ -132,6 +142,9 @@ EXPECTED = {
     "none_failed_or_skipped":      (RUNS, UF,   RUNS, UF,   K,    UF),
     "none_failed_min_one_success": (RUNS, UF,   RUNS, UF,   K,    UF),
     "dummy":                       (RUNS, RUNS, RUNS, RUNS, RUNS, RUNS),
+    "always":                      (RUNS, RUNS, RUNS, RUNS, RUNS, RUNS),
+    "all_skipped":                 (K,    K,    K,    K,    RUNS, K),
+    "one_done":                    (RUNS, RUNS, RUNS, RUNS, K,    RUNS),
 }  # fmt: skip
 # What an all_success task below the target becomes.
 BELOW = {RUNS: S, UF: UF, K: K}
@@ -245,6 +258,20 @@ class TestTiming:
         w.advance(100)
         assert w.states(run) == {"slow": "running", "always": S}
         assert w.entered("always", "scheduled") == [0.0]
+        assert w.dag("d").tasks["always"].trigger_rule == "always"  # BaseOperator renames it
+
+    def test_one_done_fires_at_the_first_failure(self, world: Callable[..., World]) -> None:
+        w = world(
+            dag(
+                "d",
+                task("bad", fail_tries=[1]),
+                task("slow", duration=1000),
+                task("report", "bad", "slow", trigger_rule="one_done"),
+            )
+        )
+        run = w.trigger("d")
+        w.advance(100)
+        assert w.states(run) == {"bad": F, "slow": "running", "report": S}
 
 
 class TestPropagation:

@@ -42,8 +42,9 @@ SCHEMA_ERRORS = [
     (
         {"name": "w", "dags": [dag("d", {"task_id": "a", "trigger_rule": "sometimes"})]},
         "dags[0].tasks[0].trigger_rule: expected one of 'all_success', 'all_failed', "
-        "'all_done', 'one_success', 'one_failed', 'none_failed', 'none_skipped', "
-        "'none_failed_or_skipped', 'none_failed_min_one_success', 'dummy', found 'sometimes'",
+        "'all_done', 'all_skipped', 'one_success', 'one_failed', 'one_done', 'none_failed', "
+        "'none_skipped', 'none_failed_or_skipped', 'none_failed_min_one_success', 'dummy', "
+        "'always', found 'sometimes'",
     ),
     ({"description": "no name"}, "(top level): missing required key 'name'"),
     ({"name": "w", "seed": "forty-two"}, "seed: expected an integer, found 'forty-two'"),
