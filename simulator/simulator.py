@@ -119,8 +119,6 @@ class Simulator:
         self._add_faults(world, s.start)
         self.retention.start(self.origin)  # the history is cleaned as it goes
         self.engine.run(until=s.start)  # the history, before anyone looks
-        for dag in self.store.dags:  # the DAG processor re-parses files every few seconds
-            dag.last_parsed_time = s.start
         self.clock = VirtualClock(s.start, mode=s.clock or "realtime", speed=s.speed or 1.0)
         self.catch_up()
 
@@ -225,7 +223,9 @@ class Simulator:
 
     def catch_up(self) -> int:
         """Process every event due by the clock's now; called before each request."""
-        return self.engine.run(until=self.clock.now())
+        ran = self.engine.run(until=self.clock.now())
+        self.scheduler.beat()
+        return ran
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward and process what became due; return events run."""
@@ -246,6 +246,7 @@ class Simulator:
         if reached:
             self.engine.now = max(self.engine.now, moment)
         self.clock.advance_to(max(self.engine.now, self.clock.now()))
+        self.scheduler.beat()
         return ran, reached
 
     def advance_while(self, pending: Callable[[], bool], max_events: int) -> int:
@@ -255,20 +256,22 @@ class Simulator:
         while ran < max_events and pending() and (due := self.engine.peek()) is not None:
             ran += self.engine.run(until=due, limit=1)
         self.clock.advance_to(max(self.engine.now, self.clock.now()))
+        self.scheduler.beat()
         return ran
 
     def run_until_idle(self, limit: datetime | None = None, max_events: int = MAX_EVENTS) -> int:
         """Jump from event to event until nothing is pending (or `limit` is reached).
 
         Scheduled DAGs always have a next run planned, so without a limit this
-        stops at the first point where no task instance is active: nothing
-        but new runs can happen then (a queued run waits for a running one,
+        stops at the first point where no task instance is active and no
+        queued run waits for the scheduler's next loop: nothing but new runs
+        can happen then (a queued run waits for a running one,
         which waits for its instances; a run stuck behind a failed
         depends_on_past waits forever). `max_events` bounds it in any case.
         """
         ran = self.catch_up()
         while (due := self.engine.peek()) is not None and (limit is None or due <= limit):
-            if limit is None and not self.store.active_tis:
+            if limit is None and not self.store.active_tis and not self.scheduler.waking:
                 break
             if ran >= max_events:
                 break

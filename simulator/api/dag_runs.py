@@ -169,6 +169,7 @@ def post_dag_run(sim: Simulator, *, dag_id: str, body: dict[str, Any]) -> dict[s
         conf=form.conf,
         note=form.note or None,  # an empty note is not stored
         external=True,
+        at_once=False,
     )
     # Airflow answers the run as created (the scheduler starts it later), and
     # dumps the object it just made, before any reload: its dates keep the

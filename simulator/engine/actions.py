@@ -70,7 +70,7 @@ class Actions:
             # Airflow stamps end_date even when re-queuing a run.
             self.store.set_run_state(run, lc.QUEUED)
             run.end_date = self.now
-            self.scheduler.start_queued_runs(dag)
+            self.scheduler.wake(dag)
         else:
             self.scheduler.finish_run(run, state)
 
@@ -86,7 +86,7 @@ class Actions:
 
     def delete_dag(self, dag: Dag) -> None:
         """DELETE /dags/{id}: the DAG and everything that hangs off it."""
-        self.scheduler.pause(dag)
+        self.scheduler.forget(dag)
         self.scheduler.files.forget(dag)
         for run in self.store.runs_of(dag.dag_id):
             self.delete_run(run)
@@ -171,7 +171,7 @@ class Actions:
                 self.store.set_run_state(run, lc.QUEUED)
                 run.start_date = run.end_date = None
                 run.last_scheduling_decision = None
-                self.scheduler.start_queued_runs(self.store.dags.require(run.dag_id))
+                self.scheduler.wake(self.store.dags.require(run.dag_id))
             else:
                 self.scheduler.examine(run)
 

@@ -18,9 +18,11 @@ deactivated one stale-DAG check after the scheduler's return.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from simulator.engine import loop
 from simulator.engine.core import Engine
 from simulator.state.dag_model import Dag
 from simulator.state.entities import DagImportError
@@ -97,6 +99,18 @@ class DagFiles:
         pending = self._stale.pop(dag.dag_id, None)
         if pending is not None:
             self.events.cancel(pending)
+
+    def parsed(self, now: datetime) -> Iterator[tuple[Dag, datetime]]:
+        """Each DAG whose file parsed again since its last_parsed_time (one
+        parse every loop.PARSE from the origin), stamped with that parse; a
+        file that does not parse keeps its last good one."""
+        parsed = loop.last_beat(self.scheduler.origin, loop.PARSE, now)
+        for dag in self.store.dags:
+            if not runnable(dag):
+                continue
+            if dag.last_parsed_time is None or dag.last_parsed_time < parsed:
+                dag.last_parsed_time = parsed
+                yield dag, parsed
 
     def returned(self) -> None:
         """The scheduler (and its DAG processor) is back: a DAG whose

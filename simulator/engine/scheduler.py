@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from simulator.engine import branching, timetable
+from simulator.engine import branching, loop, timetable
 from simulator.engine import lifecycle as lc
 from simulator.engine.core import Engine
 from simulator.engine.dag_files import DagFiles, runnable
@@ -61,11 +61,16 @@ class Scheduler:
         self.queues = Queues(store)
         # Per DAG: the seq of its pending creation event.
         self._creation: dict[str, int] = {}
+        # Per DAG: (instant, seq) of the loop that starts its queued runs.
+        self._waking: dict[str, tuple[datetime, int]] = {}
+        self.origin = events.now  # the world's origin: the loop's beats count from it
+        self._beaten: datetime | None = None  # the latest loop beat() stamped
         self._plans: dict[str, DagPlan] = {}
         self.outage = Outage(events)
         self.datasets = DatasetTriggers(store, self)
         self.files = DagFiles(store, events, self)
         events.on(CREATE, self._create_due)
+        events.on(loop.WAKE, self._wake_due)
 
     # -- DAGs -------------------------------------------------------------
 
@@ -109,14 +114,21 @@ class Scheduler:
         dag = self.store.dags.require(dag_id)
         if self.outage.down or not runnable(dag):
             return  # planned again when the scheduler returns, or the file parses (resume)
-        if len(self.store.live_runs.get(dag_id, ())) >= dag.max_active_runs:
-            return  # resumed when a run of this DAG finishes
         interval = timetable.Interval(start, end)
         run_id = run_id_for("scheduled", start)
         if (dag_id, run_id) not in self.store.dag_runs:
             self.create_run(dag, run_id=run_id, logical=start, interval=interval,
                             run_type="scheduled")  # fmt: skip
+        if self._at_max_active_runs(dag):
+            # _should_update_dag_next_dagruns: next_dagrun stays on the run
+            # just created; resume plans the one after when a run ends.
+            dag.next_dagrun_create_after = None
+            return
         self._plan(dag, timetable.next_interval(dag, interval))
+
+    def _at_max_active_runs(self, dag: Dag) -> bool:
+        """Whether the DAG's queued and running runs reach max_active_runs."""
+        return len(self.store.live_runs.get(dag.dag_id, ())) >= dag.max_active_runs
 
     def resume(self, dag: Dag) -> None:
         """Unpaused or below max_active_runs again: create what is due, start what waits."""
@@ -125,11 +137,7 @@ class Scheduler:
         # A DAG whose file does not parse (or inactive) gets no new run; the
         # runs it has carry on.
         if runnable(dag) and dag.dag_id not in self._creation and dag.next_dagrun is not None:
-            assert dag.next_dagrun_data_interval_end is not None
-            interval = timetable.Interval(dag.next_dagrun, dag.next_dagrun_data_interval_end)
-            if not dag.catchup and interval.end < self.events.now:
-                interval = timetable.first_interval(dag, self.events.now) or interval
-            self._plan(dag, interval)
+            self._plan_next(dag)
         if dag.dag_id in self.queues.parked:
             self.queues.unpark(dag.dag_id)  # held back while the DAG was paused
         if runnable(dag):
@@ -138,6 +146,21 @@ class Scheduler:
             if run.state == lc.RUNNING:
                 self.examine(run)  # frozen while the DAG was paused
         self.start_queued_runs(dag)
+
+    def _plan_next(self, dag: Dag) -> None:
+        """Plan the DAG's next run from its fields: the run they name, or
+        the one after it when they name a run created at max_active_runs
+        (none while the DAG is still there)."""
+        assert dag.next_dagrun is not None and dag.next_dagrun_data_interval_end is not None
+        interval: timetable.Interval | None
+        interval = timetable.Interval(dag.next_dagrun, dag.next_dagrun_data_interval_end)
+        if dag.next_dagrun_create_after is None:
+            if self._at_max_active_runs(dag):
+                return
+            interval = timetable.next_interval(dag, interval)
+        if interval is not None and not dag.catchup and interval.end < self.events.now:
+            interval = timetable.first_interval(dag, self.events.now) or interval
+        self._plan(dag, interval)
 
     def pause(self, dag: Dag) -> None:
         pending = self._creation.pop(dag.dag_id, None)
@@ -196,7 +219,11 @@ class Scheduler:
         conf: dict[str, Any] | None = None,
         note: str | None = None,
         external: bool = False,
+        at_once: bool = True,
     ) -> DagRun:
+        """A queued run. The scheduler's own (scheduled, dataset-triggered)
+        starts in the loop that made it; one made outside the loop (the
+        API's: `at_once` false) waits for the scheduler's next loop."""
         now = self.events.now
         run = DagRun(
             dag_id=dag.dag_id, run_id=run_id, logical_date=logical, run_type=run_type,
@@ -210,7 +237,10 @@ class Scheduler:
             for map_index in (range(task.stop - task.start) if task.task.is_mapped else (-1,))
         )
         self.store.add_run(run, RunTis(plan.layout, tis))
-        self.start_queued_runs(dag)
+        if at_once:
+            self.start_queued_runs(dag)
+        else:
+            self.wake(dag)
         return run
 
     def _live_runs(self, dag_id: str) -> list[DagRun]:
@@ -219,16 +249,88 @@ class Scheduler:
         return sorted(live.values(), key=_run_id_order) if live else []
 
     def start_queued_runs(self, dag: Dag) -> None:
+        """Start queued runs within max_active_runs, oldest logical date
+        first; a run whose logical date is still ahead waits for it (the
+        queued-runs query has execution_date <= now)."""
         if dag.is_paused or self.outage.down:
             return
         runs = self._live_runs(dag.dag_id)
+        now = self.events.now
         running = sum(1 for run in runs if run.state == lc.RUNNING)
         queued = sorted((r for r in runs if r.state == lc.QUEUED), key=_logical_order)
-        for run in queued[: max(0, dag.max_active_runs - running)]:
+        due = [run for run in queued if run.logical_date <= now]
+        for run in due[: max(0, dag.max_active_runs - running)]:
             self.store.set_run_state(run, lc.RUNNING)
-            run.start_date = self.events.now
+            run.start_date = now
             run.end_date = None
             self.examine(run)
+        if len(due) < len(queued):
+            self.wake(dag, queued[len(due)].logical_date)
+
+    def wake(self, dag: Dag, after: datetime | None = None) -> None:
+        """The scheduler looks at the DAG's queued runs in its next loop (the
+        first one at or after `after`, when given)."""
+        now = self.events.now
+        if after is not None and after > now:
+            when = loop.beat_from(self.origin, loop.LOOP, after)
+        else:
+            when = loop.last_beat(self.origin, loop.LOOP, now) + loop.LOOP
+        pending = self._waking.get(dag.dag_id)
+        if pending is not None:
+            if pending[0] <= when:
+                return
+            self.events.cancel(pending[1])
+        seq = self.events.schedule(when, loop.WAKE, dag.dag_id, priority=PRIORITY_CREATE)
+        self._waking[dag.dag_id] = (when, seq)
+
+    @property
+    def waking(self) -> bool:
+        """Whether a loop is due to start some DAG's queued runs."""
+        return bool(self._waking)
+
+    def _wake_due(self, dag_id: str) -> None:
+        self._waking.pop(dag_id, None)
+        dag = self.store.dags.get(dag_id)
+        if dag is not None:
+            self.start_queued_runs(dag)
+
+    def forget(self, dag: Dag) -> None:
+        """The DAG is deleted: no creation nor loop waits for it."""
+        self.pause(dag)
+        pending = self._waking.pop(dag.dag_id, None)
+        if pending is not None:
+            self.events.cancel(pending[1])
+
+    def beat(self) -> None:
+        """What the scheduler's latest loop stamped: last_scheduling_decision
+        on the running runs of unpaused DAGs; and what its DAG processor's
+        latest parses did (engine/dag_files.py). Idempotent: a beat stamps
+        its instant, never an earlier one, however often it is asked."""
+        if self.outage.down:
+            return
+        now = self.events.now
+        tick = loop.last_beat(self.origin, loop.LOOP, now)
+        if tick == self._beaten:
+            return
+        self._beaten = tick
+        dags = self.store.dags.rows
+        for run in self.store.run_index.in_states((lc.RUNNING,)):
+            last = run.last_scheduling_decision
+            if (last is None or last < tick) and not dags[run.dag_id].is_paused:
+                run.last_scheduling_decision = tick
+        for dag, parsed in self.files.parsed(now):
+            self._reparsed(dag, parsed)
+
+    def _reparsed(self, dag: Dag, parsed: datetime) -> None:
+        """DAG.bulk_write_to_db at each parse: a paused DAG without catchup
+        has its next run move on to the latest interval."""
+        if not dag.is_paused or dag.catchup or dag.next_dagrun is None:
+            return
+        if dag.next_dagrun_create_after is None:
+            return  # at max_active_runs
+        interval = timetable.first_interval(dag, parsed)
+        if interval is not None and interval.start > dag.next_dagrun:
+            self._plan(dag, interval)
 
     def examine(self, run: DagRun, task_ids: list[str] | None = None) -> None:
         """Move what can move in a running run, then settle its state."""
@@ -363,6 +465,10 @@ class Scheduler:
         (by DAG), replacing these."""
         self.queues.load(waiting, parked, next_seq)
         self._creation = creation
+        self._waking = {
+            entry[4]: (entry[0], entry[2]) for entry in self.events.pending() if entry[3] == loop.WAKE
+        }
+        self._beaten = None
 
     # -- datasets ---------------------------------------------------------
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from simulator.engine import effects, kinds
+from simulator.engine import effects, kinds, loop
 from simulator.engine import lifecycle as lc
 from simulator.engine.clock import LATEST
 from simulator.engine.core import Engine
@@ -54,6 +54,7 @@ KEYED = (
 SIGNATURES = {
     CREATE: ("str", "instant", "instant"),
     DEACTIVATE: ("str",),  # the DAG's id
+    loop.WAKE: ("str",),  # the DAG's id
     **dict.fromkeys(KEYED, TI_KEY),  # the instance's key alone
     kinds.FINISH: (*TI_KEY, "str", "str"),
     # A fault window: its id, generation and occurrence.
@@ -171,7 +172,10 @@ def _bind(
 ) -> None:
     """What the event stands for exists and waits for it (the DAG, or the
     task instance, which remembers the seq as its pending event)."""
-    if kind == CREATE:
+    if kind == loop.WAKE:
+        if arguments[0] not in store.dags:
+            raise SnapshotError(join(where, 4), "expected a DAG")
+    elif kind == CREATE:
         if arguments[0] not in store.dags or arguments[0] in creation:
             raise SnapshotError(join(where, 4), "expected a DAG without another creation event")
         creation[arguments[0]] = seq

@@ -202,7 +202,7 @@ class TestGetDagRuns:
             ({"start_date_gte": "2023-04-01T00:15:00Z", "start_date_lte": "2023-04-01T00:30:00Z"},
              [FLAKY_2, PRODUCER_2]),
             # Runs without an end date never match an end date bound.
-            ({"end_date_gte": "2023-04-01T00:23:33.198179Z"}, [FLAKY_2, PRODUCER_2, CONSUMED_2]),
+            ({"end_date_gte": "2023-04-01T00:28:23.198179Z"}, [FLAKY_2, PRODUCER_2, CONSUMED_2]),
             ({"end_date_lte": "2023-04-01T00:01:48.186482+00:00"}, [PRODUCER, CONSUMED_1]),
         ],
     )  # fmt: skip
@@ -598,13 +598,34 @@ class TestPostDagRun:
         assert run.start_date == datetime(2023, 4, 1, 1, tzinfo=UTC)
 
     async def test_the_scheduler_starts_the_run(self, client: TestClient, sim: Simulator) -> None:
+        """The scheduler's next loop (a second apart) starts a run the API queued."""
+        url = runs_url("manual_backfill_tool", f"manual__{T0}")
         await client.post(runs_url("manual_backfill_tool"), headers=ADMIN, json={})
-        sim.advance(1)
-        response = await client.get(
-            runs_url("manual_backfill_tool", f"manual__{T0}"), headers=ADMIN
+        sim.advance(0.5)
+        body = await (await client.get(url, headers=ADMIN)).json()
+        assert (body["state"], body["start_date"]) == ("queued", None)
+        sim.advance(0.5)
+        body = await (await client.get(url, headers=ADMIN)).json()
+        assert (body["state"], body["start_date"]) == ("running", "2023-04-01T00:00:01+00:00")
+        assert body["last_scheduling_decision"] == "2023-04-01T00:00:01+00:00"
+        sim.advance(2.5)  # each loop stamps the running run
+        body = await (await client.get(url, headers=ADMIN)).json()
+        assert body["last_scheduling_decision"] == "2023-04-01T00:00:03+00:00"
+
+    async def test_a_future_logical_date_stays_queued_until_then(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        later = "2023-04-01T00:10:00+00:00"
+        await client.post(
+            runs_url("manual_backfill_tool"), headers=ADMIN, json={"logical_date": later}
         )
-        body = await response.json()
-        assert (body["state"], body["start_date"]) == ("running", T0)
+        url = runs_url("manual_backfill_tool", f"manual__{later}")
+        sim.advance(599)
+        body = await (await client.get(url, headers=ADMIN)).json()
+        assert (body["state"], body["start_date"]) == ("queued", None)
+        sim.advance(1)
+        body = await (await client.get(url, headers=ADMIN)).json()
+        assert (body["state"], body["start_date"]) == ("running", later)
 
     async def test_audit_log(self, client: TestClient, sim: Simulator) -> None:
         await client.post(runs_url("manual_backfill_tool"), headers=ADMIN, json={})
@@ -816,9 +837,9 @@ class TestGetDagRun:
             "2023-03-31T23:15:00+00:00",
             state="failed",
             start="2023-04-01T00:15:00+00:00",
-            end="2023-04-01T00:23:33.198179+00:00",
+            end="2023-04-01T00:28:23.198179+00:00",
             interval=("2023-03-31T23:15:00+00:00", "2023-04-01T00:15:00+00:00"),
-            decided="2023-04-01T00:23:33.198179+00:00",
+            decided="2023-04-01T00:28:23.198179+00:00",
             run_type="scheduled",
         )
 
@@ -909,6 +930,7 @@ class TestUpdateDagRunState:
             **ETL_BODY,
             "state": "success",
             "end_date": "2023-04-01T00:00:30+00:00",
+            "last_scheduling_decision": "2023-04-01T00:00:30+00:00",  # its latest loop
         }
         assert {state for _, _, state in ti_states(sim, "etl_orders", ETL)} == {"success"}
 
@@ -921,6 +943,7 @@ class TestUpdateDagRunState:
             **ETL_BODY,
             "state": "failed",
             "end_date": "2023-04-01T00:00:30+00:00",
+            "last_scheduling_decision": "2023-04-01T00:00:30+00:00",  # its latest loop
         }
         # Running instances fail; those with no state keep none (2.5.3).
         assert ti_states(sim, "etl_orders", ETL) == [
@@ -963,7 +986,7 @@ class TestUpdateDagRunState:
             start="2023-04-01T00:15:00+00:00",
             end="2023-04-01T01:00:00+00:00",
             interval=("2023-03-31T23:15:00+00:00", "2023-04-01T00:15:00+00:00"),
-            decided="2023-04-01T00:23:33.198179+00:00",
+            decided="2023-04-01T00:28:23.198179+00:00",
             run_type="scheduled",
         )
         assert ti_states(sim, "flaky_api_sync", FLAKY_2) == before
@@ -1061,7 +1084,8 @@ class TestClearDagRun:
         run = get_run(sim, "flaky_api_sync", FLAKY_2)
         sim.advance(3600)
         assert run.state in ("success", "failed")
-        assert run.start_date == datetime(2023, 4, 1, 1, tzinfo=UTC)
+        # The scheduler's next loop started it.
+        assert run.start_date == datetime(2023, 4, 1, 1, 0, 1, tzinfo=UTC)
 
     async def test_run_is_looked_up_before_the_body(self, client: TestClient) -> None:
         url = runs_url("etl_orders", "nope", "/clear")

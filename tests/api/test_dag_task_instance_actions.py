@@ -120,7 +120,9 @@ class TestPostClearTaskInstances:
         response = await client.post(CLEAR.format("etl_orders"), json=body, headers=ADMIN)
         assert await response.json() == refs((R00, "transform"))
         run = world.store.dag_runs.require(("etl_orders", R00))
-        # Queued, and at once started again by the scheduler (max_active_runs allows it).
+        assert (run.state, run.start_date) == ("queued", None)
+        # The scheduler's next loop starts it again (max_active_runs allows it).
+        world.advance(1)
         assert (run.state, run.start_date) == ("running", world.now())
         assert ti(world, R00, "transform").state == "queued"
 
@@ -406,7 +408,9 @@ class TestPostSetTaskInstancesState:
             (R00, "transform"), (R00, "load_warehouse"), (R00, "notify")
         )
         # The downstream instances just marked failed are cleared (their run queued,
-        # then started): load_warehouse is upstream_failed at once, notify (all_done) runs.
+        # then started by the next loop): load_warehouse is upstream_failed at
+        # once, notify (all_done) runs.
+        world.advance(1)
         assert states(world, R00) == [
             "success",
             "success",
@@ -424,6 +428,7 @@ class TestPostSetTaskInstancesState:
         body = mark(R00, new_state="success", dry_run=False, include_future=True)
         response = await client.post(SET_STATE.format("etl_orders"), json=body, headers=ADMIN)
         assert await response.json() == refs((R00, "transform"))
+        world.advance(1)  # the scheduler's next loop starts the re-queued run
         assert states(world, R00) == ["success", "success", "success", "queued", "success"]
         # Failed downstream instances of later runs are cleared too (include_future);
         # that run waits in the queue (etl_orders has max_active_runs 1).

@@ -27,7 +27,9 @@ class TestClear:
         assert run.state == "success"
         cleared_at = w.now
         w.sim.actions.clear_run(run)
-        # Queued again with no start date, then started by the scheduler.
+        # Queued again with no start date, then started by the scheduler's next loop.
+        assert (run.state, run.start_date) == ("queued", None)
+        w.advance(1)
         assert run.start_date == w.sim.engine.now
         assert run.end_date is None
         assert run.last_scheduling_decision is not None  # examined since
@@ -39,7 +41,7 @@ class TestClear:
         assert (ti.try_number, ti.max_tries) == (2, 2)
         assert [t.try_number for t in ti.tries] == [1, 2]
         assert run.state == "success"
-        assert seconds(run.start_date) == cleared_at
+        assert seconds(run.start_date) == cleared_at + 1
 
     def test_a_new_try_replaces_the_xcoms(self, world: Callable[..., World]) -> None:
         w = world(dag("d", task("a", xcom_keys=["rows"])))
@@ -204,7 +206,9 @@ class TestSetRunState:
         assert run.state == "failed"
         marked = len(w.log)
         w.sim.actions.set_run_state(run, "queued")
-        # The scheduler starts it; every instance is finished, so it fails again.
+        assert run.state == "queued"
+        # The scheduler's next loop starts it; every instance is finished, so it fails again.
+        w.advance(1)
         assert run.state == "failed"
         assert run.start_date == run.end_date == w.sim.engine.now
         assert len(w.log) == marked
@@ -222,7 +226,7 @@ class TestSetTaskState:
         a = w.ti(run, "a")
         w.sim.actions.set_state([a], "success")
         assert a.try_number == 1  # marked, not run
-        assert run.state == "running"
+        assert run.state == "queued"  # cleared downstream: until the next loop
         w.advance(100)
         assert w.history("a") == [*TRY, "failed", "success"]
         assert w.history("b") == ["upstream_failed", None, *TRY, "success"]

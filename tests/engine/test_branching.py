@@ -178,6 +178,7 @@ class TestNotPreviouslySkipped:
         other = w.ti(run, "incremental" if followed(w, run) == "full" else "full")
         w.advance(100)
         w.sim.actions.clear([other], reset_runs=True)  # the run is queued again
+        w.advance(1)  # and started by the scheduler's next loop
         assert other.state == K  # the branch's XCom does not follow it
         assert w.history(other.task_id) == [K, None, K]
         assert other.try_number == 0 and other.duration == 0.0  # the scheduler's skip

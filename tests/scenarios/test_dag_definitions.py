@@ -53,8 +53,8 @@ def test_the_ci_dags_load() -> None:
             "dag d.tasks: the tasks form a cycle (a, b)",
         ),
         (
-            {"tasks": [{"task_id": "a", "trigger_rule": "one_done"}]},
-            "dag d.tasks[0].trigger_rule: unknown rule 'one_done'",
+            {"tasks": [{"task_id": "a", "trigger_rule": "one_or_two"}]},
+            "dag d.tasks[0].trigger_rule: unknown rule 'one_or_two'",
         ),
         (
             {"tasks": [{"task_id": "a"}, {"task_id": "a"}]},
