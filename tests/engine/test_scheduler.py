@@ -353,6 +353,74 @@ class TestScheduledRuns:
         ]
 
 
+    def test_at_max_active_runs_next_dagrun_stays_on_the_last_run(
+        self, world: Callable[..., World]
+    ) -> None:
+        """_should_update_dag_next_dagruns: at max_active_runs, next_dagrun
+        names the run just created and next_dagrun_create_after is null."""
+        w = world(dag("d", task("a", duration=30), catchup=True, max_active_runs=1, **HOURLY))
+        d = w.dag("d")
+        fields = (d.next_dagrun, d.next_dagrun_data_interval_end, d.next_dagrun_create_after)
+        assert fields == (hour(-3), hour(-2), None)
+        assert [r.logical_date for r in w.runs("d")] == [hour(-3)]
+        w.advance(40)  # the first ended: the next is created, and fills the slot again
+        assert [r.logical_date for r in w.runs("d")] == [hour(-3), hour(-2)]
+        assert (d.next_dagrun, d.next_dagrun_create_after) == (hour(-2), None)
+        w.advance(3000)  # caught up: below the limit, the next run is planned again
+        assert [r.state for r in w.runs("d")] == ["success"] * 3
+        fields = (d.next_dagrun, d.next_dagrun_data_interval_end, d.next_dagrun_create_after)
+        assert fields == (T0, hour(1), hour(1))
+
+    def test_a_due_run_is_created_queued_behind_manual_runs(
+        self, world: Callable[..., World]
+    ) -> None:
+        w = world(dag("d", task("a", duration=100), max_active_runs=1, catchup=False, **HOURLY))
+        w.advance_to(3590)
+        w.trigger("d", "manual_run")
+        w.advance_to(3600)  # 01:00: the 00:00 interval is due while the manual run runs
+        created = w.runs("d")[-1]
+        assert (created.run_id, created.state) == ("scheduled__2023-04-01T00:00:00+00:00", "queued")
+        assert w.dag("d").next_dagrun_create_after is None
+
+
+class TestLoop:
+    """The scheduler loop's and the DAG processor's beats (engine/loop.py)."""
+
+    def test_running_runs_carry_the_latest_loop(self, world: Callable[..., World]) -> None:
+        w = world(dag("d", task("a", duration=600)), dag("p", task("a", duration=600)))
+        run, paused = w.trigger("d"), w.trigger("p")
+        w.pause("p")
+        w.advance(42.5)
+        assert run.last_scheduling_decision == T0 + timedelta(seconds=42)
+        assert paused.last_scheduling_decision == T0  # the scheduler skips paused DAGs
+        w.sim.scheduler.outage_begin()
+        w.advance(30)
+        assert run.last_scheduling_decision == T0 + timedelta(seconds=42)  # no loop while down
+        w.sim.scheduler.outage_end()  # back: it examines every running run at once
+        assert run.last_scheduling_decision == T0 + timedelta(seconds=72.5)
+
+    def test_files_parse_every_30_seconds(self, world: Callable[..., World]) -> None:
+        w = world(dag("d", task("a")), dag("e", task("a")))
+        w.advance(75)
+        assert w.dag("d").last_parsed_time == T0 + timedelta(seconds=60)
+        w.sim.actions.break_dag_file(w.dag("e"), "SyntaxError")
+        w.advance(60)
+        assert w.dag("d").last_parsed_time == T0 + timedelta(seconds=120)
+        assert w.dag("e").last_parsed_time == T0 + timedelta(seconds=60)  # its last good parse
+
+    def test_a_paused_dag_without_catchup_moves_its_next_run_on(
+        self, world: Callable[..., World]
+    ) -> None:
+        w = world(dag("d", task("a"), catchup=False, is_paused=True, **HOURLY),
+                  dag("c", task("a"), catchup=True, is_paused=True, **HOURLY))  # fmt: skip
+        assert w.dag("d").next_dagrun == hour(-1)
+        w.advance(2 * 3600 + 45)
+        d = w.dag("d")
+        assert (d.next_dagrun, d.next_dagrun_create_after) == (hour(1), hour(2))
+        assert w.dag("c").next_dagrun == hour(-3)  # catchup: the first missed interval stays
+        assert w.runs("d") == []
+
+
 class TestPause:
     def test_no_runs_while_paused(self, world: Callable[..., World]) -> None:
         w = world(dag("d", task("a"), is_paused=True, **HOURLY))
