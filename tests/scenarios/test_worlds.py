@@ -227,6 +227,19 @@ def test_flags_win_over_the_file() -> None:
     assert {dag.last_parsed_time for dag in sim.store.dags} == {start}  # parsed recently
 
 
+def test_the_default_world_fails_a_few_percent_of_runs() -> None:
+    """A demo looks like a real platform: some runs fail, most do not."""
+    start = datetime(2024, 6, 1, tzinfo=UTC)
+    document = {"name": "month", "include": ["default"], "history": {"days": 30},
+                "clock": {"start": start.isoformat(), "mode": "frozen"}}  # fmt: skip
+    sim = Simulator(dataclasses.replace(BASE, scenario=document))
+    runs = list(sim.store.dag_runs)
+    failed = [run for run in runs if run.state == "failed"]
+    assert len(runs) > 3000
+    assert 0.01 <= len(failed) / len(runs) <= 0.06
+    assert len({run.dag_id for run in failed}) >= 4  # not one flaky DAG alone
+
+
 def test_the_seed_flag_and_reset_regenerate() -> None:
     sim = Simulator(settings(GENERATED))
     ids = sim.dag_ids()
