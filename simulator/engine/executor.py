@@ -55,7 +55,7 @@ from simulator.engine.kinds import (
 from simulator.engine.outage import Held
 from simulator.engine.rng import RandomStreams, gauss, unit, units
 from simulator.engine.scheduler import PRIORITY_FINISH, Scheduler
-from simulator.state.dag_model import Task
+from simulator.state.dag_model import DATE_TIME_SENSORS, Task, target_time
 from simulator.state.run_model import DatasetEvent, RowsXCom, TaskInstance, TaskTry, XCom
 from simulator.state.store import Store
 
@@ -227,9 +227,17 @@ class Executor:
         attempt.outcome = lc.DEFERRED
         attempt.trigger_id = self.store.next_trigger_id
         self.store.next_trigger_id += 1
-        until = attempt.deferred_until = self.events.now + timedelta(seconds=task.deferral)
+        now = self.events.now
+        if task.operator in DATE_TIME_SENSORS:
+            # Its DateTimeTrigger waits for the rendered target_time (one
+            # already past fires at the triggerer's next loop).
+            run = self.store.dag_runs.require((ti.dag_id, ti.run_id))
+            until = target_time(task, run.data_interval_end or run.logical_date)
+        else:
+            until = now + timedelta(seconds=task.deferral)
+        attempt.deferred_until = until
         self._log_event(ti, task, lc.DEFERRED)
-        self.pend(ti, until + timedelta(seconds=TRIGGER_RESUME), RESUME)
+        self.pend(ti, max(until, now) + timedelta(seconds=TRIGGER_RESUME), RESUME)
         self.scheduler.dispatch()  # a deferred instance gives its pool slot back
 
     def _resume(self, ti: TaskInstance, task: Task) -> None:
@@ -286,7 +294,8 @@ class Executor:
         assert attempt is not None
         attempt.outcome = lc.SUCCESS
         self.store.event_logs.add_task_event(now, lc.SUCCESS, ti)
-        for key in (RETURN_VALUE, *task.xcom_keys):
+        keys = (RETURN_VALUE, *task.xcom_keys) if returns_value(task) else task.xcom_keys
+        for key in keys:
             if chosen is not None and key == RETURN_VALUE:
                 self._push_xcom(ti, key, chosen, now)  # what the branch callable returned
             else:
@@ -403,6 +412,23 @@ def retry_delay(task: Task, dag_id: str, try_number: int, logical_date: datetime
         if task.max_retry_delay:
             delay = min(delay, task.max_retry_delay)
     return delay
+
+
+# Operators whose execute (or execute_complete) returns None: Airflow pushes
+# no return_value XCom for them. Sensors return None too (a PokeReturnValue
+# aside), as do KubernetesPodOperator without do_xcom_push and the transfers.
+SILENT_OPERATORS = frozenset({
+    "EmptyOperator", "DummyOperator", "EmailOperator", "SQLCheckOperator",
+    "SQLValueCheckOperator", "SQLIntervalCheckOperator", "SQLThresholdCheckOperator",
+    "S3ToRedshiftOperator", "RedshiftToS3Operator", "KubernetesPodOperator",
+    "TriggerDagRunOperator", "SlackWebhookOperator", "SlackAPIPostOperator",
+})  # fmt: skip
+
+
+def returns_value(task: Task) -> bool:
+    """Whether a successful try pushes a return_value XCom."""
+    name = task.operator
+    return name not in SILENT_OPERATORS and "Sensor" not in name
 
 
 def resumes(last: TaskTry | None) -> bool:

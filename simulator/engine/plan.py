@@ -16,12 +16,16 @@ from simulator.state.run_model import TaskInstance, ti_spec
 from simulator.state.run_tis import Layout
 
 
+EMPTY_OPERATORS = frozenset({"EmptyOperator", "DummyOperator"})  # and its deprecated alias
+
+
 class TaskPlan:
     __slots__ = (
         "all_success",
         "branches",
         "depends_on_past",
         "downstream",
+        "empty",
         "rule",
         "spec",
         "start",
@@ -44,6 +48,9 @@ class TaskPlan:
         self.rule = task.trigger_rule
         self.all_success = task.trigger_rule == "all_success"
         self.depends_on_past = task.depends_on_past
+        # DagRun.schedule_tis marks an EmptyOperator without outlets success
+        # instead of running it (no try, host, log, event row or XCom).
+        self.empty = task.operator in EMPTY_OPERATORS and not task.outlets
         self.weight = priority_weight(dag, task)
         # What each instance takes from the task (shared by all of them).
         self.spec = ti_spec(pool=task.pool, pool_slots=task.pool_slots, queue=task.queue,

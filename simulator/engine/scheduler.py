@@ -371,18 +371,25 @@ class Scheduler:
                     ):
                         self._skip(ti, lc.SKIPPED, task, pending)
                     elif not task.depends_on_past or self._past_done(run, ti):
-                        self._enqueue(ti, run)
+                        if task.empty:
+                            self._skip(ti, lc.SUCCESS, task, pending)
+                        else:
+                            self._enqueue(ti, run)
                 elif decided != lc.WAIT:
                     self._skip(ti, lc.SKIPPED if decided == lc.SKIP else decided, task, pending)
 
     def _skip(self, ti: TaskInstance, state: str, task: TaskPlan, pending: list[str]) -> None:
-        """Skipped or upstream_failed without running; its downstream tasks are next."""
+        """Finished without running: skipped or upstream_failed by its
+        trigger rule, or an empty task's success; its downstream tasks are next."""
         lc.set_state(self.store, ti, state)
-        # TaskInstance.set_state stamps start and end where there are none
-        # (a zero duration), keeping a cleared instance's earlier ones.
         now = self.events.now
-        ti.start_date = ti.start_date or now
-        ti.end_date = ti.end_date or now
+        if state == lc.SUCCESS:  # schedule_tis stamps both dates, a zero duration
+            ti.start_date = ti.end_date = now
+        else:
+            # TaskInstance.set_state stamps start and end where there are
+            # none (a zero duration), keeping a cleared instance's earlier ones.
+            ti.start_date = ti.start_date or now
+            ti.end_date = ti.end_date or now
         ti.timed = True
         pending.extend(d for d in task.downstream if d not in pending)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from simulator.state.dag_model import CRON, DATASETS, DELTA, ONCE, Dag, Task
+from simulator.state.dag_model import CRON, DATASETS, DATE_TIME_SENSORS, DELTA, ONCE, Dag, Task
 
 # BaseOperator defaults: arguments left out of the generated calls.
 TASK_DEFAULTS: dict[str, Any] = {
@@ -196,8 +196,9 @@ def _main_argument(
         return "sql", _string(f"sql/{task.task_id}.sql")
     if op == "SimpleHttpOperator":
         return "endpoint", _string(f"api/{task.task_id}{suffix.strip()}")
-    if op in ("DateTimeSensor", "DateTimeSensorAsync"):
-        return "target_time", _string("{{ data_interval_end }}")
+    if op in DATE_TIME_SENSORS:
+        shift = f" + macros.timedelta(seconds={task.deferral:g})" if task.deferral else ""
+        return "target_time", _string(f"{{{{ data_interval_end{shift} }}}}")
     if task.template_fields:
         return task.template_fields[0], _string(f"{task.task_id}{suffix}")
     return None

@@ -384,7 +384,7 @@ def _succeeded_by(ti: TaskInstance, when: datetime) -> bool:
 
 def _deferral_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Iterator[Line]:
     ti = subject.ti
-    when = deferred_at(attempt, subject.task)
+    when = deferred_at(attempt)
     pausing = (
         f"Pausing task as DEFERRED. dag_id={ti.dag_id}, task_id={ti.task_id}, "
         f"execution_date={_compact(subject.run.logical_date)}, "

@@ -18,7 +18,7 @@ from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat, strftime
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
 from simulator.schemas.page import Item, Page
-from simulator.state.dag_model import Task
+from simulator.state.dag_model import Task, target_time
 from simulator.state.queries import TiQuery
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry
 
@@ -131,21 +131,20 @@ def _deferral(ti: TaskInstance) -> TaskTry | None:
     return None
 
 
-def deferred_at(attempt: TaskTry, task: Task | None) -> datetime:
-    """When the try handed over to the triggerer (the trigger row's created_date)."""
-    if attempt.deferred_until is not None and task is not None and task.deferral is not None:
-        return attempt.deferred_until - timedelta(seconds=task.deferral)
+def deferred_at(attempt: TaskTry) -> datetime:
+    """When the try handed over to the triggerer (the trigger row's
+    created_date): a second into the try (engine/executor.py DEFER_AFTER)."""
     return attempt.start_date + timedelta(seconds=1)
 
 
 def dump_trigger(attempt: TaskTry, task: Task | None, trigger_id: int | None) -> dict[str, Any]:
-    moment = attempt.deferred_until or deferred_at(attempt, task)
+    moment = attempt.deferred_until or deferred_at(attempt)
     return {
         "id": trigger_id,
         "classpath": TRIGGER_CLASSPATH,
         # An ExtendedJSON column dumped by a String field: str() of the kwargs.
         "kwargs": "{'moment': " + pendulum_repr(moment) + "}",
-        "created_date": isoformat(deferred_at(attempt, task)),
+        "created_date": isoformat(deferred_at(attempt)),
         "triggerer_id": TRIGGERER_JOB_ID,
     }
 
@@ -181,10 +180,10 @@ def rendered_fields(ti: TaskInstance, run: DagRun, task: Task | None) -> dict[st
     the first try they are absent and dump as {}."""
     if task is None or ti.last_try is None:
         return {}
-    return {name: rendered_value(name, ti, run) for name in task.template_fields}
+    return {name: rendered_value(name, ti, run, task) for name in task.template_fields}
 
 
-def rendered_value(name: str, ti: TaskInstance, run: DagRun) -> Any:
+def rendered_value(name: str, ti: TaskInstance, run: DagRun, task: Task | None = None) -> Any:
     """A plausible rendered value of a template field (None for unknown ones)."""
     if name == "bash_command":
         # A BashOperator returns its last output line: the engine's "<task> done".
@@ -193,7 +192,8 @@ def rendered_value(name: str, ti: TaskInstance, run: DagRun) -> Any:
         ds = strftime(run.logical_date, "%Y-%m-%d")
         return f"SELECT * FROM {ti.task_id} WHERE ds = '{ds}'"
     if name == "target_time":
-        return isoformat(run.data_interval_end or run.logical_date)
+        end = run.data_interval_end or run.logical_date
+        return isoformat(target_time(task, end) if task is not None else end)
     if name == "endpoint":
         return f"api/v1/{ti.task_id}"
     empty = EMPTY_RENDERED.get(name)

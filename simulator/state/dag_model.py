@@ -4,7 +4,7 @@ DagModel rows in one), plus the simulation knobs of each task."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 # Schedule kinds; `value` is the cron expression or preset, the timedelta in
@@ -64,6 +64,16 @@ class Task:
     @property
     def is_mapped(self) -> bool:
         return self.map_count is not None
+
+
+DATE_TIME_SENSORS = frozenset({"DateTimeSensor", "DateTimeSensorAsync"})
+
+
+def target_time(task: Task, interval_end: datetime) -> datetime:
+    """A DateTimeSensor's rendered target_time: its run's data interval end,
+    plus the task's `deferral` seconds when it has one (the template adds
+    that timedelta)."""
+    return interval_end + timedelta(seconds=task.deferral or 0)
 
 
 @dataclass(slots=True, kw_only=True)
