@@ -202,7 +202,7 @@ class TestGetDagRuns:
             ({"start_date_gte": "2023-04-01T00:15:00Z", "start_date_lte": "2023-04-01T00:30:00Z"},
              [FLAKY_2, PRODUCER_2]),
             # Runs without an end date never match an end date bound.
-            ({"end_date_gte": "2023-04-01T00:28:23.198179Z"}, [FLAKY_2, PRODUCER_2, CONSUMED_2]),
+            ({"end_date_gte": "2023-04-01T00:28:20.750719Z"}, [FLAKY_2, PRODUCER_2, CONSUMED_2]),
             ({"end_date_lte": "2023-04-01T00:01:48.186482+00:00"}, [PRODUCER, CONSUMED_1]),
         ],
     )  # fmt: skip
@@ -837,9 +837,9 @@ class TestGetDagRun:
             "2023-03-31T23:15:00+00:00",
             state="failed",
             start="2023-04-01T00:15:00+00:00",
-            end="2023-04-01T00:28:23.198179+00:00",
+            end="2023-04-01T00:28:20.750719+00:00",
             interval=("2023-03-31T23:15:00+00:00", "2023-04-01T00:15:00+00:00"),
-            decided="2023-04-01T00:28:23.198179+00:00",
+            decided="2023-04-01T00:28:20.750719+00:00",
             run_type="scheduled",
         )
 
@@ -986,7 +986,7 @@ class TestUpdateDagRunState:
             start="2023-04-01T00:15:00+00:00",
             end="2023-04-01T01:00:00+00:00",
             interval=("2023-03-31T23:15:00+00:00", "2023-04-01T00:15:00+00:00"),
-            decided="2023-04-01T00:28:23.198179+00:00",
+            decided="2023-04-01T00:28:20.750719+00:00",
             run_type="scheduled",
         )
         assert ti_states(sim, "flaky_api_sync", FLAKY_2) == before

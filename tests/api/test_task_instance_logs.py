@@ -382,17 +382,19 @@ class TestGetLog:
         assert await response.json() == json_log(
             "worker-0", WAIT_DEFERRED, end_of_log=False, log_pos=len(WAIT_DEFERRED)
         )
-        world.advance(120)  # the trigger fired; the resumed task succeeded
+        # The trigger fired at the rendered target_time (interval end + 60 s,
+        # 00:01:00); the resumed task succeeded.
+        world.advance(120)
         _, _, text = await get(client, url, TEXT)
         resumed = text[len("worker-0\n" + WAIT_DEFERRED) :].split("\n")
         assert resumed[4] == (
-            "[2023-04-01T00:01:06.327+0000] {taskinstance.py:1289} INFO - Starting attempt 1 of 1"
+            "[2023-04-01T00:01:03.210+0000] {taskinstance.py:1289} INFO - Starting attempt 1 of 1"
         )
         assert not any("Exporting" in line for line in resumed)
         assert resumed[-5] == (
-            "[2023-04-01T00:01:07.650+0000] {taskinstance.py:1332} INFO - Marking task as "
+            "[2023-04-01T00:01:04.533+0000] {taskinstance.py:1332} INFO - Marking task as "
             "SUCCESS. dag_id=sensing, task_id=wait, execution_date=20230331T000000, "
-            "start_date=20230401T000002, end_date=20230401T000107"
+            "start_date=20230401T000002, end_date=20230401T000104"
         )
 
     async def test_a_try_marked_while_running(self, client: TestClient, world: Simulator) -> None:

@@ -132,13 +132,14 @@ def process_file(map_index: int, **fields: Any) -> dict[str, Any]:
 
 
 def fetch_records(**fields: Any) -> dict[str, Any]:
-    """flaky_api_sync.fetch_records after its second try succeeded (00:01:38)."""
+    """flaky_api_sync.fetch_records after its second try succeeded (00:02:15):
+    its backoff waited 97 s (60 s, spread by the instance's hash)."""
     body = ti_body(
         "flaky_api_sync", FLAKY, "fetch_records", state="success",
-        start_date="2023-04-01T00:01:22.618995+00:00",
-        end_date="2023-04-01T00:01:38.065995+00:00", duration=15.447, try_number=2,
+        start_date="2023-04-01T00:01:59.618995+00:00",
+        end_date="2023-04-01T00:02:15.065995+00:00", duration=15.447, try_number=2,
         max_tries=3, hostname="worker-2", pid=15206,
-        queued_when="2023-04-01T00:01:20.870511+00:00", priority_weight=3,
+        queued_when="2023-04-01T00:01:57.870511+00:00", priority_weight=3,
         operator="SimpleHttpOperator",
         rendered_fields={"data": {}, "endpoint": "api/v1/fetch_records", "headers": {}},
     )  # fmt: skip
@@ -174,14 +175,14 @@ class TestGetTaskInstances:
     async def test_instances_carry_what_their_tries_did(
         self, client: TestClient, sim: Simulator
     ) -> None:
-        sim.advance(120)
+        sim.advance(150)
         status, body = await get_json(client, tis_url("flaky_api_sync", FLAKY), state="success")
         assert status == 200
         store_records = ti_body(
             "flaky_api_sync", FLAKY, "store_records", state="success",
-            start_date="2023-04-01T00:01:40.947312+00:00",
-            end_date="2023-04-01T00:01:52.007312+00:00", duration=11.06, try_number=1,
-            hostname="worker-0", pid=23096, queued_when="2023-04-01T00:01:38.065995+00:00",
+            start_date="2023-04-01T00:02:17.947312+00:00",
+            end_date="2023-04-01T00:02:29.007312+00:00", duration=11.06, try_number=1,
+            hostname="worker-0", pid=23096, queued_when="2023-04-01T00:02:15.065995+00:00",
             rendered_fields=PYTHON_RENDERED,
         )  # fmt: skip
         assert body == {"task_instances": [fetch_records(), store_records], "total_entries": 2}
@@ -480,12 +481,12 @@ class TestGetTaskInstance:
         status, body = await get_json(client, url)
         assert status == 200
         assert body == DEFERRED_BODY
-        sim.advance(1000)  # the trigger fired at 00:15:02.87; the resumed try succeeded
+        sim.advance(1000)  # the trigger fired at 00:15; the resumed try succeeded
         status, body = await get_json(client, url)
         assert body == {
             **DEFERRED_BODY, "state": "success", "try_number": 1, "trigger": None,
-            "triggerer_job": None, "end_date": "2023-04-01T00:15:08.128632+00:00",
-            "duration": 906.254809, "queued_when": "2023-04-01T00:15:03.873823+00:00",
+            "triggerer_job": None, "end_date": "2023-04-01T00:15:05.254809+00:00",
+            "duration": 903.380986, "queued_when": "2023-04-01T00:15:01+00:00",
         }  # fmt: skip
 
     @pytest.mark.parametrize("state", ["success", "failed"])
@@ -530,7 +531,7 @@ class TestGetTaskInstance:
 
 PARTITION = "scheduled__2023-03-31T00:00:00+00:00"
 # wait_for_partition's sensor defers one second into its first try (00:00:02.87)
-# until 00:15:02.87; the triggerer heartbeats every 5 seconds.
+# until its target_time, 00:15; the triggerer heartbeats every 5 seconds.
 DEFERRED_BODY = {
     **ti_body("wait_for_partition", PARTITION, "wait_for_partition"),
     "execution_date": "2023-03-31T00:00:00+00:00",
@@ -543,11 +544,12 @@ DEFERRED_BODY = {
     "queued_when": T0,
     "operator": "DateTimeSensorAsync",
     "priority_weight": 2,
-    "rendered_fields": {"target_time": T0},
+    # Its data interval end plus the template's 15 minutes: the trigger's moment.
+    "rendered_fields": {"target_time": "2023-04-01T00:15:00+00:00"},
     "trigger": {
         "id": 1,
         "classpath": "airflow.triggers.temporal.DateTimeTrigger",
-        "kwargs": "{'moment': DateTime(2023, 4, 1, 0, 15, 2, 873823, tzinfo=Timezone('UTC'))}",
+        "kwargs": "{'moment': DateTime(2023, 4, 1, 0, 15, 0, tzinfo=Timezone('UTC'))}",
         "created_date": "2023-04-01T00:00:02.873823+00:00",
         "triggerer_id": 2,
     },
@@ -1055,7 +1057,7 @@ def ti_api(server: LiveServer) -> Iterator[Any]:
     from airflow_client.client.api.task_instance_api import TaskInstanceApi
 
     server.sim.reset()
-    server.sim.advance(120)
+    server.sim.advance(150)
     configuration = airflow_client.Configuration(
         host=server.url, username="admin", password="admin"
     )

@@ -43,7 +43,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def pushed(sim: Simulator) -> Simulator:
-    sim.advance(120)
+    sim.advance(150)  # flaky_api_sync's run is done
     return sim
 
 
@@ -72,12 +72,14 @@ ALL = [
     item("fan_out_fan_in", "list_files", FAN_DATE, "2023-04-01T00:00:15.855411+00:00",
          "file_count"),
     item("fan_out_fan_in", "list_files", FAN_DATE, "2023-04-01T00:00:15.855411+00:00"),
+    item("fan_out_fan_in", "merge", FAN_DATE, "2023-04-01T00:02:07.415380+00:00"),
     item("fan_out_fan_in", "process_file", FAN_DATE, "2023-04-01T00:00:43.693940+00:00"),
     item("fan_out_fan_in", "process_file", FAN_DATE, "2023-04-01T00:01:22.162944+00:00"),
     item("fan_out_fan_in", "process_file", FAN_DATE, "2023-04-01T00:01:32.493580+00:00"),
     item("fan_out_fan_in", "process_file", FAN_DATE, "2023-04-01T00:01:34.055971+00:00"),
-    item("flaky_api_sync", "fetch_records", FLAKY_DATE, "2023-04-01T00:01:38.065995+00:00"),
-    item("flaky_api_sync", "store_records", FLAKY_DATE, "2023-04-01T00:01:52.007312+00:00"),
+    item("fan_out_fan_in", "publish_report", FAN_DATE, "2023-04-01T00:02:12.801551+00:00"),
+    item("flaky_api_sync", "fetch_records", FLAKY_DATE, "2023-04-01T00:02:15.065995+00:00"),
+    item("flaky_api_sync", "store_records", FLAKY_DATE, "2023-04-01T00:02:29.007312+00:00"),
     item("orders_dataset_producer", "build_orders_table", PRODUCER_DATE,
          "2023-04-01T00:01:14.756790+00:00"),
     item("etl_orders", "extract_customers", ETL_DATE, "2023-04-01T00:00:32.266607+00:00"),
@@ -98,7 +100,7 @@ class TestGetXcomEntries:
     async def test_any_dag_run_and_task(self, client: TestClient, pushed: Simulator) -> None:
         response = await client.get(entries_url("~", "~", "~"), headers=ADMIN)
         assert response.status == 200
-        assert await response.json() == {"xcom_entries": ALL, "total_entries": 12}
+        assert await response.json() == {"xcom_entries": ALL, "total_entries": 14}
 
     async def test_one_task_instance(self, client: TestClient, pushed: Simulator) -> None:
         response = await client.get(entries_url("fan_out_fan_in", FAN, "list_files"), headers=ADMIN)
@@ -108,10 +110,10 @@ class TestGetXcomEntries:
     @pytest.mark.parametrize(
         ("dag_id", "run_id", "task_id", "expected"),
         [
-            ("fan_out_fan_in", "~", "~", slice(0, 6)),
-            ("~", FAN, "~", slice(0, 6)),
-            ("~", "~", "process_file", slice(2, 6)),
-            ("etl_orders", ETL, "~", slice(9, 11)),
+            ("fan_out_fan_in", "~", "~", slice(0, 8)),
+            ("~", FAN, "~", slice(0, 8)),
+            ("~", "~", "process_file", slice(3, 7)),
+            ("etl_orders", ETL, "~", slice(11, 13)),
         ],
     )
     async def test_wildcards(
@@ -139,9 +141,9 @@ class TestGetXcomEntries:
         assert await response.json() == {"xcom_entries": [], "total_entries": 0}
 
     async def test_limit_and_offset(self, client: TestClient, pushed: Simulator) -> None:
-        params = {"limit": "2", "offset": "10"}
+        params = {"limit": "2", "offset": "12"}
         response = await client.get(entries_url("~", "~", "~"), headers=ADMIN, params=params)
-        assert await response.json() == {"xcom_entries": ALL[10:], "total_entries": 12}
+        assert await response.json() == {"xcom_entries": ALL[12:], "total_entries": 14}
 
     @pytest.mark.parametrize(("limit", "count"), [("0", 100), ("1000", 100), ("5", 5)])
     async def test_limit_is_clamped(
@@ -172,7 +174,7 @@ class TestGetXcomEntries:
         headers = make_user("reader", "EtlReader")
         response = await client.get(entries_url("~", "~", "~"), headers=headers)
         assert response.status == 200
-        assert await response.json() == {"xcom_entries": ALL[9:11], "total_entries": 2}
+        assert await response.json() == {"xcom_entries": ALL[11:13], "total_entries": 2}
         response = await client.get(entries_url("fan_out_fan_in", "~", "~"), headers=headers)
         assert response.status == 403
         assert await response.json() == FORBIDDEN
@@ -201,7 +203,7 @@ class TestGetXcomEntry:
         response = await client.get(url, headers=ADMIN)
         assert response.status == 200
         assert await response.json() == {
-            **ALL[10],
+            **ALL[12],
             "value": "{'task': 'extract_orders', 'rows': 1766}",
         }
 
@@ -243,7 +245,7 @@ class TestGetXcomEntry:
         response = await client.get(url, headers=ADMIN)
         assert response.status == 200
         assert await response.json() == {
-            **ALL[5],  # map index 0 finished last
+            **ALL[6],  # map index 0 finished last
             "value": "{'task': 'process_file', 'rows': 3299}",
         }
 
@@ -297,7 +299,7 @@ def xcom_api(server: LiveServer) -> Iterator[Any]:
     from airflow_client.client.api.x_com_api import XComApi
 
     server.sim.reset()
-    server.sim.advance(120)
+    server.sim.advance(150)
     configuration = airflow_client.Configuration(
         host=server.url, username="admin", password="admin"
     )
@@ -308,7 +310,7 @@ def xcom_api(server: LiveServer) -> Iterator[Any]:
 class TestOfficialClient:
     def test_get_xcom_entries(self, xcom_api: Any) -> None:
         result = xcom_api.get_xcom_entries("~", "~", "~", limit=2)
-        assert result.total_entries == 12
+        assert result.total_entries == 14
         assert [e.key for e in result.xcom_entries] == ["file_count", "return_value"]
 
     def test_get_xcom_entry(self, xcom_api: Any) -> None:
