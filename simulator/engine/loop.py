@@ -29,4 +29,3 @@ def beat_from(origin: datetime, period: timedelta, moment: datetime) -> datetime
     """The first beat at or after `moment`."""
     before = last_beat(origin, period, moment)
     return before if before == moment else before + period
-

@@ -15,7 +15,6 @@ from simulator.state.dag_model import Dag, Task
 from simulator.state.run_model import TaskInstance, ti_spec
 from simulator.state.run_tis import Layout
 
-
 EMPTY_OPERATORS = frozenset({"EmptyOperator", "DummyOperator"})  # and its deprecated alias
 
 

@@ -472,9 +472,8 @@ class Scheduler:
         (by DAG), replacing these."""
         self.queues.load(waiting, parked, next_seq)
         self._creation = creation
-        self._waking = {
-            entry[4]: (entry[0], entry[2]) for entry in self.events.pending() if entry[3] == loop.WAKE
-        }
+        pending = self.events.pending()
+        self._waking = {e[4]: (e[0], e[2]) for e in pending if e[3] == loop.WAKE}
         self._beaten = None
 
     # -- datasets ---------------------------------------------------------

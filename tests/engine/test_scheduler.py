@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from simulator.engine.executor import retry_delay
 from simulator.engine.lifecycle import OCCUPYING
 from simulator.state.dag_model import Task
@@ -139,6 +141,48 @@ class TestExecutionTimeout:
         assert w.states(run) == {"quick": "success"}
 
 
+class TestWhatATaskLeaves:
+    EMPTY = {"operator": "EmptyOperator", "module_path": "airflow.operators.empty"}
+
+    def test_an_empty_task_succeeds_without_running(self, world: Callable[..., World]) -> None:
+        """DagRun.schedule_tis: an EmptyOperator without outlets goes straight
+        to success, start = end, no try, host, log row, event row or XCom."""
+        w = world(dag("d", task("a", duration=10), task("join", "a", **self.EMPTY),
+                      task("b", "join", duration=10)))  # fmt: skip
+        run = w.trigger("d")
+        w.advance(100)
+        join = w.ti(run, "join")
+        assert w.history("join") == ["success"]
+        assert (join.try_number, join.hostname, join.pid, len(join.tries)) == (0, "", None, 0)
+        assert join.start_date == join.end_date == w.ti(run, "a").end_date
+        assert join.duration == 0.0
+        assert [e.task_id for e in w.sim.store.event_logs if e.task_id == "join"] == []
+        assert {x.task_id for x in w.sim.store.xcoms} == {"a", "b"}
+        assert w.history("b") == [*TRY, "success"] and run.state == "success"
+
+    def test_an_empty_task_with_outlets_runs(self, world: Callable[..., World]) -> None:
+        w = world(dag("d", task("done", outlets=["s3://bucket/done"], **self.EMPTY)))
+        run = w.trigger("d")
+        w.advance(100)
+        assert w.history("done") == [*TRY, "success"]
+        assert w.ti(run, "done").try_number == 1
+        assert [x.key for x in w.sim.store.xcoms] == []  # execute returns None
+
+    @pytest.mark.parametrize(
+        ("operator", "pushed"),
+        [("PythonOperator", True), ("BashOperator", True), ("EmailOperator", False),
+         ("SQLCheckOperator", False), ("S3KeySensor", False), ("KubernetesPodOperator", False)],
+    )  # fmt: skip
+    def test_return_value_only_from_operators_that_return_one(
+        self, world: Callable[..., World], operator: str, pushed: bool
+    ) -> None:
+        w = world(dag("d", task("t", operator=operator, xcom_keys=["extra"])))
+        w.trigger("d")
+        w.advance(100)
+        keys = sorted(x.key for x in w.sim.store.xcoms)
+        assert keys == (["extra", "return_value"] if pushed else ["extra"])
+
+
 class TestDeferral:
     def test_deferred_for_the_trigger_time_then_success(self, world: Callable[..., World]) -> None:
         w = world(dag("d", task("sensor", deferral=900, duration=2), task("next", "sensor")))
@@ -155,6 +199,29 @@ class TestDeferral:
         assert ti.try_number == 1
         assert [t.outcome for t in ti.tries] == ["deferred", "success"]
         assert w.states(run) == {"sensor": "success", "next": "success"}
+
+    def test_a_date_time_sensor_waits_for_its_target_time(
+        self, world: Callable[..., World]
+    ) -> None:
+        """DateTimeSensorAsync defers on DateTimeTrigger(target_time): the
+        rendered field (data interval end + the template's offset), not the
+        try's start; execute_complete returns None, so no XCom."""
+        sensor = {"operator": "DateTimeSensorAsync", "module_path": "airflow.sensors.date_time"}
+        w = world(
+            dag("d", task("wait", deferral=600, duration=2, **sensor), catchup=False, **HOURLY)
+        )
+        w.advance(100)  # the 23:00 run, created at T0 (its interval's end), deferred
+        run = w.run("d")
+        assert run.data_interval_end == T0
+        ti = w.ti(run, "wait")
+        assert ti.state == "deferred"
+        assert ti.last_try is not None
+        assert ti.last_try.deferred_until == T0 + timedelta(seconds=600)
+        w.advance_to(700)
+        [_, resumed_at] = w.entered("wait", "scheduled", run)
+        assert resumed_at == 601  # the trigger fired at 00:10, the task resumed
+        assert ti.state == "success"
+        assert [x.key for x in w.sim.store.xcoms] == []
 
     def test_deferred_instances_hold_no_pool_slot(self, world: Callable[..., World]) -> None:
         w = world(
@@ -351,7 +418,6 @@ class TestScheduledRuns:
             "scheduled__2023-04-01T00:00:00+00:00",
             "scheduled__2023-04-01T01:00:00+00:00",
         ]
-
 
     def test_at_max_active_runs_next_dagrun_stays_on_the_last_run(
         self, world: Callable[..., World]
