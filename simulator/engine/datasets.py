@@ -1,6 +1,12 @@
 """Dataset-triggered runs: a DAG scheduled on datasets runs once every one
 of them has been updated since its last run (Airflow's DatasetDagRunQueue).
 
+A dataset's queue row for a DAG is inserted on conflict do nothing: it
+keeps the time of the first event since the DAG's last run. The run's
+logical date is the latest of those times, and it consumes the events up
+to that date; later ones wait, unqueued, for the next run
+(DatasetManager._queue_dagruns, SchedulerJob._create_dag_runs_dataset_triggered).
+
 The consumers of each URI are indexed (rebuilt when DAGs come or go), so an
 update does not walk every DAG of the world.
 """
@@ -28,6 +34,9 @@ class DatasetTriggers:
         self._queue: dict[str, dict[str, list[int]]] = {}
         # URI -> ids of the DAGs scheduled on it, in DAG order; None: to rebuild.
         self._consumers: dict[str, list[str]] | None = None
+        # Per consuming DAG: the newest event id when its last run was made;
+        # only events after it make queue rows (older ones wait unqueued).
+        self._after: dict[str, int] = {}
 
     @property
     def queue(self) -> dict[str, dict[str, list[int]]]:
@@ -35,8 +44,14 @@ class DatasetTriggers:
         never write (a snapshot records it)."""
         return self._queue
 
-    def load(self, queue: dict[str, dict[str, list[int]]]) -> None:
-        self._queue = queue
+    @property
+    def after(self) -> dict[str, int]:
+        """Per consuming DAG: the newest event id when its last run was made;
+        read, never write (a snapshot records it)."""
+        return self._after
+
+    def load(self, queue: dict[str, dict[str, list[int]]], after: dict[str, int]) -> None:
+        self._queue, self._after = queue, after
 
     def forget(self) -> None:
         """DAGs came or went: the consumer index is rebuilt when next needed."""
@@ -54,41 +69,54 @@ class DatasetTriggers:
 
     def updated(self, event: DatasetEvent, uri: str) -> None:
         """Queue the event for each DAG scheduled on the dataset; trigger the
-        ones whose datasets have all been updated."""
+        ones whose datasets all have a queue row."""
         for dag in self._consumers_of(uri):
             queue = self._queue.setdefault(dag.dag_id, {})
             queue.setdefault(uri, []).append(event.id)
-            if (
-                all(queue.get(u) for u in dag.schedule.value)
-                and not dag.is_paused
-                and runnable(dag)  # active, and its file parses
-                and not self.scheduler.down  # it triggers when the scheduler returns
-            ):
-                self._trigger(dag, queue)
+            if not dag.is_paused and runnable(dag) and not self.scheduler.down:
+                self.resume(dag)  # else it triggers when the scheduler can
 
     def resume(self, dag: Dag) -> None:
-        """Trigger what was queued while the DAG was paused (or its file did
-        not parse, or the scheduler was down)."""
+        """Trigger the DAG when every dataset it is scheduled on has a queue
+        row (what was queued while it was paused, its file did not parse or
+        the scheduler was down, too)."""
         queue = self._queue.get(dag.dag_id)
-        if (
-            dag.schedule.kind == DATASETS
-            and queue
-            and all(queue.get(u) for u in dag.schedule.value)
-        ):
-            self._trigger(dag, queue)
+        if dag.schedule.kind != DATASETS or not queue:
+            return
+        after = self._after.get(dag.dag_id, 0)
+        rows = []
+        for uri in dict.fromkeys(dag.schedule.value):
+            row = next((i for i in queue.get(uri, ()) if i > after), None)
+            if row is None:
+                return
+            rows.append(row)
+        self._trigger(dag, queue, rows)
 
-    def _trigger(self, dag: Dag, queue: dict[str, list[int]]) -> None:
-        now = self.scheduler.events.now
-        consumed = sorted(i for ids in queue.values() for i in ids)
-        queue.clear()
-        events = [self.store.dataset_events.require(i) for i in consumed]
-        interval = self._source_interval(events, now)
-        run_id = timetable.run_id_for("dataset_triggered", now)
+    def _trigger(self, dag: Dag, queue: dict[str, list[int]], rows: list[int]) -> None:
+        events = self.store.dataset_events
+        logical = max(events.require(i).timestamp for i in rows)
+        consumed: list[int] = []
+        for uri, ids in list(queue.items()):
+            later = []
+            for i in ids:
+                event = events.get(i)  # None: cleaned up by retention
+                (later if event is not None and event.timestamp > logical else consumed).append(i)
+            if later:
+                queue[uri] = later
+            else:
+                del queue[uri]
+        consumed.sort()
+        self._after[dag.dag_id] = events.next_id - 1  # the queue rows are deleted
+        run_id = timetable.run_id_for("dataset_triggered", logical)
+        if (dag.dag_id, run_id) in self.store.dag_runs:
+            return
+        sources = [e for i in consumed if (e := events.get(i)) is not None]
         run = self.scheduler.create_run(
-            dag, run_id=run_id, logical=now, interval=interval, run_type="dataset_triggered"
-        )
+            dag, run_id=run_id, logical=logical, interval=self._source_interval(sources, logical),
+            run_type="dataset_triggered",
+        )  # fmt: skip
         run.consumed_events = consumed
-        for event in events:
+        for event in sources:
             event.created_dagruns.append(run.key)
 
     def _source_interval(self, events: list[DatasetEvent], now: datetime) -> timetable.Interval:

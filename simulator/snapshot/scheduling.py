@@ -252,6 +252,7 @@ def dump_scheduler(scheduler: Scheduler, live: dict[int, TaskInstance]) -> dict[
             dag_id: {uri: list(ids) for uri, ids in queue.items()}
             for dag_id, queue in scheduler.datasets.queue.items()
         },
+        "dataset_after": dict(scheduler.datasets.after),
     }
     outage = scheduler.outage
     if outage.down:
@@ -283,7 +284,7 @@ def load_scheduler(
     instants: Instants | None = None,
 ) -> None:
     keys = ("next_seq", "waiting", "parked", "released", "dataset_queue")
-    spec = mapping(node, path, keys, ("outage",))
+    spec = mapping(node, path, keys, ("outage", "dataset_after"))
     next_seq = integer(spec["next_seq"], join(path, "next_seq"), 0)
     entries = _Entries(scheduler.store, live, next_seq)
     waiting: dict[str, list[Waiting]] = {}
@@ -309,8 +310,13 @@ def load_scheduler(
     scheduler.store.released = {
         text(d, join(join(path, "released"), i)) for i, d in enumerate(released)
     }
+    where = join(path, "dataset_after")
+    after = {
+        dag_id: integer(value, join(where, dag_id), 0)
+        for dag_id, value in _object(spec.get("dataset_after", {}), where).items()
+    }
     scheduler.datasets.load(
-        _queue(spec["dataset_queue"], join(path, "dataset_queue"), scheduler.store)
+        _queue(spec["dataset_queue"], join(path, "dataset_queue"), scheduler.store), after
     )
     scheduler.load(waiting, parked, next_seq, creation)
     # The engine's events are loaded (and checked) already.

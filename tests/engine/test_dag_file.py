@@ -163,7 +163,9 @@ class TestBreak:
         assert (w.dag("consumer").is_active, w.runs("consumer")) == (True, [])
         w.sim.actions.repair_dag_file(w.dag("consumer"))
         [run] = w.runs("consumer")
-        assert seconds(run.logical_date) == 100
+        assert seconds(run.queued_at) == 100
+        # The logical date is the queue row's: the dataset event's time.
+        assert run.logical_date == w.sim.store.dataset_events.require(1).timestamp
 
 
 class TestDeactivation:

@@ -225,11 +225,14 @@ class TestWhileDown:
         assert w.runs("consumer") == []
         up(w, 200)
         [run] = w.runs("consumer")
-        assert (run.run_type, seconds(run.logical_date), run.consumed_events) == (
+        # Made at the return; its logical date is the queue row's: the event's.
+        event = w.sim.store.dataset_events.require(1)
+        assert (run.run_type, run.logical_date, run.consumed_events) == (
             "dataset_triggered",
-            200,
+            event.timestamp,
             [1],
         )
+        assert seconds(run.queued_at) == 200
 
     def test_queued_runs_start_when_the_scheduler_returns(
         self, world: Callable[..., World]

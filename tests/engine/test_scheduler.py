@@ -19,7 +19,7 @@ import pytest
 from simulator.engine.executor import retry_delay
 from simulator.engine.lifecycle import OCCUPYING
 from simulator.state.dag_model import Task
-from tests.engine.conftest import T0, World, dag, seconds, task
+from tests.engine.conftest import T0, World, dag, restored, seconds, task
 
 TRY = ["scheduled", "queued", "running"]  # how every try starts
 HOURLY = {"schedule": "@hourly", "start_date": "2023-03-31T21:00:00+00:00"}
@@ -601,6 +601,31 @@ class TestDatasets:
         [run] = w.runs("cons")
         assert run.consumed_events == [1, 2, 3]
         assert [e.created_dagruns for e in w.sim.store.dataset_events] == [[run.key]] * 3
+
+    def test_the_first_queued_event_dates_the_run(self, world: Callable[..., World]) -> None:
+        """The queue row is insert-on-conflict-do-nothing: it keeps the first
+        event's time, which becomes the run's logical date; only events up
+        to it are consumed, the later one waits for the next run."""
+        w = world(producer("prod", CLEANED), consumer("cons", CLEANED))
+        w.pause("cons")
+        w.trigger("prod", "r1")
+        w.advance(100)
+        w.trigger("prod", "r2")
+        w.advance(100)
+        first, _ = w.sim.store.dataset_events
+        w.unpause("cons")
+        [run] = w.runs("cons")
+        assert (run.logical_date, run.consumed_events) == (first.timestamp, [first.id])
+        assert run.run_id == f"dataset_triggered__{first.timestamp.isoformat()}"
+        assert seconds(run.queued_at) == w.now
+        w.advance(100)
+        assert len(w.runs("cons")) == 1  # the second event made no queue row: it came before
+        w.trigger("prod", "r3")
+        w.advance(100)
+        third = w.sim.store.dataset_events.require(3)
+        [_, later] = w.runs("cons")
+        assert (later.logical_date, later.consumed_events) == (third.timestamp, [2, 3])
+        assert restored(w.sim).scheduler.datasets.after == {"cons": 3}  # a snapshot keeps it
 
     def test_every_consumer_is_triggered(self, world: Callable[..., World]) -> None:
         w = world(producer("prod", CLEANED), consumer("c1", CLEANED), consumer("c2", CLEANED))
