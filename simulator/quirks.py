@@ -563,6 +563,29 @@ QUIRKS: list[Quirk] = [
         _trigger_rules,
     ),
     Quirk(
+        "scheduler-reacts-at-once",
+        SIMULATOR,
+        ("get_dag_runs", "get_dag_run", "get_task_instances", "get_task_instance"),
+        "What the scheduler decides when a task ends (the next tasks scheduled, the run's "
+        "state, the next run created) happens at that instant; Airflow's waits for its next "
+        "loop, about a second later. Runs the API queues do wait for the next loop.",
+    ),
+    Quirk(
+        "dag-files-parsed-together",
+        SIMULATOR,
+        ("get_dags", "get_dag"),
+        "Every DAG file is parsed at the same beat, every 30 s from the world's origin "
+        "(`last_parsed_time`); Airflow's DAG processor parses them one after another.",
+    ),
+    Quirk(
+        "run-deadlock-waits",
+        SIMULATOR,
+        ("get_dag_runs", "get_dag_run"),
+        "A run none of whose unfinished tasks can ever start (`all_skipped` below an "
+        "upstream_failed task, a `depends_on_past` whose past failed) stays `running`; "
+        "Airflow's scheduler marks it failed as deadlocked.",
+    ),
+    Quirk(
         "task-ui-color-by-operator",
         SIMULATOR,
         ("get_tasks", "get_task"),
