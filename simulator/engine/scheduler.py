@@ -5,6 +5,8 @@ instances waiting meanwhile: engine/queues.py).
 
 Event-driven: nothing polls. A run is re-examined when one of its task
 instances finishes; waiting instances are dispatched when a slot frees.
+The loop's beats (engine/loop.py) start the runs the API queued and stamp
+what each loop and parse stamps.
 Per-DAG questions (active runs, the previous run) are answered from the
 store's indices, never by walking every run of the DAG.
 
@@ -369,16 +371,20 @@ class Scheduler:
                     if task.branches and branching.previously_skipped(
                         self.store, ti, task.branches
                     ):
-                        self._skip(ti, lc.SKIPPED, task, pending)
+                        self._finish_unrun(ti, lc.SKIPPED, task, pending)
                     elif not task.depends_on_past or self._past_done(run, ti):
                         if task.empty:
-                            self._skip(ti, lc.SUCCESS, task, pending)
+                            self._finish_unrun(ti, lc.SUCCESS, task, pending)
                         else:
                             self._enqueue(ti, run)
                 elif decided != lc.WAIT:
-                    self._skip(ti, lc.SKIPPED if decided == lc.SKIP else decided, task, pending)
+                    self._finish_unrun(
+                        ti, lc.SKIPPED if decided == lc.SKIP else decided, task, pending
+                    )
 
-    def _skip(self, ti: TaskInstance, state: str, task: TaskPlan, pending: list[str]) -> None:
+    def _finish_unrun(
+        self, ti: TaskInstance, state: str, task: TaskPlan, pending: list[str]
+    ) -> None:
         """Finished without running: skipped or upstream_failed by its
         trigger rule, or an empty task's success; its downstream tasks are next."""
         lc.set_state(self.store, ti, state)
