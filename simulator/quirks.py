@@ -119,6 +119,15 @@ QUIRKS: list[Quirk] = [
         "failed request changes no state.",
     ),
     Quirk(
+        "task-run-rows-at-the-start",
+        SIMULATOR,
+        ("get_event_logs", "get_event_log"),
+        "A try's two `cli_task_run` rows (its worker's `airflow tasks run --local` and the "
+        "forked `--raw` task's) carry the try's start instant, as its `running` row does, in "
+        "Airflow's order; Airflow writes the first while the worker parses the DAG file, a "
+        "second or so before, and the second tens of milliseconds after.",
+    ),
+    Quirk(
         "dag-warnings-key",
         AIRFLOW,
         ("get_dag_warnings",),

@@ -37,7 +37,7 @@ from simulator.state.journal import Journal
 from simulator.state.run_model import Dataset
 from simulator.state.security import DAG_PREFIX, hash_password
 from simulator.state.store import Store
-from simulator.world import seed_installation, seed_resources
+from simulator.world import seed_installation, seed_resources, start_components
 
 SCHEDULER_HEARTBEAT = timedelta(seconds=5)
 REGISTRATION_ROLE = "Public"  # what a user defined without roles gets, as POST /users
@@ -113,6 +113,7 @@ class Simulator:
         self.retention = Retention(self.store, self.engine, self.actions, s.retention_days)
         self._passwords: dict[int, str] = {}
         seed_installation(self.store, world)
+        start_components(self.store, self.origin)
         self._add_users(world)
         seed_resources(self.store, world, parsed_at=s.start)
         self.add_dags(world.dags)

@@ -1,8 +1,9 @@
 """The world a simulator starts from: Airflow 2.5.3 as installed (fixtures/:
-security model, providers, plugins, configuration), then what the scenario
-adds to it (roles, pools, connections, variables, import errors, DAG
-warnings, configuration, plugins, providers). DAGs and users are the
-simulator's own steps, since the engine and the password hashing own them.
+security model, providers, plugins, configuration) with its components
+started (their `cli_*` audit rows), then what the scenario adds to it
+(roles, pools, connections, variables, import errors, DAG warnings,
+configuration, plugins, providers). DAGs and users are the simulator's own
+steps, since the engine and the password hashing own them.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import yaml
 from simulator.scenario.dags import parse_instant
 from simulator.scenario.documents import bundled_dir
 from simulator.scenario.model import Scenario
+from simulator.state.deployment import COMPONENTS, OS_USER, cli_extra
 from simulator.state.entities import (
     Connection,
     DagImportError,
     DagWarning,
+    EventLog,
     Plugin,
     Pool,
     Provider,
@@ -70,6 +73,15 @@ def seed_installation(store: Store, scenario: Scenario) -> None:
     for section, options in scenario.config.items():
         # Values as Airflow prints them: str() (booleans as True/False).
         store.config.setdefault(section, {}).update({k: str(v) for k, v in options.items()})
+
+
+def start_components(store: Store, at: datetime) -> None:
+    """The installation's components start (state/deployment.py): each
+    `airflow` command logs itself (utils/cli.py action_cli), a `cli_<name>`
+    row with no DAG or task."""
+    for name, host, command in COMPONENTS:
+        extra = cli_extra(host, command)
+        store.event_logs.add(EventLog(when=at, event=f"cli_{name}", owner=OS_USER, extra=extra))
 
 
 def seed_resources(store: Store, scenario: Scenario, parsed_at: datetime) -> None:

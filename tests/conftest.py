@@ -16,6 +16,7 @@ from simulator.config import Settings
 from simulator.server.app import create_app
 from simulator.server.keys import SIM
 from simulator.simulator import Simulator
+from simulator.state.deployment import COMPONENTS
 from simulator.testing.live import LiveServer, live_server
 
 DOCS = (
@@ -48,6 +49,10 @@ def problem(
         "type": DOCS + name if name else "about:blank",
     }
 
+
+# Every world's audit log starts with the rows its components wrote as they
+# started (cli_scheduler, cli_triggerer, cli_webserver, cli_worker x 4).
+STARTUP_ROWS = len(COMPONENTS)
 
 # Response validation is always on in tests; a cheap hash keeps user creation fast.
 # DAG-side tests run in the bundled `ci` world (frozen at 2023-04-01, seed 0).

@@ -56,15 +56,16 @@ from simulator.engine.outage import Held
 from simulator.engine.rng import RandomStreams, gauss, unit, units
 from simulator.engine.scheduler import PRIORITY_FINISH, Scheduler
 from simulator.state.dag_model import DATE_TIME_SENSORS, Task, target_time
+from simulator.state.deployment import WORKER_HOSTS
 from simulator.state.run_model import DatasetEvent, RowsXCom, TaskInstance, TaskTry, XCom
 from simulator.state.store import Store
 
-WORKERS = 4  # hostnames worker-0 .. worker-3, as a Celery deployment names them
-HOSTNAMES = tuple(f"worker-{n}" for n in range(WORKERS))  # shared by every try
+WORKERS = len(WORKER_HOSTS)  # worker-0 .. worker-3, Celery workers (state/deployment.py)
+HOSTNAMES = WORKER_HOSTS  # shared by every try
 PICKUP = (1.0, 3.0)  # seconds from queued to running
 PICKUP_LOW, PICKUP_SPAN = PICKUP[0], PICKUP[1] - PICKUP[0]
 TRIGGER_RESUME = 1.0  # seconds from a fired trigger to the task being scheduled
-KILL = 5.0  # seconds from clearing a running try to its worker killing it (a heartbeat)
+HEARTBEAT = timedelta(seconds=5)  # a LocalTaskJob's ([scheduler] job_heartbeat_sec), from its start
 DEFER_AFTER = 1.0  # seconds from a deferrable try starting to its deferral
 RETURN_VALUE = "return_value"
 MAX_DELAY = timedelta.max.total_seconds() - 1  # where Airflow caps a backoff
@@ -187,7 +188,13 @@ class Executor:
         attempt = TaskTry(ti.try_number, hostname, pid, now, job_id=self.store.next_job_id)
         self.store.next_job_id += 1
         ti.add_try(attempt)
-        self.store.event_logs.add_task_event(now, lc.RUNNING, ti)
+        # The worker's `airflow tasks run --local` logs its command (cli_task_run),
+        # its LocalTaskJob sets the instance running (the `running` row) and
+        # forks the `--raw` task, whose `tasks run` logs too: three rows, at
+        # the try's start instant here (quirk task-run-rows-at-the-start:
+        # Airflow's first comes while the worker parses the DAG file, the
+        # last tens of milliseconds after).
+        self.store.event_logs.add_try_start(now, ti, hostname)
         if effect is not None:
             mark_try(attempt, effect)
             if effect.stuck_running:  # its worker stops heartbeating
@@ -354,18 +361,25 @@ class Executor:
             self.scheduler.dataset_updated(event, uri)
 
     def restart(self, ti: TaskInstance, task: Task) -> None:
-        """A running try was cleared: its worker kills it at the next heartbeat
-        and, restarting being always eligible, it goes up for retry."""
+        """A running try was cleared: the instance is restarting until its
+        job terminates the task (`killed_at`)."""
         self.stop(ti)
         lc.set_state(self.store, ti, lc.RESTARTING)
-        self.pend(ti, self.events.now + timedelta(seconds=KILL), KILLED)
+        attempt = ti.last_try
+        start = attempt.start_date if attempt is not None else self.events.now
+        self.pend(ti, killed_at(start, self.events.now), KILLED)
 
     def _killed(self, ti: TaskInstance, task: Task) -> None:
+        """The task's SIGTERM handler raised: handle_failure writes the
+        `failed` row and, a restarting instance being always eligible to
+        retry, puts it up for retry."""
         now = self.events.now
         ti.end_date, ti.timed = now, True
         attempt = ti.last_try
         if attempt is not None:
             attempt.end_date, attempt.outcome = now, lc.UP_FOR_RETRY
+            attempt.cleared = True
+        self._log_event(ti, task, lc.FAILED)
         self.retry_later(ti, task)
 
     def stop(self, ti: TaskInstance) -> None:
@@ -436,3 +450,13 @@ def resumes(last: TaskTry | None) -> bool:
     mark ended, giving its try number back, does not: the next run is a try
     of its own)."""
     return last is not None and last.outcome == lc.DEFERRED and not last.given_back
+
+
+def killed_at(start: datetime, cleared: datetime) -> datetime:
+    """When the job of a try started at `start` terminates it, the instance
+    cleared at `cleared` (jobs/local_task_job.py heartbeat_callback): its
+    first heartbeat after the clear finds the state changed and lets it pass
+    once (`_state_change_checks`, in case the task itself just set it); the
+    next logs "externally set to restarting" and terminates the task."""
+    first = start + ((cleared - start) // HEARTBEAT + 1) * HEARTBEAT
+    return first + HEARTBEAT

@@ -6,7 +6,9 @@ clock: each attempt's file holds the lines Airflow writes (dependency checks,
 "Marking task as ..."), stamped by the TimezoneAware formatter
 (`[2023-04-01T00:00:01.531+0000] {taskinstance.py:1090} INFO - ...`). Line
 numbers are those of the 2.5.3 sources on the image's Python 3.7. A running
-attempt's file ends where the clock is. A fault's effect shows: a `fail`
+attempt's file ends where the clock is. One whose instance was marked or
+cleared while it ran ends where its job terminated it (SIGTERM; a cleared
+one fails and goes up for retry). A fault's effect shows: a `fail`
 try's traceback ends in its message; a `stuck` try's file ends where its
 worker stopped (nothing is written for it after: the zombie is failed by
 the DAG processor, whose task logger has no file).
@@ -22,7 +24,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from simulator.engine.effects import FAIL, STUCK
+from simulator.engine.effects import STUCK
 from simulator.errors import BadRequest
 from simulator.schemas.common import strftime
 from simulator.schemas.task_instance import (
@@ -31,12 +33,12 @@ from simulator.schemas.task_instance import (
     deferred_at,
     rendered_value,
 )
+from simulator.schemas.tracebacks import SIGTERM_ERROR, failure_traceback, sigterm_traceback
 from simulator.state.dag_model import Dag, Task
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry
 
 LOG_FOLDER = "/opt/airflow/logs"
 WORKER_LOG_PORT = 8793
-SITE = "/home/airflow/.local/lib/python3.7/site-packages"
 RULE = "\n" + "-" * 80
 BAD_SIGNATURE = "Bad Signature. Please use only the tokens provided by the API."
 ACTIVE = ("running", DEFERRED)
@@ -159,7 +161,9 @@ def _attempt_lines(
     outcome = attempt.outcome
     if attempt.effect == STUCK:
         return  # its worker stopped writing
-    if outcome == DEFERRED:
+    if attempt.cleared and attempt.end_date is not None:
+        yield from _killed_lines(subject, position, attempt)
+    elif outcome == DEFERRED:
         yield from _deferral_lines(subject, position, attempt)
     elif outcome is not None and attempt.end_date is not None:
         yield from _end_lines(subject, position, attempt, outcome)
@@ -263,56 +267,6 @@ def _operator_end(subject: LogSubject, when: datetime, outcome: str) -> Iterator
         yield when, "python.py:177", "INFO", f"Done. Returned value was: {subject.returned}"
 
 
-# Where a failed try raised, per operator: traceback frames and the exception line.
-Frame = tuple[str, int, str, str]
-_FAILURES: dict[str, tuple[list[Frame], str]] = {
-    "BashOperator": (
-        [("airflow/operators/bash.py", 197, "execute",
-          'f"Bash command failed. The command returned a non-zero exit code {result.exit_code}."')],
-        "airflow.exceptions.AirflowException: "
-        "Bash command failed. The command returned a non-zero exit code 1.",
-    ),
-    "PythonOperator": (
-        [("airflow/operators/python.py", 175, "execute",
-          "return_value = self.execute_callable()"),
-         ("airflow/operators/python.py", 192, "execute_callable",
-          "return self.python_callable(*self.op_args, **self.op_kwargs)")],
-        "ValueError: upstream data is incomplete",
-    ),
-    "SimpleHttpOperator": (
-        [("airflow/providers/http/operators/http.py", 124, "execute",
-          "response = http.run(self.endpoint, self.data, self.headers, self.extra_options)"),
-         ("airflow/providers/http/hooks/http.py", 153, "check_response",
-          'raise AirflowException(str(response.status_code) + ":" + response.reason)')],
-        "airflow.exceptions.AirflowException: 429:Too Many Requests",
-    ),
-}  # fmt: skip
-_DEFAULT_FAILURE: tuple[list[Frame], str] = (
-    [("airflow/models/baseoperator.py", 1396, "execute", "raise NotImplementedError()")],
-    "airflow.exceptions.AirflowException: Task failed",
-)
-
-
-def _failure(subject: LogSubject, attempt: TaskTry) -> str:
-    """The traceback a failed try logged: a timeout, or the operator's own error."""
-    task = subject.task
-    assert attempt.end_date is not None
-    ran = (attempt.end_date - attempt.start_date).total_seconds()
-    if task is not None and task.execution_timeout is not None and ran >= task.execution_timeout:
-        frames: list[Frame] = [("airflow/utils/timeout.py", 69, "handle_timeout",
-                                "raise AirflowTaskTimeout(self.error_message)")]  # fmt: skip
-        error = f"airflow.exceptions.AirflowTaskTimeout: Timeout, PID: {attempt.pid}"
-    else:
-        frames, error = _FAILURES.get(subject.ti.operator or "", _DEFAULT_FAILURE)
-        if attempt.effect == FAIL:  # a fault's failure, raised where the operator's would be
-            error = f"airflow.exceptions.AirflowException: {attempt.message}"
-    text = "".join(
-        f'  File "{SITE}/{path}", line {line}, in {function}\n    {code}\n'
-        for path, line, function, code in frames
-    )
-    return f"Traceback (most recent call last):\n{text}{error}"
-
-
 def _end_lines(
     subject: LogSubject, position: int, attempt: TaskTry, outcome: str
 ) -> Iterator[Line]:
@@ -323,7 +277,7 @@ def _end_lines(
     if outcome == "success":
         yield end, "taskinstance.py:1332", "INFO", marking
     else:
-        error = _failure(subject, attempt)
+        error = failure_traceback(subject.task, ti.operator, attempt)
         yield end, "taskinstance.py:1776", "ERROR", "Task failed with exception\n" + error
         yield end, "taskinstance.py:1332", "INFO", marking
         job = subject.job_ids.get(position, 0)
@@ -397,13 +351,60 @@ def _deferral_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Ite
 
 def _stopped_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Iterator[Line]:
     """A try whose instance was marked while it ran: the job notices on its
-    next heartbeat and terminates the task."""
+    next heartbeat and terminates the task, whose SIGTERM handler finds the
+    state finished and returns; its process exits with 0."""
     ti, tries = subject.ti, subject.ti.tries
     later = tries[position + 1].start_date if position + 1 < len(tries) else None
     stop = ti.end_date if ti.end_date and ti.end_date >= attempt.start_date else later
-    when, pid = stop or attempt.start_date, attempt.pid
-    externally = f"State of this instance has been externally set to {ti.state}."
+    when = stop or attempt.start_date
+    yield from _sigterm_lines(subject, attempt, when, str(ti.state))
+    yield _reaped(attempt, when, 0)
+
+
+def _killed_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Iterator[Line]:
+    """A try whose instance was cleared while it ran (restarting): its job
+    terminates it (executor.killed_at); the task's SIGTERM handler raises,
+    handle_failure logs the error and marks it up for retry (restarting is
+    always eligible), and its process exits with 1."""
+    ti, end = subject.ti, attempt.end_date
+    assert end is not None
+    yield from _sigterm_lines(subject, attempt, end, "restarting")
+    error = sigterm_traceback(ti.operator)
+    yield end, "taskinstance.py:1776", "ERROR", "Task failed with exception\n" + error
+    marking = _marking(subject, "UP_FOR_RETRY", _try_start(subject, position), end)
+    yield end, "taskinstance.py:1332", "INFO", marking
+    job = subject.job_ids.get(position, 0)
+    failed = f"Failed to execute job {job} for task {ti.task_id} ({SIGTERM_ERROR}; {attempt.pid})"
+    yield end, "standard_task_runner.py:104", "ERROR", failed
+    yield _reaped(attempt, end, 1)
+
+
+def _sigterm_lines(
+    subject: LogSubject, attempt: TaskTry, when: datetime, state: str
+) -> Iterator[Line]:
+    """The job terminates the task (local_task_job.py heartbeat_callback,
+    then process_utils.py reap_process_group); the task's SIGTERM handler
+    (taskinstance.py) calls the operator's on_kill."""
+    pid = attempt.pid
+    externally = f"State of this instance has been externally set to {state}."
     yield when, "local_task_job.py:277", "WARNING", externally + " Terminating instance."
     signal = f"Sending Signals.SIGTERM to group {pid}. PIDs of all processes in the group: [{pid}]"
     yield when, "process_utils.py:129", "INFO", signal
+    yield when, "process_utils.py:84", "INFO", f"Sending the signal Signals.SIGTERM to group {pid}"
     yield when, "taskinstance.py:1488", "ERROR", "Received SIGTERM. Terminating subprocesses."
+    if subject.ti.operator == "BashOperator":  # SubprocessHook.send_sigterm
+        yield when, "subprocess.py:104", "INFO", "Sending SIGTERM signal to process group"
+
+
+def _reaped(attempt: TaskTry, when: datetime, code: int) -> Line:
+    """psutil.wait_procs's callback once the task's process (forked as the
+    try started) has exited; psutil shows its start as a time of day, with
+    the date once a day old."""
+    pid, created = attempt.pid, _ms(attempt.start_date, 20)
+    recent = (when - created).total_seconds() < 86400
+    started = created.strftime("%H:%M:%S" if recent else "%Y-%m-%d %H:%M:%S")
+    process = (
+        f"psutil.Process(pid={pid}, status='terminated', exitcode={code}, started={started!r})"
+    )
+    reaped = f"Process {process} ({pid}) terminated with exit code {code}"
+    return when, "process_utils.py:79", "INFO", reaped

@@ -19,6 +19,7 @@ from simulator.schemas.common import isoformat, strftime
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
 from simulator.schemas.page import Item, Page
 from simulator.state.dag_model import Task, target_time
+from simulator.state.deployment import TRIGGERER_HOST
 from simulator.state.queries import TiQuery
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry
 
@@ -28,7 +29,6 @@ NOT_INTEGER = "Not a valid integer."
 TRIGGER_CLASSPATH = "airflow.triggers.temporal.DateTimeTrigger"
 # The triggerer's job row: the scheduler took id 1 when the deployment started.
 TRIGGERER_JOB_ID = 2
-TRIGGERER_HOST = "triggerer-0"
 EXECUTOR_CLASS = "CeleryExecutor"
 BATCH_DATES = (
     "execution_date_gte",

@@ -7,7 +7,8 @@ keys `loose` lists. `tries` is each instance's number of tries; the rows
 of `task_tries` are those tries, instance by instance, first to last (a
 try's start is relative to its instance's start_date). The columns of a
 fault's effect on a try (fault, effect, message, factor) are written when
-some try has one; a snapshot without them has none. `job_id` and
+some try has one; a snapshot without them has none; so are the flags
+`given_back` and `cleared` (a clear terminated the try). `job_id` and
 `trigger_id` are the rows a try ran as and deferred to, with the ids the
 next ones get (`next_job_id`, `next_trigger_id`); a snapshot without them
 numbers the tries in start order, as the simulator did before it kept them.
@@ -60,6 +61,7 @@ TRY_SCALARS = (("try_number", "int"), ("hostname", "str"), ("pid", "int"), ("out
 EFFECT_SCALARS = (("fault", "str?"), ("effect", "str?"), ("message", "str?"), ("factor", "float?"))
 ID_SCALARS = (("job_id", "int"), ("trigger_id", "int?"))
 GIVEN_BACK = "given_back"  # written when some try has one (a mark while it was deferred)
+CLEARED = "cleared"  # written when some try has one (a clear terminated it)
 ID_COLUMNS = [n for n, _ in ID_SCALARS]
 COUNTERS = ("next_job_id", "next_trigger_id")
 EFFECTS = frozenset([*EFFECTS_NAMED, None])
@@ -90,8 +92,9 @@ def dump_instances(
     if any(attempt.effect is not None for attempt in attempts):
         for name, _ in EFFECT_SCALARS:
             try_columns[name] = pack(list(map(attrgetter(name), attempts)))
-    if any(attempt.given_back for attempt in attempts):
-        try_columns["given_back"] = pack([attempt.given_back for attempt in attempts])
+    for flag in (GIVEN_BACK, CLEARED):
+        if any(getattr(attempt, flag) for attempt in attempts):
+            try_columns[flag] = pack([getattr(attempt, flag) for attempt in attempts])
     try_columns["job_id"] = pack(delta([attempt.job_id for attempt in attempts]))
     try_columns["trigger_id"] = pack([attempt.trigger_id for attempt in attempts])
     table = {
@@ -193,12 +196,13 @@ def _load_tries(
     total = sum(counts)
     integer(spec["count"], join(path, "count"), total, total)
     required = TRY_COLUMNS[: -len(EFFECT_COLUMNS)]
-    optional = [*EFFECT_COLUMNS, *ID_COLUMNS, GIVEN_BACK]
+    optional = [*EFFECT_COLUMNS, *ID_COLUMNS, GIVEN_BACK, CLEARED]
     cols = Columns(spec["columns"], join(path, "columns"), required, total, optional)
     values = [cols.typed(name, kind) for name, kind in TRY_SCALARS]
     among(values[3], STATES, cols.where("outcome"))
     effects = _effects(cols, total)
     given_back = iter(cols.typed(GIVEN_BACK, "bool") if cols.has(GIVEN_BACK) else [])
+    cleared = iter(cols.typed(CLEARED, "bool") if cols.has(CLEARED) else [])
     owner = [micros["start_date"][row] for row, n in enumerate(counts) for _ in range(n)]
     moments, _ = cols.times(TRY_TIMES, instants, {"owner": owner})
     if None in moments["start_date"]:
@@ -212,6 +216,7 @@ def _load_tries(
             attempt = TaskTry(number, hostname, pid, start, end, outcome, attempt)
             attempt.deferred_until = deferred
             attempt.given_back = next(given_back, False)
+            attempt.cleared = next(cleared, False)
             if effects is not None:
                 marked = next(effects)
                 if any(value is not None for value in marked):

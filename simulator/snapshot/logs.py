@@ -1,10 +1,12 @@
-"""The event log in a snapshot: one row per id from `first_id` (1 unless
-retention dropped older rows; only written then), ids are positions from
-there (a deleted row leaves a hole). A task try's row has its task instance's id as
-`subject`, its time (`when`, an anchor column: rows are written in time
-order) and its event's `code` in `events`; the API's own rows (subject 0)
-are listed whole under `audit`, and the instances whose run was deleted
-under `orphans`, with the owner and execution date their rows show.
+"""The event log in a snapshot: one entry per position, its rows' ids
+from `first_id` (1 unless retention dropped older rows; only written then)
+on, in entry order (a deleted row leaves a hole). A task try's entry has its
+task instance's id as `subject`, its time (`when`, an anchor column: rows
+are written in time order) and the `code` of its label in `events` (an
+event, or `running@<host>`: a try's start, three rows; state/event_logs.py);
+the other rows (subject 0, one row each: the API's and the components') are
+listed whole under `audit`, and the instances whose run was deleted under
+`orphans`, with the owner and execution date their rows show.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from simulator.snapshot.codec import Columns, Instants, among, dump_instant, dum
 from simulator.snapshot.reading import SnapshotError, array, integer, join, mapping, text
 from simulator.snapshot.tables import columns, dump_rows, load_rows
 from simulator.state.entities import EventLog
-from simulator.state.event_logs import Context
+from simulator.state.event_logs import Context, parts_of
 from simulator.state.run_model import TaskInstance
 from simulator.state.store import Store
 
@@ -77,7 +79,6 @@ def load_logs(
     count = integer(spec["count"], join(path, "count"), 0)
     cols = Columns(spec["columns"], join(path, "columns"), COLUMNS, count)
     orphans = _orphans(spec["orphans"], join(path, "orphans"), live, instants)
-    audit = _audit(spec["audit"], join(path, "audit"), first_id, count, instants)
     codes = cols.typed("code", "int")
     among(codes, range(256), cols.where("code"))
     whens = cols.times((("when", None),), instants)[0]["when"]
@@ -98,27 +99,38 @@ def load_logs(
                 join(where, row),
                 "not a task try's row (an unknown task instance, no instant or no event)",
             )
+    firsts = _first_ids(ids, codes, events, first_id)
+    audit = _audit(spec["audit"], join(path, "audit"), firsts, instants)
     for position, entry in audit.items():
         if ids[position] != 0:
             raise SnapshotError(
-                join(path, "audit"), f"the row of id {first_id + position} is a task's"
+                join(path, "audit"), f"the row of id {firsts[position]} is a task's"
             )
         subjects[position] = entry
     store.event_logs.load((subjects, whens, bytes(codes), events), orphans.values(), first_id)
 
 
-def _audit(
-    node: object, path: str, first_id: int, count: int, instants: Instants
-) -> dict[int, EventLog]:
-    """Position -> row (row ids from `first_id`)."""
+def _first_ids(ids: list[int], codes: list[int], events: list[str], first_id: int) -> list[int]:
+    """The id of each entry's first row (a task entry's rows follow its label)."""
+    widths = [len(parts_of(label)) for label in events]
+    firsts, key = [], first_id
+    for subject, code in zip(ids, codes, strict=True):
+        firsts.append(key)
+        key += widths[code] if subject else 1
+    return firsts
+
+
+def _audit(node: object, path: str, firsts: list[int], instants: Instants) -> dict[int, EventLog]:
+    """Position -> row (an entry's id: `firsts`)."""
     spec = mapping(node, path, ("columns", "rows"))
     expected = [name for name, _ in columns(EventLog)]
     if spec["columns"] != expected:
         raise SnapshotError(join(path, "columns"), f"expected {expected}")
+    positions = {key: position for position, key in enumerate(firsts)}
     found: dict[int, EventLog] = {}
     for index, row in enumerate(load_rows(spec["rows"], join(path, "rows"), EventLog, instants)):
-        position = row.id - first_id
-        if not 0 <= position < count or position in found:
+        position = positions.get(row.id)
+        if position is None or position in found:
             raise SnapshotError(join(join(path, "rows"), index), "expected a new id of the log")
         found[position] = row
     return found

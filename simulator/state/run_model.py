@@ -95,6 +95,9 @@ class TaskTry:
     # deferred: Airflow then adds back the 1 it took off the try number when
     # the try deferred (api/common/mark_tasks.py).
     given_back = _Rare[bool](False)
+    # Whether the instance was cleared while this try ran: its job then
+    # terminated it (SIGTERM) and it went up for retry (engine/executor.py).
+    cleared = _Rare[bool](False)
     fault = _Rare[str | None](None)
     effect = _Rare[str | None](None)
     message = _Rare[str | None](None)
@@ -103,14 +106,15 @@ class TaskTry:
 
 @dataclass(slots=True)
 class TryExtra:
-    """A try's rare fields: when its trigger fires, the trigger row's id and
-    whether a mark gave back its try number; a fault's effect (the fault's
-    id, the effect (fail | stuck | slow), a failure's message, a slow try's
-    factor)."""
+    """A try's rare fields: when its trigger fires, the trigger row's id,
+    whether a mark gave back its try number and whether a clear terminated
+    it; a fault's effect (the fault's id, the effect (fail | stuck | slow), a
+    failure's message, a slow try's factor)."""
 
     deferred_until: datetime | None = None
     trigger_id: int | None = None
     given_back: bool = False
+    cleared: bool = False
     fault: str | None = None
     effect: str | None = None
     message: str | None = None

@@ -55,9 +55,24 @@ def log_body(event_log_id: int, event: str, owner: str, when: str, **fields: Any
     }
 
 
-FIRST = log_body(1, "variable.create", "bob", START, extra="[]")
+def cli_row(event_log_id: int, event: str, host: str, command: str) -> dict[str, Any]:
+    """A row an `airflow` command wrote as it started: its host and argv."""
+    extra = f'{{"host_name": "{host}", "full_command": "{command}"}}'
+    return log_body(event_log_id, event, "airflow", START, extra=extra)
+
+
+AIRFLOW = "'/home/airflow/.local/bin/airflow'"
+WORKER = f"[{AIRFLOW}, 'celery', 'worker']"
+# The installation's components as they started with the world.
+STARTUP = [
+    cli_row(1, "cli_scheduler", "scheduler-0", f"[{AIRFLOW}, 'scheduler']"),
+    cli_row(2, "cli_triggerer", "triggerer-0", f"[{AIRFLOW}, 'triggerer']"),
+    cli_row(3, "cli_webserver", "webserver-0", f"[{AIRFLOW}, 'webserver']"),
+    *(cli_row(4 + n, "cli_worker", f"worker-{n}", WORKER) for n in range(4)),
+]
+FIRST = log_body(8, "variable.create", "bob", START, extra="[]")
 SECOND = log_body(
-    2,
+    9,
     "dag_run.create",
     "admin",
     "2023-04-01T00:01:00+00:00",
@@ -66,7 +81,7 @@ SECOND = log_body(
     extra="[('dag_id', 'zeta')]",
 )
 THIRD = log_body(
-    3,
+    10,
     "connection.delete",
     "carol",
     "2023-04-01T00:02:00+00:00",
@@ -80,29 +95,29 @@ THIRD = log_body(
 class TestGetEventLog:
     async def test_returns_the_row(self, client: TestClient, sim: Simulator) -> None:
         seed_three(sim)
-        response = await client.get(f"{URL}/3", headers=ADMIN)
+        response = await client.get(f"{URL}/10", headers=ADMIN)
         assert response.status == 200
         assert response.content_type == "application/json"
         assert await response.json() == THIRD
 
     async def test_unset_columns_are_null(self, client: TestClient, sim: Simulator) -> None:
         sim.record_event("variable.create", owner="bob")
-        response = await client.get(f"{URL}/1", headers=ADMIN)
-        assert await response.json() == log_body(1, "variable.create", "bob", START)
+        response = await client.get(f"{URL}/8", headers=ADMIN)
+        assert await response.json() == log_body(8, "variable.create", "bob", START)
 
     async def test_fractional_seconds_render_as_six_digits(
         self, client: TestClient, sim: Simulator
     ) -> None:
         sim.advance(0.5)
         sim.record_event("variable.edit", owner="bob")
-        body = await (await client.get(f"{URL}/1", headers=ADMIN)).json()
+        body = await (await client.get(f"{URL}/8", headers=ADMIN)).json()
         assert body["when"] == "2023-04-01T00:00:00.500000+00:00"
 
     async def test_viewer_can_read(
         self, client: TestClient, sim: Simulator, make_user: Callable[..., dict[str, str]]
     ) -> None:
         sim.record_event("variable.create", owner="bob")
-        response = await client.get(f"{URL}/1", headers=make_user("viewer", "Viewer"))
+        response = await client.get(f"{URL}/8", headers=make_user("viewer", "Viewer"))
         assert response.status == 200
 
     async def test_404(self, client: TestClient) -> None:
@@ -134,47 +149,52 @@ class TestGetEventLog:
 
 
 class TestGetEventLogs:
-    async def test_empty(self, client: TestClient) -> None:
+    async def test_a_fresh_installation_holds_its_components_start(
+        self, client: TestClient
+    ) -> None:
         response = await client.get(URL, headers=ADMIN)
         assert response.status == 200
-        assert await response.json() == {"event_logs": [], "total_entries": 0}
+        assert await response.json() == {"event_logs": STARTUP, "total_entries": 7}
+        response = await client.get(f"{URL}/4", headers=ADMIN)
+        assert await response.json() == STARTUP[3]
 
     async def test_default_order_is_event_log_id(self, client: TestClient, sim: Simulator) -> None:
         seed_three(sim)
         response = await client.get(URL, headers=ADMIN)
         assert response.status == 200
         assert await response.json() == {
-            "event_logs": [FIRST, SECOND, THIRD],
-            "total_entries": 3,
+            "event_logs": [*STARTUP, FIRST, SECOND, THIRD],
+            "total_entries": 10,
         }
 
     async def test_limit_and_offset_keep_the_total(
         self, client: TestClient, sim: Simulator
     ) -> None:
         seed_three(sim)
-        response = await client.get(URL, params={"limit": 1, "offset": 1}, headers=ADMIN)
-        assert await response.json() == {"event_logs": [SECOND], "total_entries": 3}
+        response = await client.get(URL, params={"limit": 1, "offset": 8}, headers=ADMIN)
+        assert await response.json() == {"event_logs": [SECOND], "total_entries": 10}
 
     async def test_offset_past_the_end(self, client: TestClient, sim: Simulator) -> None:
         seed_three(sim)
         response = await client.get(URL, params={"offset": 10}, headers=ADMIN)
-        assert await response.json() == {"event_logs": [], "total_entries": 3}
+        assert await response.json() == {"event_logs": [], "total_entries": 10}
 
     @pytest.mark.parametrize(
         ("order_by", "expected"),
         [
-            ("event_log_id", [1, 2, 3]),
-            ("-event_log_id", [3, 2, 1]),
-            ("--event_log_id", [3, 2, 1]),  # every leading dash is stripped
-            ("when", [1, 2, 3]),  # alias of the dttm column
-            ("-when", [3, 2, 1]),
-            ("owner", [2, 1, 3]),
-            ("-owner", [3, 1, 2]),
-            ("event", [3, 2, 1]),
-            ("dag_id", [3, 2, 1]),  # NULLs last ascending (PostgreSQL)
-            ("-dag_id", [1, 2, 3]),  # and first descending
-            ("task_id", [3, 1, 2]),  # ties keep insertion order
-            ("execution_date", [3, 2, 1]),
+            # 1-7: the components' rows (owner airflow, no DAG, at the start); 8-10: seed_three's.
+            ("event_log_id", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),
+            ("-event_log_id", [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]),
+            ("--event_log_id", [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]),  # every leading dash is stripped
+            ("when", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),  # alias of the dttm column
+            ("-when", [10, 9, 1, 2, 3, 4, 5, 6, 7, 8]),  # ties keep insertion order
+            ("owner", [9, 1, 2, 3, 4, 5, 6, 7, 8, 10]),
+            ("-owner", [10, 8, 1, 2, 3, 4, 5, 6, 7, 9]),
+            ("event", [1, 2, 3, 4, 5, 6, 7, 10, 9, 8]),
+            ("dag_id", [10, 9, 1, 2, 3, 4, 5, 6, 7, 8]),  # NULLs last ascending (PostgreSQL)
+            ("-dag_id", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]),  # and first descending
+            ("task_id", [10, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            ("execution_date", [10, 9, 1, 2, 3, 4, 5, 6, 7, 8]),
         ],
     )
     async def test_order_by(
@@ -185,7 +205,7 @@ class TestGetEventLogs:
         assert response.status == 200
         body = await response.json()
         assert [log["event_log_id"] for log in body["event_logs"]] == expected
-        assert body["total_entries"] == 3
+        assert body["total_entries"] == 10
 
     @pytest.mark.parametrize(
         ("order_by", "name"),
@@ -227,7 +247,7 @@ class TestGetEventLogs:
         for order_by in (name, f"-{name}"):
             response = await client.get(URL, params={"order_by": order_by}, headers=ADMIN)
             assert response.status == 200
-            assert (await response.json())["total_entries"] == 3
+            assert (await response.json())["total_entries"] == 10
 
     async def test_401(self, client: TestClient) -> None:
         response = await client.get(URL)
@@ -256,9 +276,9 @@ class TestOfficialClient:
         seed_three(live.sim)
         api = EventLogApi(api_client)
         page = api.get_event_logs(limit=2, offset=1, order_by="-when")
-        assert page.total_entries == 3
-        assert [log.event_log_id for log in page.event_logs] == [2, 1]
-        log = api.get_event_log(3)
+        assert page.total_entries == 10
+        assert [log.event_log_id for log in page.event_logs] == [9, 1]
+        log = api.get_event_log(10)
         assert (log.event, log.owner, log.dag_id, log.task_id) == (
             "connection.delete",
             "carol",
@@ -310,3 +330,73 @@ def test_pages_equal_the_sorted_log(order_by: str, in_time_order: bool) -> None:
         assert [row["event_log_id"] for row in page["event_logs"]] == expected[
             offset : offset + 100
         ]
+
+
+class TestTaskTryRows:
+    """A try writes three rows as it starts: its worker's `airflow tasks run
+    --local` (cli_task_run), the `running` row as the job takes the
+    instance, and the `--raw` task's own `tasks run` (cli_task_run). Forked
+    from the Celery worker, both commands log the worker's command line."""
+
+    @pytest.fixture
+    def world(self, sim: Simulator) -> Simulator:
+        sim.add_dags([{
+            "dag_id": "etl", "schedule": "@daily", "start_date": "2023-03-01T00:00:00+00:00",
+            "catchup": False, "owner": "data-eng",
+            "tasks": [
+                {"task_id": "load", "operator": "BashOperator",
+                 "module_path": "airflow.operators.bash", "duration": 5},
+                {"task_id": "report", "operator": "PythonOperator",
+                 "module_path": "airflow.operators.python", "upstream": ["load"], "duration": 3},
+            ],
+        }])  # fmt: skip
+        sim.advance(60)
+        return sim
+
+    LOAD_START = "2023-04-01T00:00:01.660878+00:00"
+    LOAD_TASK = {"dag_id": "etl", "task_id": "load"}
+    LOAD_CONTEXT = {**LOAD_TASK, "execution_date": "2023-03-31T00:00:00+00:00"}
+    LOAD_CLI = {
+        **LOAD_TASK,
+        "extra": f'{{"host_name": "worker-2", "full_command": "{WORKER}"}}',
+    }
+
+    async def test_a_try_starts_with_two_cli_task_run_rows(
+        self, client: TestClient, world: Simulator
+    ) -> None:
+        response = await client.get(URL, params={"offset": 7, "limit": 4}, headers=ADMIN)
+        assert await response.json() == {
+            "event_logs": [
+                log_body(8, "cli_task_run", "airflow", self.LOAD_START, **self.LOAD_CLI),
+                log_body(9, "running", "data-eng", self.LOAD_START, **self.LOAD_CONTEXT),
+                log_body(10, "cli_task_run", "airflow", self.LOAD_START, **self.LOAD_CLI),
+                log_body(11, "success", "data-eng", "2023-04-01T00:00:06.544878+00:00",
+                         **self.LOAD_CONTEXT),
+            ],
+            "total_entries": 15,  # 7 start-up rows, two tries of four
+        }  # fmt: skip
+        ti = world.store.task_instances.require(("etl", "scheduled__2023-03-31T00:00:00+00:00",
+                                                 "load", -1))  # fmt: skip
+        assert ti.hostname == "worker-2"  # the host the rows name
+        response = await client.get(f"{URL}/10", headers=ADMIN)
+        assert await response.json() == log_body(
+            10, "cli_task_run", "airflow", self.LOAD_START, **self.LOAD_CLI
+        )
+
+    @pytest.mark.parametrize(
+        ("params", "expected"),
+        [
+            # The rows of one time (a try's start) in id order:
+            ({"order_by": "-when", "limit": 6}, [15, 12, 13, 14, 11, 8]),
+            ({"order_by": "-event_log_id", "offset": 2, "limit": 3}, [13, 12, 11]),
+            ({"offset": 8, "limit": 5}, [9, 10, 11, 12, 13]),
+            ({"order_by": "event", "limit": 11}, [1, 8, 10, 12, 14, 2, 3, 4, 5, 6, 7]),
+        ],
+    )
+    async def test_pages_cut_through_a_tries_rows(
+        self, client: TestClient, world: Simulator, params: dict[str, Any], expected: list[int]
+    ) -> None:
+        response = await client.get(URL, params=params, headers=ADMIN)
+        body = await response.json()
+        assert [row["event_log_id"] for row in body["event_logs"]] == expected
+        assert body["total_entries"] == 15

@@ -409,8 +409,14 @@ class TestGetLog:
             "instance has been externally set to success. Terminating instance.",
             "[2023-04-01T00:00:20.000+0000] {process_utils.py:129} INFO - Sending "
             "Signals.SIGTERM to group 22534. PIDs of all processes in the group: [22534]",
+            "[2023-04-01T00:00:20.000+0000] {process_utils.py:84} INFO - Sending the signal "
+            "Signals.SIGTERM to group 22534",
             "[2023-04-01T00:00:20.000+0000] {taskinstance.py:1488} ERROR - Received SIGTERM. "
             "Terminating subprocesses.",
+            # The handler finds the instance finished: the task returns, its process exits 0.
+            "[2023-04-01T00:00:20.000+0000] {process_utils.py:79} INFO - Process "
+            "psutil.Process(pid=22534, status='terminated', exitcode=0, started='00:00:09') "
+            "(22534) terminated with exit code 0",
             "",
         ])  # fmt: skip
         assert await response.json() == json_log(
@@ -478,20 +484,89 @@ def test_official_client(live: LiveServer) -> None:
 async def test_a_cleared_running_try_runs_until_killed(
     client: TestClient, world: Simulator
 ) -> None:
-    world.advance(20)  # crunch's first try runs
+    world.advance(20)  # crunch's first try runs (since 00:00:09.178)
     ti = world.store.task_instances.require(("reports", RUN, "crunch", -1))
     world.actions.clear([ti], reset_runs=False)
     world.advance(1)
     response = await client.get(log_url("reports", "crunch", 1), headers=JSON)
     running = "\n".join([*CRUNCH_1_START, *CRUNCH_1_PROCESS, ""])
-    # Restarting: the try still runs until its job's next heartbeat kills it.
+    # Restarting: the try still runs until its job's heartbeats notice. The
+    # first after the clear (00:00:24.178) lets the change pass once.
     assert await response.json() == json_log(
         "worker-1", running, end_of_log=True, log_pos=len(running)
     )
-    world.advance(5)
+    world.advance(8)  # 00:00:29: still running
     _, _, text = await get(client, log_url("reports", "crunch", 1), TEXT)
-    assert text.split("\n")[-6] == (
-        "[2023-04-01T00:00:25.000+0000] {taskinstance.py:1332} INFO - Marking task as "
-        "UP_FOR_RETRY. dag_id=reports, task_id=crunch, execution_date=20230331T000000, "
-        "start_date=20230401T000009, end_date=20230401T000025"
-    )
+    assert text == "worker-1\n" + running + "\n"
+    world.advance(1)  # the next heartbeat (00:00:29.178) terminates it
+    _, _, text = await get(client, log_url("reports", "crunch", 1), TEXT)
+    killed = "\n".join([*CRUNCH_1_START, *CRUNCH_1_PROCESS, *CRUNCH_1_KILLED])
+    assert text == "worker-1\n" + killed + "\n"
+    assert (ti.state, ti.end_date) == ("up_for_retry", ti.tries[0].end_date)
+
+
+# crunch's first try, its instance cleared at 00:00:20: its job's second
+# heartbeat since then terminates it; the task's SIGTERM handler raises, the
+# failure is handled (up for retry: restarting is always eligible), and the
+# forked task process exits with 1.
+CRUNCH_1_KILLED = [
+    "[2023-04-01T00:00:29.178+0000] {local_task_job.py:277} WARNING - State of this instance "
+    "has been externally set to restarting. Terminating instance.",
+    "[2023-04-01T00:00:29.178+0000] {process_utils.py:129} INFO - Sending Signals.SIGTERM to "
+    "group 22534. PIDs of all processes in the group: [22534]",
+    "[2023-04-01T00:00:29.178+0000] {process_utils.py:84} INFO - Sending the signal "
+    "Signals.SIGTERM to group 22534",
+    "[2023-04-01T00:00:29.178+0000] {taskinstance.py:1488} ERROR - Received SIGTERM. "
+    "Terminating subprocesses.",
+    "[2023-04-01T00:00:29.178+0000] {taskinstance.py:1776} ERROR - Task failed with exception",
+    "Traceback (most recent call last):",
+    f'  File "{SITE}/airflow/operators/python.py", line 175, in execute',
+    "    return_value = self.execute_callable()",
+    f'  File "{SITE}/airflow/operators/python.py", line 192, in execute_callable',
+    "    return self.python_callable(*self.op_args, **self.op_kwargs)",
+    f'  File "{SITE}/airflow/models/taskinstance.py", line 1490, in signal_handler',
+    '    raise AirflowException("Task received SIGTERM signal")',
+    "airflow.exceptions.AirflowException: Task received SIGTERM signal",
+    "[2023-04-01T00:00:29.178+0000] {taskinstance.py:1332} INFO - Marking task as UP_FOR_RETRY. "
+    "dag_id=reports, task_id=crunch, execution_date=20230331T000000, "
+    "start_date=20230401T000009, end_date=20230401T000029",
+    "[2023-04-01T00:00:29.178+0000] {standard_task_runner.py:104} ERROR - Failed to execute job "
+    "5 for task crunch (Task received SIGTERM signal; 22534)",
+    "[2023-04-01T00:00:29.178+0000] {process_utils.py:79} INFO - Process "
+    "psutil.Process(pid=22534, status='terminated', exitcode=1, started='00:00:09') (22534) "
+    "terminated with exit code 1",
+    "",
+]  # fmt: skip
+
+
+async def test_a_try_cleared_through_the_api_is_terminated(
+    client: TestClient, world: Simulator
+) -> None:
+    """POST clearTaskInstances on a running instance: the try's rows and log
+    end as Airflow's SIGTERM path leaves them; the next try runs after the
+    retry delay."""
+    world.advance(20)
+    body = {"dry_run": False, "task_ids": ["crunch"], "only_failed": False}
+    response = await client.post("/api/v1/dags/reports/clearTaskInstances", json=body,
+                                 headers=ADMIN)  # fmt: skip
+    assert response.status == 200
+    assert [ref["task_id"] for ref in (await response.json())["task_instances"]] == ["crunch"]
+    world.advance(100)
+    page = await (await client.get("/api/v1/eventLogs", headers=ADMIN)).json()
+    rows = [row for row in page["event_logs"] if row["task_id"] == "crunch"]
+    started = ["cli_task_run", "running", "cli_task_run"]
+    assert [(row["event"], row["when"]) for row in rows] == [
+        *((event, "2023-04-01T00:00:09.178949+00:00") for event in started),
+        ("failed", "2023-04-01T00:00:29.178949+00:00"),  # handle_failure's row
+        *((event, "2023-04-01T00:01:30.917607+00:00") for event in started),  # try 2
+        ("success", "2023-04-01T00:01:42.706607+00:00"),
+    ]
+    assert rows[3] == {
+        "dag_id": "reports", "event": "failed", "event_log_id": rows[0]["event_log_id"] + 3,
+        "execution_date": "2023-03-31T00:00:00+00:00", "extra": None, "owner": "analytics",
+        "task_id": "crunch", "when": "2023-04-01T00:00:29.178949+00:00",
+    }  # fmt: skip
+    _, _, text = await get(client, log_url("reports", "crunch", 1), TEXT)
+    assert text.split("\n")[-len(CRUNCH_1_KILLED) - 1 :] == [*CRUNCH_1_KILLED, ""]
+    _, _, text = await get(client, log_url("reports", "crunch", 2), TEXT)
+    assert "Marking task as SUCCESS." in text

@@ -13,10 +13,10 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.control.validation import CONTROL_SPEC
 from simulator.simulator import Simulator
-from tests.conftest import ADMIN, TEST_SETTINGS, problem
+from tests.conftest import ADMIN, STARTUP_ROWS, TEST_SETTINGS, problem
 from tests.control.test_clock import conforms
 
-COUNTS = {"connections": 0, "dag_runs": 5, "dags": 9, "event_logs": 0, "pools": 1,
+COUNTS = {"connections": 0, "dag_runs": 5, "dags": 9, "event_logs": STARTUP_ROWS, "pools": 1,
           "task_instances": 18, "users": 1, "variables": 0}  # fmt: skip
 CI = {
     "name": "ci",

@@ -121,6 +121,12 @@ class TestClear:
         w.advance(1000)
         assert w.history("a") == [*TRY, "restarting", "up_for_retry", *TRY, "success"]
         assert ti.try_number == 2
+        # Its job heartbeats every 5 s from the start: the first beat after
+        # the clear lets the change pass, the second terminates the task.
+        started = w.entered("a", "running")[0]
+        beat = started + 5 * ((20 - started) // 5 + 1)
+        assert 20 < beat <= 25 and w.entered("a", "up_for_retry") == [beat + 5]
+        assert ti.tries[0].cleared and not ti.tries[1].cleared
 
 
 class TestSetRunState:

@@ -23,10 +23,11 @@ from simulator.engine.retention import CLEAN, PRIORITY_CLEAN, Dropped
 from simulator.errors import AlreadyExists
 from simulator.simulator import Simulator
 from simulator.snapshot import SnapshotError
+from simulator.state.deployment import COMPONENTS
 from simulator.state.entities import EventLog
 from simulator.state.event_logs import EventLogs
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry
-from tests.conftest import ADMIN, problem
+from tests.conftest import ADMIN, STARTUP_ROWS, problem
 from tests.engine.conftest import FROZEN, T0, World, dag, encoded, restored, task
 
 HOUR, DAY = 3600, 86400
@@ -43,6 +44,12 @@ def trigger(w: World, dag_id: str, run_id: str) -> DagRun:
 
 def scheduled(dag_id: str, *tasks: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return dag(dag_id, *tasks, schedule="@hourly", catchup=False, **fields)
+
+
+# The installation's start-up rows, then a try's start: its worker's
+# `tasks run --local`, `running`, its `--raw` task's `tasks run`.
+STARTUP = [(None, None, f"cli_{name}") for name, _, _ in COMPONENTS]
+STARTED = ["cli_task_run", "running", "cli_task_run"]
 
 
 def try_rows(sim: Simulator) -> list[tuple[str | None, str | None, str]]:
@@ -67,8 +74,9 @@ class TestWhatGoes:
         assert store.dag_runs.get(("etl", "r1")) is run
         assert store.xcoms.of_instance("etl", "r1", "a", -1)
         assert try_rows(w.sim) == [
-            ("etl", "a", "running"), ("etl", "a", "success"),
-            ("etl", "b", "running"), ("etl", "b", "success"),
+            *STARTUP,
+            *(("etl", "a", event) for event in STARTED), ("etl", "a", "success"),
+            *(("etl", "b", event) for event in STARTED), ("etl", "b", "success"),
         ]  # fmt: skip
         assert len(store.dataset_events) == 1
         w.advance_to(FIRST_DROP)
@@ -76,7 +84,7 @@ class TestWhatGoes:
         assert all(store.task_instances.get(ti.key) is None for ti in tis)
         assert (len(store.task_instances), len(store.xcoms)) == (0, 0)
         assert try_rows(w.sim) == [] and store.event_logs.get(1) is None
-        assert store.event_logs.first_id == 5 and store.event_logs.pins == 0
+        assert store.event_logs.first_id == STARTUP_ROWS + 9 and store.event_logs.pins == 0
         assert len(store.dataset_events) == 0
         assert not any(ti.id in store.active_tis for ti in tis)
 
@@ -110,7 +118,8 @@ class TestWhatGoes:
         trigger(w, "etl", "r1")
         w.advance(60)
         dropped = w.sim.retention.clean(T0 + timedelta(minutes=2))
-        assert dropped == Dropped(runs=1, task_instances=2, event_logs=4, dataset_events=1)
+        rows = STARTUP_ROWS + 8  # and two tries of four rows each
+        assert dropped == Dropped(runs=1, task_instances=2, event_logs=rows, dataset_events=1)
         assert w.sim.retention.clean(T0 + timedelta(minutes=2)) == Dropped()
 
     def test_event_log_rows_go_by_their_own_time(self, world: Make) -> None:
@@ -119,8 +128,8 @@ class TestWhatGoes:
         w.advance(2 * HOUR)
         kept = w.sim.record_event("pool.create", owner="admin")
         w.advance_to(FIRST_DROP - 1)
-        assert [row.id for row in w.sim.store.event_logs] == [1, 2]
-        w.advance_to(FIRST_DROP)  # the cutoff passes T0
+        assert [row.id for row in w.sim.store.event_logs] == list(range(1, STARTUP_ROWS + 3))
+        w.advance_to(FIRST_DROP)  # the cutoff passes T0: the start-up rows go too
         assert list(w.sim.store.event_logs) == [kept]
         w.advance_to(FIRST_DROP + HOUR)  # the cutoff reaches T0 + 2 h
         assert list(w.sim.store.event_logs) == [kept]
@@ -279,7 +288,7 @@ class TestSettings:
         assert sim.settings.retention_days is None and sim.engine.pending() == []
         sim.record_event("variable.create", owner="admin")
         sim.advance(400 * DAY)
-        assert len(sim.store.event_logs) == 1
+        assert len(sim.store.event_logs) == STARTUP_ROWS + 1
 
     def test_the_bundled_worlds_keep_thirty_days(self) -> None:
         for name in ("default", "demo"):

@@ -16,6 +16,7 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from simulator.api.task_instances import get_log
 from simulator.config import Settings
 from simulator.engine import lifecycle
 from simulator.scenario.dags import DAG_FIELDS, dag_from_dict
@@ -399,11 +400,12 @@ def test_every_field_of_the_big_tables_is_written() -> None:
     # duration: written from start and end, read back as `timed` (whether one was stamped)
     written = {*instances.TI_COLUMNS, *keys, *derived, "spec", "timed"} - {"tries", "duration"}
     assert fields(TaskInstance) | spec == written
-    rare = {"deferred_until", "trigger_id", instances.GIVEN_BACK, *instances.EFFECT_COLUMNS}
+    flags = {instances.GIVEN_BACK, instances.CLEARED}
+    rare = {"deferred_until", "trigger_id", *flags, *instances.EFFECT_COLUMNS}
     assert fields(TaskTry) | rare == {
         *instances.TRY_COLUMNS,
         *instances.ID_COLUMNS,
-        instances.GIVEN_BACK,
+        *flags,
         "previous",
         "extra",
     }
@@ -423,6 +425,26 @@ def test_dags_added_after_the_world_was_built_restore_too(world: Callable[..., W
     for sim in (w.sim, copy):
         sim.advance(600)
     assert encoded(copy) == encoded(w.sim)
+
+
+@pytest.mark.parametrize("taken", [23, 40])  # while restarting; after its job killed it
+def test_a_try_cleared_while_running_restores(world: Callable[..., World], taken: int) -> None:
+    w = world(dag("d", task("a", duration=100, operator="BashOperator")))
+    run = w.trigger("d")
+    w.advance(20)
+    w.sim.actions.clear([w.ti(run, "a")], reset_runs=False)
+    w.advance(taken - 20)
+    document = w.sim.snapshot()
+    copy = restored(document, FROZEN)
+    for sim in (w.sim, copy):
+        sim.advance(600)
+    first = copy.store.task_instances.require(("d", run.run_id, "a", -1)).tries[0]
+    assert first.cleared and first.outcome == "up_for_retry"
+    assert ("cleared" in document["task_tries"]["columns"]) is (taken == 40)
+    assert encoded(copy) == encoded(w.sim)
+    texts = [get_log(sim, dag_id="d", dag_run_id=run.run_id, task_id="a", task_try_number=1,
+                     accept="text/plain").body for sim in (w.sim, copy)]  # fmt: skip
+    assert texts[0] == texts[1] and "externally set to restarting" in texts[0]
 
 
 def test_instances_and_xcoms_of_no_run_are_kept() -> None:

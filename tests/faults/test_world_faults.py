@@ -63,6 +63,10 @@ def log(api: client.ApiClient, task_id: str, try_number: int) -> str:
     return str(answer.content)
 
 
+# The rows of a try's start: its worker's `tasks run --local`, `running`, its `--raw` task.
+STARTED = ["cli_task_run", "running", "cli_task_run"]
+
+
 def events(api: client.ApiClient, task_id: str) -> list[str]:
     rows = EventLogApi(api).get_event_logs(limit=100, _check_return_type=False)["event_logs"]
     return [row["event"] for row in rows if row["task_id"] == task_id]
@@ -100,7 +104,7 @@ class TestTaskFaults:
             api, "extract_orders", 1
         )
         assert "Marking task as UP_FOR_RETRY." in log(api, "extract_orders", 1)
-        assert events(api, "extract_orders") == ["running", "failed"]
+        assert events(api, "extract_orders") == [*STARTED, "failed"]
         airflow_sim.advance(until_dag_run={"dag_id": "etl_orders", "dag_run_id": RUN})
         done = instance(api, "extract_orders")
         assert (done["state"], done["try_number"]) == ("success", 2)
@@ -121,7 +125,7 @@ class TestTaskFaults:
         started = datetime.fromisoformat(stuck["start_date"])
         assert datetime.fromisoformat(stuck["end_date"]) - started == timedelta(seconds=600)
         assert "Marking task as" not in log(api, "extract_orders", 1)  # the log just stops
-        assert events(api, "extract_orders") == ["running", "failed"]
+        assert events(api, "extract_orders") == [*STARTED, "failed"]
         airflow_sim.advance(until_dag_run={"dag_id": "etl_orders", "dag_run_id": RUN})
         assert instance(api, "extract_orders")["try_number"] == 2
 

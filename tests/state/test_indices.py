@@ -3,6 +3,7 @@ their run, the audit log in columns, and the per-DAG run indices."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from simulator.errors import AlreadyExists, NotFound
 from simulator.state.dag_model import Dag, Task
 from simulator.state.entities import EventLog
+from simulator.state.event_logs import EventLogs
 from simulator.state.run_model import DagRun, RowsXCom, TaskInstance, TaskTry, XCom
 from simulator.state.store import Store
 
@@ -137,6 +139,87 @@ class TestEventLogs:
         store.dags.delete("d")
         row = store.event_logs.require(1)
         assert (row.owner, row.execution_date, row.task_id) == ("owner-c", at(5), "c")
+
+    def test_a_try_start_is_three_rows(self) -> None:
+        store = world()
+        add_run(store, "r1", at(0))
+        ti = store.task_instances.require(("d", "r1", "a", -1))
+        logs = store.event_logs
+        logs.add(EventLog(when=at(0), event="cli_scheduler", owner="airflow"))
+        logs.add_try_start(at(1), ti, "worker-3")
+        logs.add_task_event(at(2), "success", ti)
+        extra = (
+            '{"host_name": "worker-3", "full_command": '
+            "\"['/home/airflow/.local/bin/airflow', 'celery', 'worker']\"}"
+        )
+        assert [fields(row) for row in logs] == [
+            (1, at(0), "cli_scheduler", "airflow", None, None, None, None),
+            (2, at(1), "cli_task_run", "airflow", "d", "a", None, extra),
+            (3, at(1), "running", "owner-a", "d", "a", at(0), None),
+            (4, at(1), "cli_task_run", "airflow", "d", "a", None, extra),
+            (5, at(2), "success", "owner-a", "d", "a", at(0), None),
+        ]
+        assert (len(logs), logs.next_id) == (5, 6)
+        assert fields(logs.require(4)) == fields(list(logs)[3])
+        assert [row.id for row in logs.page(2, 2)] == [3, 4]
+        assert [row.id for row in logs.page(1, 3, descending=True)] == [4, 3, 2]
+        assert [row.id for row in logs.newest_first(0, 5)] == [5, 2, 3, 4, 1]
+        logs.delete(3)  # a try's start rows go together
+        assert [row.id for row in logs] == [1, 5] and len(logs) == 2
+        assert logs.get(2) is None and logs.get(4) is None
+        with pytest.raises(AlreadyExists):  # not a hole a row can take
+            logs.add(EventLog(id=3, when=at(3), event="x"))
+
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_ids_pages_and_retention_over_many_blocks(self, seed: int) -> None:
+        """Rows read by id, by page and by time agree with the whole log read
+        in order, through retention and a snapshot's columns."""
+        store = world()
+        add_run(store, "r1", at(0))
+        tis = [store.task_instances.require(("d", "r1", t, -1)) for t in "ac"]
+        logs, draw = store.event_logs, random.Random(seed)
+        for step in range(900):  # entries of one to three rows, over many blocks
+            when, ti = at(step // 4), draw.choice(tis)
+            kind = draw.random()
+            if kind < 0.4:
+                logs.add_try_start(when, ti, f"worker-{draw.randrange(4)}")
+            elif kind < 0.8:
+                logs.add_task_event(when, draw.choice(["success", "failed"]), ti)
+            else:
+                logs.add(EventLog(when=when, event="pool.create", owner="admin"))
+        self.agree(logs)
+        for minutes in (30, 31, 120, 200):
+            dropped = logs.drop_before(at(minutes))
+            assert dropped > 0
+            assert all(row.when >= at(minutes) for row in logs)
+            assert logs.get(logs.first_id - 1) is None
+            self.agree(logs)
+        copy = EventLogs(logs.context)  # the same store's context
+        copy.load(logs.columns(), [], logs.first_id)
+        assert [fields(row) for row in copy] == [fields(row) for row in logs]
+        assert (copy.first_id, copy.next_id, len(copy)) == (logs.first_id, logs.next_id, len(logs))
+        logs.add(EventLog(when=at(300), event="variable.create", owner="admin"))
+        assert logs.require(logs.next_id - 1).event == "variable.create"
+        self.agree(logs)
+
+    @staticmethod
+    def agree(logs: EventLogs) -> None:
+        rows = [fields(row) for row in logs]
+        ids = [row[0] for row in rows]
+        assert ids == list(range(logs.first_id, logs.next_id)) and len(rows) == len(logs)
+        assert [fields(logs.require(key)) for key in ids] == rows
+        for offset in (0, 1, 2, 64, len(rows) - 3):
+            assert [fields(r) for r in logs.page(offset, 70)] == rows[offset : offset + 70]
+            backwards = rows[::-1][offset : offset + 70]
+            assert [fields(r) for r in logs.page(offset, 70, descending=True)] == backwards
+            by_time = sorted(rows, key=lambda row: row[1], reverse=True)  # stable: ids ascending
+            newest = [fields(r) for r in logs.newest_first(offset, 70)]
+            assert newest == by_time[offset : offset + 70]
+
+
+def fields(row: EventLog) -> tuple[object, ...]:
+    return (row.id, row.when, row.event, row.owner, row.dag_id, row.task_id,
+            row.execution_date, row.extra)  # fmt: skip
 
 
 class TestRunIndices:
