@@ -97,7 +97,7 @@ class DatasetTriggers:
         logical = max(events.require(i).timestamp for i in rows)
         consumed: list[int] = []
         for uri, ids in list(queue.items()):
-            later = []
+            later: list[int] = []
             for i in ids:
                 event = events.get(i)  # None: cleaned up by retention
                 (later if event is not None and event.timestamp > logical else consumed).append(i)
