@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from simulator import snapshot as snapshots
 from simulator.config import Settings
+from simulator.engine import loop
 from simulator.engine.actions import Actions
 from simulator.engine.clock import VirtualClock, wall_clock_minute
 from simulator.engine.core import Engine
@@ -39,7 +40,6 @@ from simulator.state.security import DAG_PREFIX, hash_password
 from simulator.state.store import Store
 from simulator.world import seed_installation, seed_resources, start_components
 
-SCHEDULER_HEARTBEAT = timedelta(seconds=5)
 REGISTRATION_ROLE = "Public"  # what a user defined without roles gets, as POST /users
 MAX_EVENTS = 1_000_000  # what one run_until_idle may process at most
 WORLDS_KEPT = 4  # generated worlds kept, by seed
@@ -293,8 +293,7 @@ class Simulator:
     def latest_heartbeat(self, moment: datetime | None = None) -> datetime:
         """The last 5-second beat at or before `moment` (now): a job that
         runs on, such as the triggerer during a scheduler outage."""
-        ticks = ((moment or self.engine.now) - self.origin) // SCHEDULER_HEARTBEAT
-        return self.origin + ticks * SCHEDULER_HEARTBEAT
+        return loop.last_beat(self.origin, loop.HEARTBEAT, moment or self.engine.now)
 
     def hash_password(self, username: str, password: str) -> str:
         salt = self.random.salt("password", username)

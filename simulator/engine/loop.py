@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 LOOP = timedelta(seconds=1)  # [scheduler] scheduler_idle_sleep_time
+HEARTBEAT = timedelta(seconds=5)  # [scheduler] scheduler_heartbeat_sec: its jobs beat from the loop
 PARSE = timedelta(seconds=30)  # [scheduler] min_file_process_interval
 WAKE = "runs.start"  # event: (dag_id,) the loop that starts the DAG's queued runs
 
