@@ -587,14 +587,6 @@ QUIRKS: list[Quirk] = [
         "(`last_parsed_time`); Airflow's DAG processor parses them one after another.",
     ),
     Quirk(
-        "run-deadlock-waits",
-        SIMULATOR,
-        ("get_dag_runs", "get_dag_run"),
-        "A run none of whose unfinished tasks can ever start (`all_skipped` below an "
-        "upstream_failed task, a `depends_on_past` whose past failed) stays `running`; "
-        "Airflow's scheduler marks it failed as deadlocked.",
-    ),
-    Quirk(
         "task-ui-color-by-operator",
         SIMULATOR,
         ("get_tasks", "get_task"),

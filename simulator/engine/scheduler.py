@@ -400,13 +400,31 @@ class Scheduler:
         pending.extend(d for d in task.downstream if d not in pending)
 
     def _settle(self, run: DagRun, tis: tuple[TaskInstance, ...], plan: DagPlan) -> None:
-        """As lifecycle.run_outcome: finished once every instance is."""
+        """As lifecycle.run_outcome: finished once every instance is; failed
+        as deadlocked when none of its unfinished instances can ever start."""
         finished = lc.FINISHED
         for ti in tis:
             if ti.state not in finished:
+                if ti.state is None and self._deadlocked(tis, plan):
+                    self.finish_run(run, lc.FAILED)
                 return
         failed = any(tis[p].state in (lc.FAILED, lc.UPSTREAM_FAILED) for p in plan.leaves)
         self.finish_run(run, lc.FAILED if failed else lc.SUCCESS)
+
+    @staticmethod
+    def _deadlocked(tis: tuple[TaskInstance, ...], plan: DagPlan) -> bool:
+        """DagRun.update_state's "Task deadlock (no runnable tasks)": every
+        unfinished instance waits, without a state, on a trigger rule that
+        its finished upstream can no longer meet (all_skipped below an
+        upstream_failed task). Not while one is under way or deferred, nor
+        for a task with depends_on_past, which Airflow leaves waiting."""
+        for task in plan.tasks.values():
+            for ti in tis[task.start : task.stop]:
+                if ti.state in lc.FINISHED:
+                    continue
+                if ti.state is not None or task.depends_on_past:
+                    return False
+        return True
 
     def finish_run(self, run: DagRun, state: str) -> None:
         self.store.set_run_state(run, state)

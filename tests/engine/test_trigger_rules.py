@@ -10,12 +10,13 @@ the deprecated `dummy` and `none_failed_or_skipped` as BaseOperator does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from simulator.engine.lifecycle import FAIL, RUN, SKIP, WAIT, trigger_decision
-from tests.engine.conftest import World, dag, task
+from tests.engine.conftest import T0, World, dag, task
 
 S, F, K, UF, N = "success", "failed", "skipped", "upstream_failed", None
 RULES = [
@@ -333,3 +334,32 @@ class TestPropagation:
         w.advance(100)
         assert w.states(run) == {"good": S, "bad": F}
         assert run.state == "failed"
+
+    def test_a_rule_that_can_no_longer_be_met_deadlocks_the_run(
+        self, world: Callable[..., World]
+    ) -> None:
+        """all_skipped below an upstream_failed task waits, with no state, for
+        what can never come: Airflow's scheduler fails the run as deadlocked."""
+        w = world(
+            dag(
+                "d",
+                task("bad", fail_tries=[1]),
+                task("mid", "bad"),  # upstream_failed
+                task("cleanup", "mid", trigger_rule="all_skipped"),
+            )
+        )
+        run = w.trigger("d")
+        w.advance(100)
+        assert w.states(run) == {"bad": F, "mid": UF, "cleanup": None}
+        assert run.state == "failed"
+        assert run.end_date == T0 + timedelta(seconds=w.entered("mid", UF)[0])
+
+    def test_depends_on_past_is_left_waiting(self, world: Callable[..., World]) -> None:
+        """A task with depends_on_past is no deadlock (should_schedule is false)."""
+        w = world(dag("d", task("a", depends_on_past=True, fail_tries=[1]), task("b", "a")))
+        first = w.trigger("d", "first")
+        w.advance(100)
+        second = w.trigger("d", "second")
+        w.advance(100)
+        assert (first.state, second.state) == ("failed", "running")
+        assert w.states(second) == {"a": None, "b": None}
