@@ -37,6 +37,7 @@ from simulator.engine.plan import DagPlan, TaskPlan, decision, layout_counts, ne
 from simulator.engine.queues import Queues, Waiting
 from simulator.engine.timetable import RUN_TYPE_PREFIX, run_id_for
 from simulator.state.dag_model import Dag
+from simulator.state.deployment import component_started
 from simulator.state.entities import EventLog
 from simulator.state.run_model import DagRun, DatasetEvent, TaskInstance
 from simulator.state.run_tis import RunTis
@@ -202,6 +203,8 @@ class Scheduler:
         held = self.outage.end()
         if held is None:
             return
+        # The restarted `airflow scheduler` logs itself again.
+        self.store.event_logs.add(component_started("scheduler", self.events.now))
         self.executor.release(held)
         for dag in list(self.store.dags):
             self.resume(dag)

@@ -14,6 +14,9 @@ scheduler-0, webserver-0, triggerer-0.
 from __future__ import annotations
 
 import json
+from datetime import datetime
+
+from simulator.state.entities import EventLog
 
 AIRFLOW = "/home/airflow/.local/bin/airflow"  # sys.argv[0] of every command
 OS_USER = "airflow"  # getpass.getuser() in the image: the owner of `cli_*` rows
@@ -39,3 +42,10 @@ def cli_extra(host: str, command: tuple[str, ...]) -> str:
     default_action_log): the host name and the process's sys.argv as
     utils/cli.py `_build_metrics` keeps it (the list's repr), as JSON."""
     return json.dumps({"host_name": host, "full_command": str([AIRFLOW, *command])})
+
+
+def component_started(name: str, at: datetime) -> EventLog:
+    """The `cli_<name>` row a component's `airflow` command logs as it
+    starts (utils/cli.py action_cli): no DAG or task."""
+    host, command = next((h, c) for n, h, c in COMPONENTS if n == name)
+    return EventLog(when=at, event=f"cli_{name}", owner=OS_USER, extra=cli_extra(host, command))

@@ -322,11 +322,16 @@ class TestCounted:
         up(w, 80)
         assert not w.sim.scheduler.down
         assert w.entered("a", "running") == [80]
+        # The restarted scheduler's command logs itself once, at the last end.
+        restarts = [e.when for e in w.sim.store.event_logs if e.event == "cli_scheduler"]
+        assert restarts == [T0, T0 + timedelta(seconds=80)]
 
     def test_an_end_without_an_outage_does_nothing(self, world: Callable[..., World]) -> None:
         w = world()
+        rows = len(w.sim.store.event_logs)
         w.sim.scheduler.outage_end()
         assert (w.sim.scheduler.outages, w.sim.scheduler.down) == (0, False)
+        assert len(w.sim.store.event_logs) == rows
 
 
 class TestSnapshot:
