@@ -58,6 +58,7 @@ class DagFiles:
         self.scheduler = scheduler
         # Per DAG: the seq of its pending deactivation.
         self._stale: dict[str, int] = {}
+        self._parsed: datetime | None = None  # the latest parse parsed() has stamped
         events.on(DEACTIVATE, self._deactivate)
 
     def break_file(self, dag: Dag, stacktrace: str, filename: str | None = None) -> DagImportError:
@@ -105,6 +106,9 @@ class DagFiles:
         parse every loop.PARSE from the origin), stamped with that parse; a
         file that does not parse keeps its last good one."""
         parsed = loop.last_beat(self.scheduler.origin, loop.PARSE, now)
+        if parsed == self._parsed:
+            return  # no parse since the last look (a DAG added or repaired stamps itself)
+        self._parsed = parsed
         for dag in self.store.dags:
             if not runnable(dag):
                 continue
