@@ -161,7 +161,10 @@ class Actions:
             else:
                 self.executor.stop(ti)
                 lc.set_state(self.store, ti, None)
-                ti.max_tries = ti.try_number + dag.tasks[ti.task_id].retries
+                tries = ti.try_number + dag.tasks[ti.task_id].retries
+                if ti.last_try is not None and tries != ti.max_tries:
+                    ti.last_try.max_tries = ti.max_tries  # what its log printed
+                ti.max_tries = tries
                 # The old end date and duration stay until the next try
                 # starts (clear_task_instances resets the state only).
             run = self.store.dag_runs.require((ti.dag_id, ti.run_id))

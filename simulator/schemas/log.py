@@ -176,6 +176,16 @@ def ti_repr(ti: TaskInstance, state: str | None) -> str:
     return f"<TaskInstance: {ti.dag_id}.{ti.task_id} {ti.run_id} {mapped}[{state}]>"
 
 
+def printed_max_tries(ti: TaskInstance, position: int) -> int:
+    """The instance's max_tries when its try at `position` started: the one
+    kept by the first later clear that changed it, else today's. A try after
+    a running instance's clear can print "attempt 2 of 1", as Airflow does."""
+    for attempt in ti.tries[position:]:
+        if attempt.max_tries is not None:
+            return attempt.max_tries
+    return ti.max_tries
+
+
 def _start_lines(
     subject: LogSubject, position: int, attempt: TaskTry, *, resumed: bool
 ) -> Iterator[Line]:
@@ -184,7 +194,7 @@ def _start_lines(
     for deps in ("non-requeueable deps", "requeueable deps"):
         met = f"Dependencies all met for dep_context={deps} ti={ti_repr(ti, 'queued')}"
         yield start, "taskinstance.py:1090", "INFO", met
-    attempts = max(ti.max_tries + 1, attempt.try_number)
+    attempts = printed_max_tries(ti, position) + 1
     yield start, "taskinstance.py:1288", "INFO", RULE
     yield (
         start,

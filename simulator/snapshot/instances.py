@@ -8,7 +8,8 @@ of `task_tries` are those tries, instance by instance, first to last (a
 try's start is relative to its instance's start_date). The columns of a
 fault's effect on a try (fault, effect, message, factor) are written when
 some try has one; a snapshot without them has none; so are the flags
-`given_back` and `cleared` (a clear terminated the try). `job_id` and
+`given_back` and `cleared` (a clear terminated the try) and `max_tries`
+(what the try's log printed, when a clear changed it since). `job_id` and
 `trigger_id` are the rows a try ran as and deferred to, with the ids the
 next ones get (`next_job_id`, `next_trigger_id`); a snapshot without them
 numbers the tries in start order, as the simulator did before it kept them.
@@ -62,6 +63,7 @@ EFFECT_SCALARS = (("fault", "str?"), ("effect", "str?"), ("message", "str?"), ("
 ID_SCALARS = (("job_id", "int"), ("trigger_id", "int?"))
 GIVEN_BACK = "given_back"  # written when some try has one (a mark while it was deferred)
 CLEARED = "cleared"  # written when some try has one (a clear terminated it)
+MAX_TRIES = "max_tries"  # written when some try has one (a clear changed it since)
 ID_COLUMNS = [n for n, _ in ID_SCALARS]
 COUNTERS = ("next_job_id", "next_trigger_id")
 EFFECTS = frozenset([*EFFECTS_NAMED, None])
@@ -95,6 +97,8 @@ def dump_instances(
     for flag in (GIVEN_BACK, CLEARED):
         if any(getattr(attempt, flag) for attempt in attempts):
             try_columns[flag] = pack([getattr(attempt, flag) for attempt in attempts])
+    if any(attempt.max_tries is not None for attempt in attempts):
+        try_columns[MAX_TRIES] = pack([attempt.max_tries for attempt in attempts])
     try_columns["job_id"] = pack(delta([attempt.job_id for attempt in attempts]))
     try_columns["trigger_id"] = pack([attempt.trigger_id for attempt in attempts])
     table = {
@@ -196,13 +200,14 @@ def _load_tries(
     total = sum(counts)
     integer(spec["count"], join(path, "count"), total, total)
     required = TRY_COLUMNS[: -len(EFFECT_COLUMNS)]
-    optional = [*EFFECT_COLUMNS, *ID_COLUMNS, GIVEN_BACK, CLEARED]
+    optional = [*EFFECT_COLUMNS, *ID_COLUMNS, GIVEN_BACK, CLEARED, MAX_TRIES]
     cols = Columns(spec["columns"], join(path, "columns"), required, total, optional)
     values = [cols.typed(name, kind) for name, kind in TRY_SCALARS]
     among(values[3], STATES, cols.where("outcome"))
     effects = _effects(cols, total)
     given_back = iter(cols.typed(GIVEN_BACK, "bool") if cols.has(GIVEN_BACK) else [])
     cleared = iter(cols.typed(CLEARED, "bool") if cols.has(CLEARED) else [])
+    max_tries = iter(cols.typed(MAX_TRIES, "int?") if cols.has(MAX_TRIES) else [])
     owner = [micros["start_date"][row] for row, n in enumerate(counts) for _ in range(n)]
     moments, _ = cols.times(TRY_TIMES, instants, {"owner": owner})
     if None in moments["start_date"]:
@@ -217,6 +222,7 @@ def _load_tries(
             attempt.deferred_until = deferred
             attempt.given_back = next(given_back, False)
             attempt.cleared = next(cleared, False)
+            attempt.max_tries = next(max_tries, None)
             if effects is not None:
                 marked = next(effects)
                 if any(value is not None for value in marked):

@@ -98,6 +98,9 @@ class TaskTry:
     # Whether the instance was cleared while this try ran: its job then
     # terminated it (SIGTERM) and it went up for retry (engine/executor.py).
     cleared = _Rare[bool](False)
+    # The instance's max_tries while this try and the ones before it ran, kept
+    # when a clear raises it afterwards (their logs print "attempt N of M").
+    max_tries = _Rare[int | None](None)
     fault = _Rare[str | None](None)
     effect = _Rare[str | None](None)
     message = _Rare[str | None](None)
@@ -107,14 +110,16 @@ class TaskTry:
 @dataclass(slots=True)
 class TryExtra:
     """A try's rare fields: when its trigger fires, the trigger row's id,
-    whether a mark gave back its try number and whether a clear terminated
-    it; a fault's effect (the fault's id, the effect (fail | stuck | slow), a
-    failure's message, a slow try's factor)."""
+    whether a mark gave back its try number, whether a clear terminated it,
+    the max_tries its log printed when a clear changed it since; a fault's
+    effect (the fault's id, the effect (fail | stuck | slow), a failure's
+    message, a slow try's factor)."""
 
     deferred_until: datetime | None = None
     trigger_id: int | None = None
     given_back: bool = False
     cleared: bool = False
+    max_tries: int | None = None
     fault: str | None = None
     effect: str | None = None
     message: str | None = None

@@ -570,3 +570,36 @@ async def test_a_try_cleared_through_the_api_is_terminated(
     assert text.split("\n")[-len(CRUNCH_1_KILLED) - 1 :] == [*CRUNCH_1_KILLED, ""]
     _, _, text = await get(client, log_url("reports", "crunch", 2), TEXT)
     assert "Marking task as SUCCESS." in text
+
+
+async def test_each_try_prints_the_max_tries_of_its_time(
+    client: TestClient, world: Simulator
+) -> None:
+    """ "Starting attempt N of M" prints max_tries + 1 as the try found it: a
+    running instance's clear leaves max_tries (say_hello has no retries), so
+    its next try is attempt 2 of 1; a later clear raises it for the tries
+    after, not in the logs written before."""
+
+    async def starting(try_number: int) -> str:
+        _, _, text = await get(client, log_url("reports", "say_hello", try_number), TEXT)
+        return next(line for line in text.split("\n") if "Starting attempt" in line)
+
+    world.advance(3)  # say_hello's first try runs
+    ti = world.store.task_instances.require(("reports", RUN, "say_hello", -1))
+    assert ti.state == "running"
+    world.actions.clear([ti], reset_runs=False)
+    world.advance(400)
+    assert (ti.state, ti.try_number, ti.max_tries) == ("success", 2, 0)
+    assert (await starting(1)).endswith("Starting attempt 1 of 1")
+    assert (await starting(2)).endswith("Starting attempt 2 of 1")
+    world.actions.clear([ti], reset_runs=True)  # finished: max_tries = 2 + 0 retries
+    world.advance(400)
+    assert (ti.state, ti.try_number, ti.max_tries) == ("success", 3, 2)
+    assert [(await starting(n)).split(" INFO - ")[1] for n in (1, 2, 3)] == [
+        "Starting attempt 1 of 1", "Starting attempt 2 of 1", "Starting attempt 3 of 3",
+    ]  # fmt: skip
+    copy = Simulator(NO_DAGS)
+    copy.restore(world.snapshot())  # the kept max_tries is part of the world
+    assert [t.max_tries for t in copy.store.task_instances.require(ti.key).tries] == [
+        None, 0, None,
+    ]  # fmt: skip

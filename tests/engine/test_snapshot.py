@@ -400,7 +400,7 @@ def test_every_field_of_the_big_tables_is_written() -> None:
     # duration: written from start and end, read back as `timed` (whether one was stamped)
     written = {*instances.TI_COLUMNS, *keys, *derived, "spec", "timed"} - {"tries", "duration"}
     assert fields(TaskInstance) | spec == written
-    flags = {instances.GIVEN_BACK, instances.CLEARED}
+    flags = {instances.GIVEN_BACK, instances.CLEARED, instances.MAX_TRIES}
     rare = {"deferred_until", "trigger_id", *flags, *instances.EFFECT_COLUMNS}
     assert fields(TaskTry) | rare == {
         *instances.TRY_COLUMNS,
