@@ -321,8 +321,10 @@ class Scheduler:
         dags = self.store.dags.rows
         for run in self.store.run_index.in_states((lc.RUNNING,)):
             last = run.last_scheduling_decision
-            if (last is None or last < tick) and not dags[run.dag_id].is_paused:
-                run.last_scheduling_decision = tick
+            if last is None or last < tick:
+                dag = dags.get(run.dag_id)
+                if dag is not None and not dag.is_paused:
+                    run.last_scheduling_decision = tick
         for dag, parsed in self.files.parsed(now):
             self._reparsed(dag, parsed)
 
