@@ -18,12 +18,11 @@ import yaml
 from simulator.scenario.dags import parse_instant
 from simulator.scenario.documents import bundled_dir
 from simulator.scenario.model import Scenario
-from simulator.state.deployment import COMPONENTS, OS_USER, cli_extra
+from simulator.state.deployment import COMPONENTS, component_started
 from simulator.state.entities import (
     Connection,
     DagImportError,
     DagWarning,
-    EventLog,
     Plugin,
     Pool,
     Provider,
@@ -79,9 +78,8 @@ def start_components(store: Store, at: datetime) -> None:
     """The installation's components start (state/deployment.py): each
     `airflow` command logs itself (utils/cli.py action_cli), a `cli_<name>`
     row with no DAG or task."""
-    for name, host, command in COMPONENTS:
-        extra = cli_extra(host, command)
-        store.event_logs.add(EventLog(when=at, event=f"cli_{name}", owner=OS_USER, extra=extra))
+    for component in COMPONENTS:
+        store.event_logs.add(component_started(component, at))
 
 
 def seed_resources(store: Store, scenario: Scenario, parsed_at: datetime) -> None:

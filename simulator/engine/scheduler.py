@@ -37,7 +37,7 @@ from simulator.engine.plan import DagPlan, TaskPlan, decision, layout_counts, ne
 from simulator.engine.queues import Queues, Waiting
 from simulator.engine.timetable import RUN_TYPE_PREFIX, run_id_for
 from simulator.state.dag_model import Dag
-from simulator.state.deployment import component_started
+from simulator.state.deployment import SCHEDULER, component_started
 from simulator.state.entities import EventLog
 from simulator.state.run_model import DagRun, DatasetEvent, TaskInstance
 from simulator.state.run_tis import RunTis
@@ -204,7 +204,7 @@ class Scheduler:
         if held is None:
             return
         # The restarted `airflow scheduler` logs itself again.
-        self.store.event_logs.add(component_started("scheduler", self.events.now))
+        self.store.event_logs.add(component_started(SCHEDULER, self.events.now))
         self.executor.release(held)
         for dag in list(self.store.dags):
             self.resume(dag)
@@ -496,13 +496,13 @@ class Scheduler:
         parked: dict[str, list[tuple[str, Waiting]]],
         next_seq: int,
         creation: dict[str, int],
+        waking: dict[str, tuple[datetime, int]],
     ) -> None:
-        """A snapshot's queues, tie-break counter and pending creation events
-        (by DAG), replacing these."""
+        """A snapshot's queues, tie-break counter, pending creation events
+        (seq by DAG) and loops due to start queued runs ((instant, seq) by
+        DAG), replacing these."""
         self.queues.load(waiting, parked, next_seq)
-        self._creation = creation
-        pending = self.events.pending()
-        self._waking = {e[4]: (e[0], e[2]) for e in pending if e[3] == loop.WAKE}
+        self._creation, self._waking = creation, waking
         self._beaten = None
 
     # -- datasets ---------------------------------------------------------

@@ -318,9 +318,11 @@ def load_scheduler(
     scheduler.datasets.load(
         _queue(spec["dataset_queue"], join(path, "dataset_queue"), scheduler.store), after
     )
-    scheduler.load(waiting, parked, next_seq, creation)
     # The engine's events are loaded (and checked) already.
-    scheduler.files.load({e[4]: e[2] for e in scheduler.events.pending() if e[3] == DEACTIVATE})
+    pending = scheduler.events.pending()
+    waking = {e[4]: (e[0], e[2]) for e in pending if e[3] == loop.WAKE}
+    scheduler.load(waiting, parked, next_seq, creation, waking)
+    scheduler.files.load({e[4]: e[2] for e in pending if e[3] == DEACTIVATE})
     if "outage" in spec:
         where = join(path, "outage")
         _load_outage(spec["outage"], where, scheduler, instants or Instants())

@@ -29,8 +29,10 @@ WORKER_COMMAND = ("celery", "worker")
 # What starts with the installation, in the order its `cli_*` rows are
 # written: (the command's function, hence the event `cli_<name>`; host; argv
 # after the entry point). The scheduler's job row is 1, the triggerer's 2.
-COMPONENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("scheduler", SCHEDULER_HOST, ("scheduler",)),
+Component = tuple[str, str, tuple[str, ...]]
+SCHEDULER: Component = ("scheduler", SCHEDULER_HOST, ("scheduler",))
+COMPONENTS: tuple[Component, ...] = (
+    SCHEDULER,
     ("triggerer", TRIGGERER_HOST, ("triggerer",)),
     ("webserver", WEBSERVER_HOST, ("webserver",)),
     *(("worker", host, WORKER_COMMAND) for host in WORKER_HOSTS),
@@ -44,8 +46,8 @@ def cli_extra(host: str, command: tuple[str, ...]) -> str:
     return json.dumps({"host_name": host, "full_command": str([AIRFLOW, *command])})
 
 
-def component_started(name: str, at: datetime) -> EventLog:
+def component_started(component: Component, at: datetime) -> EventLog:
     """The `cli_<name>` row a component's `airflow` command logs as it
     starts (utils/cli.py action_cli): no DAG or task."""
-    host, command = next((h, c) for n, h, c in COMPONENTS if n == name)
+    name, host, command = component
     return EventLog(when=at, event=f"cli_{name}", owner=OS_USER, extra=cli_extra(host, command))
