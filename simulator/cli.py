@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simulator.config import Settings
+from simulator.versions import VERSIONS
 
 if TYPE_CHECKING:
     from simulator.simulator import Simulator
@@ -135,6 +136,13 @@ OPTIONS: list[tuple[str, str, Callable[[str], Any], str]] = [
         str,
         "a bundled scenario's name (`airflow-sim scenarios`) or a scenario file (default: default)",
     ),
+    (
+        "--airflow-version",
+        "airflow_version",
+        _choice(*VERSIONS),
+        "the Airflow release whose API is served: 2.5.3 or 2.10.5 (default: the scenario's, "
+        "else 2.5.3)",
+    ),
     ("--host", "host", str, "address to bind (default 127.0.0.1)"),
     ("--port", "port", _port, "port to listen on (default 8080)"),
     (
@@ -247,7 +255,7 @@ def _env_default(field: str, convert: Callable[[str], Any]) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Airflow 2.5 REST API simulator")
+    parser = argparse.ArgumentParser(prog=PROG, description="Airflow 2.5 / 2.10 REST API simulator")
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser(
         "validate", help="check scenario files; exit 1 if any is invalid"

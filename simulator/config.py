@@ -24,6 +24,9 @@ class Settings:
     port: int = 8080
     # A bundled scenario's name, a scenario file's path, or a scenario document.
     scenario: str | Path | Mapping[str, Any] = DEFAULT_SCENARIO
+    # The Airflow release whose API is served (simulator/versions.py);
+    # None: the scenario's `airflow_version` (2.5.3 when it sets none).
+    airflow_version: str | None = None
     auth: str | None = None  # basic | none
     admin_user: str = "admin"
     admin_password: str = field(default="admin", repr=False)

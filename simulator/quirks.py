@@ -16,11 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from simulator.versions import V2_5, V2_10
+
 Document = dict[str, Any]
 
 AIRFLOW = "airflow"  # Airflow 2.5.3 departs from its spec; we do as Airflow does
 LATER = "later-release"  # Airflow 2.5.3 crashes (500); we answer as later 2.x does
 SIMULATOR = "simulator"  # a deliberate choice of the simulator
+
+# The API versions a quirk holds in (simulator/versions.py).
+ALL_VERSIONS = (V2_5.name, V2_10.name)
+ONLY_2_5 = (V2_5.name,)
+ONLY_2_10 = (V2_10.name,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +37,7 @@ class Quirk:
     operations: tuple[str, ...]
     summary: str
     patch: Callable[[Document], None] | None = None
+    versions: tuple[str, ...] = ALL_VERSIONS
 
 
 def _schema(doc: Document, name: str) -> Document:
@@ -133,6 +141,7 @@ QUIRKS: list[Quirk] = [
         ("get_dag_warnings",),
         "The collection key is `dag_warnings` (the spec says `import_errors`).",
         _dag_warnings_key,
+        ONLY_2_5,  # the 2.10.5 spec says dag_warnings
     ),
     Quirk(
         "user-fail-login-count",
@@ -732,10 +741,10 @@ QUIRKS: list[Quirk] = [
 ]
 
 
-def response_document(document: Document) -> Document:
+def response_document(document: Document, version: str = V2_5.name) -> Document:
     """The spec as response validation sees it: Airflow's own answers are valid."""
     patched = copy.deepcopy(document)
     for quirk in QUIRKS:
-        if quirk.patch is not None:
+        if quirk.patch is not None and version in quirk.versions:
             quirk.patch(patched)
     return patched

@@ -32,12 +32,14 @@ from simulator.scenario.loader import load_scenario
 from simulator.scenario.model import Scenario
 from simulator.scenario.problems import ScenarioError
 from simulator.scenario.shapes import copy_data
+from simulator.snapshot.reading import SnapshotError
 from simulator.state.dag_model import DATASETS, Dag
 from simulator.state.entities import EventLog, User
 from simulator.state.journal import Journal
 from simulator.state.run_model import Dataset
 from simulator.state.security import DAG_PREFIX, hash_password
 from simulator.state.store import Store
+from simulator.versions import AirflowVersion, airflow_version
 from simulator.world import seed_installation, seed_resources, start_components
 
 REGISTRATION_ROLE = "Public"  # what a user defined without roles gets, as POST /users
@@ -63,13 +65,19 @@ class Simulator:
         if snapshot is None:
             self.reset()
         else:
-            self.restore(snapshot)
+            self._restore(snapshot)
 
     def load(self, scenario: Scenario) -> None:
         """Serve another scenario from its start, the flags given still winning.
         A world that is refused leaves the current one untouched."""
         settings = resolve(self._given, scenario)
         assert settings.seed is not None
+        if settings.airflow_version != self.settings.airflow_version:
+            # The served spec (routes, validation) is the app's for its life.
+            raise ScenarioError(
+                [f"{scenario.source}: airflow_version: this server serves Airflow "
+                 f"{self.settings.airflow_version}'s API, not {settings.airflow_version}'s"]
+            )  # fmt: skip
         world = check_world(scenario, settings.seed, settings.start)
         before = dict(vars(self))
         try:
@@ -79,6 +87,12 @@ class Simulator:
         except BaseException:
             vars(self).update(before)
             raise
+
+    @property
+    def version(self) -> AirflowVersion:
+        """The Airflow release whose API this world is served through."""
+        assert self.settings.airflow_version is not None
+        return airflow_version(self.settings.airflow_version)
 
     @property
     def origin(self) -> datetime:
@@ -144,8 +158,20 @@ class Simulator:
         scenario, seed and start become this simulator's (the flags given
         still winning, as in load). SnapshotError, and nothing changed, when
         the document describes no world."""
+        served = self.settings.airflow_version
+        self._restore(document, served)
+
+    def _restore(self, document: object, served: str | None = None) -> None:
+        """restore(), refusing a world of another API version than `served`."""
         world = snapshots.restore(document, given=self._given, current=self.scenario,
                                   record=self.record_event, resolve=resolve)  # fmt: skip
+        if served is not None and world.settings.airflow_version != served:
+            # The served spec (routes, validation) is the app's for its life.
+            raise SnapshotError(
+                "scenario.airflow_version",
+                f"this server serves Airflow {served}'s API, "
+                f"not {world.settings.airflow_version}'s",
+            )
         if world.scenario is not self.scenario:
             self._worlds = {}
         self.scenario, self.settings = world.scenario, world.settings
@@ -362,6 +388,7 @@ def resolve(settings: Settings, scenario: Scenario) -> Settings:
     return dataclasses.replace(
         settings,
         seed=scenario.seed if settings.seed is None else settings.seed,
+        airflow_version=settings.airflow_version or scenario.airflow_version,
         auth=settings.auth or scenario.auth,
         clock=settings.clock or scenario.mode,
         speed=settings.speed or scenario.speed,

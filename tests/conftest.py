@@ -22,6 +22,7 @@ from simulator.testing.live import LiveServer, live_server
 DOCS = (
     "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html#section/Errors/"
 )
+DOCS_2_10 = DOCS.replace("2.5.3", "2.10.5")
 
 
 def basic(username: str, password: str) -> dict[str, str]:
@@ -39,15 +40,22 @@ NEGATIVE_OFFSET = (
 
 
 def problem(
-    status: int, title: str | None, detail: str | None, name: str | None = None
+    status: int, title: str | None, detail: str | None, name: str | None = None, docs: str = DOCS
 ) -> dict[str, Any]:
     """The problem body Airflow answers; `name` is the Errors/<name> link, None for about:blank."""
     return {
         "detail": detail,
         "status": status,
         "title": title,
-        "type": DOCS + name if name else "about:blank",
+        "type": docs + name if name else "about:blank",
     }
+
+
+def problem_2_10(
+    status: int, title: str | None, detail: str | None, name: str | None = None
+) -> dict[str, Any]:
+    """The problem body Airflow 2.10.5 answers (its links point into the 2.10.5 reference)."""
+    return problem(status, title, detail, name, DOCS_2_10)
 
 
 # Every world's audit log starts with the rows its components wrote as they
@@ -63,6 +71,10 @@ NO_DAGS = dataclasses.replace(
     TEST_SETTINGS,
     scenario={"name": "no_dags", "clock": {"start": "2023-04-01T00:00:00Z", "mode": "frozen"}},
 )
+# The same two worlds served through Airflow 2.10.5's API (a test module
+# overrides the `settings` fixture with one of them).
+TEST_SETTINGS_2_10 = dataclasses.replace(TEST_SETTINGS, airflow_version="2.10.5")
+NO_DAGS_2_10 = dataclasses.replace(NO_DAGS, airflow_version="2.10.5")
 
 
 @pytest.fixture

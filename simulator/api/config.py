@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from simulator.api.responses import Json, Text
 from simulator.errors import NotAcceptable, PermissionDenied
@@ -27,7 +28,9 @@ _RANGE = re.compile(
 _MIME_SPLIT = re.compile(r"/|(?:\s*;\s*)")
 
 
-def get_config(sim: Simulator, *, accept: str | None = None) -> Text | Json:
+def get_config(
+    sim: Simulator, *, accept: str | None = None, section: str | None = None
+) -> Text | Json:
     """GET /config: content negotiation first, then the expose_config switch."""
     media_type = best_match(accept, OFFERS)
     if media_type is None:
@@ -102,3 +105,8 @@ def _matches(offer: str, item: str) -> bool:
         item_subtype == "*"
         or (item_subtype == offer_subtype and sorted(item_params) == sorted(offer_params))
     )
+
+
+def get_value(sim: Simulator, *, section: Any = None, option: Any = None) -> Any:
+    """GET /config/section/{section}/option/{option}: being implemented (issue 12)."""
+    raise NotImplementedError("get_value")

@@ -108,6 +108,9 @@ def get_dag_runs(
     start_date_lte: str | None = None,
     end_date_gte: str | None = None,
     end_date_lte: str | None = None,
+    updated_at_gte: str | None = None,
+    updated_at_lte: str | None = None,
+    fields: list[str] | None = None,
     state: list[str] | None = None,
     order_by: str | None = None,
     user: User,
@@ -227,7 +230,9 @@ def _require_run(sim: Simulator, dag_id: str, dag_run_id: str, title: str) -> Da
     return run
 
 
-def get_dag_run(sim: Simulator, *, dag_id: str, dag_run_id: str) -> dict[str, Any]:
+def get_dag_run(
+    sim: Simulator, *, dag_id: str, dag_run_id: str, fields: list[str] | None = None
+) -> dict[str, Any]:
     """GET /dags/{dag_id}/dagRuns/{dag_run_id}."""
     return dump_dag_run(sim.store.dag_runs.require((dag_id, dag_run_id)))
 

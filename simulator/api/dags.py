@@ -96,6 +96,8 @@ def get_dags(
     tags: list[str] | None = None,
     only_active: bool = True,
     dag_id_pattern: str | None = None,
+    paused: bool | None = None,
+    fields: list[str] | None = None,
 ) -> dict[str, Any]:
     """GET /dags: readable (or editable) DAGs by dag_id; order_by is ignored in 2.5.3."""
     size = check_limit(sim.settings, limit)
@@ -150,7 +152,7 @@ def patch_dags(
     return dump_dag_collection(page, len(dags))
 
 
-def get_dag(sim: Simulator, *, dag_id: str) -> dict[str, Any]:
+def get_dag(sim: Simulator, *, dag_id: str, fields: list[str] | None = None) -> dict[str, Any]:
     """GET /dags/{dag_id}: the DagModel row."""
     return dump_dag(sim.store.dags.require(dag_id))
 
@@ -181,7 +183,9 @@ def delete_dag(sim: Simulator, *, dag_id: str) -> None:
     sim.actions.delete_dag(dag)
 
 
-def get_dag_details(sim: Simulator, *, dag_id: str) -> dict[str, Any]:
+def get_dag_details(
+    sim: Simulator, *, dag_id: str, fields: list[str] | None = None
+) -> dict[str, Any]:
     """GET /dags/{dag_id}/details: the parsed DAG object."""
     return dump_dag_detail(sim.store.dags.require(dag_id))
 
@@ -393,3 +397,8 @@ def _clear_failed_downstream(
     selected = _select(sim, dag, set(downstream_ids(dag, task_id)), runs, FAILED_STATES)
     if selected:
         sim.actions.clear([ti for ti, _ in selected], reset_runs=True)
+
+
+def reparse_dag_file(sim: Simulator, *, file_token: Any = None) -> Any:
+    """PUT /parseDagFile/{file_token}: being implemented (issue 12)."""
+    raise NotImplementedError("reparse_dag_file")

@@ -51,6 +51,7 @@ def get_datasets(
     offset: int | None = None,
     order_by: str | None = None,
     uri_pattern: str | None = None,
+    dag_ids: str | None = None,
 ) -> dict[str, Any]:
     """GET /datasets: one page of datasets, optionally those whose uri contains a pattern."""
     limit = check_limit(sim.settings, limit)
@@ -103,3 +104,44 @@ def get_dataset_events(
     rows = order_rows(rows, order_by, EVENT_ORDER_BY, "timestamp")
     page = paginate(sim.settings, rows, limit, offset)
     return dump_dataset_event_collection(sim.store, page, len(rows))
+
+
+def get_dag_dataset_queued_event(
+    sim: Simulator, *, dag_id: Any = None, uri: Any = None, before: Any = None
+) -> Any:
+    """GET /dags/{dag_id}/datasets/queuedEvent/{uri}: being implemented (issue 12)."""
+    raise NotImplementedError("get_dag_dataset_queued_event")
+
+
+def delete_dag_dataset_queued_event(
+    sim: Simulator, *, dag_id: Any = None, uri: Any = None, before: Any = None
+) -> Any:
+    """DELETE /dags/{dag_id}/datasets/queuedEvent/{uri}: being implemented (issue 12)."""
+    raise NotImplementedError("delete_dag_dataset_queued_event")
+
+
+def get_dag_dataset_queued_events(sim: Simulator, *, dag_id: Any = None, before: Any = None) -> Any:
+    """GET /dags/{dag_id}/datasets/queuedEvent: being implemented (issue 12)."""
+    raise NotImplementedError("get_dag_dataset_queued_events")
+
+
+def delete_dag_dataset_queued_events(
+    sim: Simulator, *, dag_id: Any = None, before: Any = None
+) -> Any:
+    """DELETE /dags/{dag_id}/datasets/queuedEvent: being implemented (issue 12)."""
+    raise NotImplementedError("delete_dag_dataset_queued_events")
+
+
+def get_dataset_queued_events(sim: Simulator, *, uri: Any = None, before: Any = None) -> Any:
+    """GET /datasets/queuedEvent/{uri}: being implemented (issue 12)."""
+    raise NotImplementedError("get_dataset_queued_events")
+
+
+def delete_dataset_queued_events(sim: Simulator, *, uri: Any = None, before: Any = None) -> Any:
+    """DELETE /datasets/queuedEvent/{uri}: being implemented (issue 12)."""
+    raise NotImplementedError("delete_dataset_queued_events")
+
+
+def create_dataset_event(sim: Simulator, *, body: Any = None) -> Any:
+    """POST /datasets/events: being implemented (issue 12)."""
+    raise NotImplementedError("create_dataset_event")

@@ -32,6 +32,17 @@ def get_event_logs(
     limit: int | None = None,
     offset: int | None = None,
     order_by: str | None = None,
+    dag_id: str | None = None,
+    task_id: str | None = None,
+    run_id: str | None = None,
+    map_index: int | None = None,
+    try_number: int | None = None,
+    event: str | None = None,
+    owner: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    included_events: str | None = None,
+    excluded_events: str | None = None,
 ) -> Page:
     """GET /eventLogs: one page of the audit log; total_entries counts every row."""
     # Airflow checks the limit (a decorator) before the handler checks order_by.

@@ -15,4 +15,4 @@ def get_health(sim: Simulator) -> dict[str, Any]:
 
 def get_version(sim: Simulator) -> dict[str, Any]:
     """GET /version."""
-    return dump_version()
+    return dump_version(sim.version)

@@ -55,6 +55,9 @@ def get_task_instances(
     start_date_lte: str | None = None,
     end_date_gte: str | None = None,
     end_date_lte: str | None = None,
+    updated_at_gte: str | None = None,
+    updated_at_lte: str | None = None,
+    executor: list[str] | None = None,
     duration_gte: float | None = None,
     duration_lte: float | None = None,
     state: list[str] | None = None,
@@ -116,6 +119,9 @@ def get_mapped_task_instances(
     start_date_lte: str | None = None,
     end_date_gte: str | None = None,
     end_date_lte: str | None = None,
+    updated_at_gte: str | None = None,
+    updated_at_lte: str | None = None,
+    executor: list[str] | None = None,
     duration_gte: float | None = None,
     duration_lte: float | None = None,
     state: list[str] | None = None,
@@ -243,7 +249,7 @@ def _set_note(
 
 
 def get_extra_links(
-    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str, map_index: int | None = None
 ) -> dict[str, str | None]:
     """GET .../links: a flat {link name: url or null} object, sorted by name."""
     dag = sim.store.dags.get(dag_id)
@@ -377,3 +383,76 @@ def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
         run_tis=sim.store.tis_of(run),
         returned=returned.value if returned is not None else None,
     )
+
+
+def get_task_instance_dependencies(
+    sim: Simulator, *, dag_id: Any = None, dag_run_id: Any = None, task_id: Any = None
+) -> Any:
+    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dependencies: being implemented (issue 12)."""
+    raise NotImplementedError("get_task_instance_dependencies")
+
+
+def get_mapped_task_instance_dependencies(
+    sim: Simulator,
+    *,
+    dag_id: Any = None,
+    dag_run_id: Any = None,
+    task_id: Any = None,
+    map_index: Any = None,
+) -> Any:
+    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/dependencies: being implemented (issue 12)."""
+    raise NotImplementedError("get_mapped_task_instance_dependencies")
+
+
+def get_task_instance_try_details(
+    sim: Simulator,
+    *,
+    dag_id: Any = None,
+    dag_run_id: Any = None,
+    task_id: Any = None,
+    task_try_number: Any = None,
+) -> Any:
+    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries/{task_try_number}: being implemented (issue 12)."""
+    raise NotImplementedError("get_task_instance_try_details")
+
+
+def get_task_instance_tries(
+    sim: Simulator,
+    *,
+    dag_id: Any = None,
+    dag_run_id: Any = None,
+    task_id: Any = None,
+    limit: Any = None,
+    offset: Any = None,
+    order_by: Any = None,
+) -> Any:
+    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries: being implemented (issue 12)."""
+    raise NotImplementedError("get_task_instance_tries")
+
+
+def get_mapped_task_instance_tries(
+    sim: Simulator,
+    *,
+    dag_id: Any = None,
+    dag_run_id: Any = None,
+    task_id: Any = None,
+    map_index: Any = None,
+    limit: Any = None,
+    offset: Any = None,
+    order_by: Any = None,
+) -> Any:
+    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries: being implemented (issue 12)."""
+    raise NotImplementedError("get_mapped_task_instance_tries")
+
+
+def get_mapped_task_instance_try_details(
+    sim: Simulator,
+    *,
+    dag_id: Any = None,
+    dag_run_id: Any = None,
+    task_id: Any = None,
+    map_index: Any = None,
+    task_try_number: Any = None,
+) -> Any:
+    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries/{task_try_number}: being implemented (issue 12)."""
+    raise NotImplementedError("get_mapped_task_instance_try_details")

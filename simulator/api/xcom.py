@@ -34,6 +34,8 @@ def get_xcom_entries(
     task_id: str,
     limit: int | None = None,
     offset: int | None = None,
+    map_index: int | None = None,
+    xcom_key: str | None = None,
     user: User | None = None,
 ) -> Page:
     """GET .../xcomEntries: ordered by run logical date, task_id, dag_id, key."""
@@ -156,6 +158,8 @@ def get_xcom_entry(
     task_id: str,
     xcom_key: str,
     deserialize: bool = False,
+    map_index: int | None = None,
+    stringify: bool = True,
 ) -> dict[str, Any]:
     """GET .../xcomEntries/{xcom_key}: one entry with its value as str()."""
     # `deserialize` only matters for custom XCom backends: the answer is the same.

@@ -189,7 +189,7 @@ def _gather(
 
 def _merge(document: dict[str, Any], label: str, merged: _Merged, problems: list[Problem]) -> None:
     found: dict[str, Any] = {
-        k: document[k] for k in ("name", "description", "seed") if k in document
+        k: document[k] for k in ("name", "description", "seed", "airflow_version") if k in document
     }
     for section in ("clock", "history", "retention", "auth"):
         for key, value in document.get(section, {}).items():
@@ -250,6 +250,7 @@ def _build(top: dict[str, Any], ref: _Ref, merged: _Merged, problems: list[Probl
         name=top["name"],
         description=s.get("description", ""),
         seed=s.get("seed", 0),
+        airflow_version=s.get("airflow_version", defaults.airflow_version),
         source=ref.source,
         start=start,
         mode=s.get("clock.mode", defaults.mode),

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from simulator.versions import DEFAULT_VERSION
+
 # A fixed instant, so that worlds without a clock repeat run for run.
 DEFAULT_START = datetime(2023, 4, 1, tzinfo=UTC)
 NOW = "now"
@@ -24,6 +26,8 @@ class Scenario:
     name: str
     description: str = ""
     seed: int = 0
+    # The Airflow release whose API is served (simulator/versions.py).
+    airflow_version: str = DEFAULT_VERSION
     # "bundled", "inline" or the path of the file it was read from.
     source: str = INLINE
     # A fixed instant, or NOW: the wall-clock minute when the world is built.

@@ -6,10 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from simulator.schemas.common import isoformat
+from simulator.versions import AirflowVersion
 
-VERSION = "2.5.3"
-# The content of the 2.5.3 release's airflow/git_version file.
-GIT_VERSION = ".release:2.5.3+cb842dd8aa8749b4d0a474c6e2fda11505d9ba99"
 # [scheduler] scheduler_health_check_threshold
 HEALTH_CHECK_THRESHOLD = timedelta(seconds=30)
 
@@ -25,5 +23,5 @@ def dump_health(now: datetime, heartbeat: datetime | None) -> dict[str, Any]:
     }
 
 
-def dump_version() -> dict[str, Any]:
-    return {"git_version": GIT_VERSION, "version": VERSION}
+def dump_version(version: AirflowVersion) -> dict[str, Any]:
+    return {"git_version": version.git_version, "version": version.name}

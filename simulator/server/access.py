@@ -1,4 +1,5 @@
-"""The permissions each operation requires in Airflow 2.5.3 (all of them: AND).
+"""The permissions each operation requires (all of them: AND), per version:
+REQUIRED is Airflow 2.5.3's table; `required(version)` is the served one.
 
 An operation missing here needs no authentication at all (health, version).
 """
@@ -6,6 +7,7 @@ An operation missing here needs no authentication at all (health, version).
 from __future__ import annotations
 
 from simulator.state.security import Permission
+from simulator.versions import V2_5, V2_10
 
 R, E, C, D = "can_read", "can_edit", "can_create", "can_delete"
 DAGS, RUNS, TIS = "DAGs", "DAG Runs", "Task Instances"
@@ -99,4 +101,35 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     "get_xcom_entry": ((R, DAGS), (R, RUNS), (R, TIS), (R, "XComs")),
 }
 
+# What Airflow 2.10.5 adds: its auth manager maps each `requires_access_*`
+# to these FAB permissions (a DAG's task-instance entity reads runs too).
+ADDED_2_10: dict[str, tuple[Permission, ...]] = {
+    **{
+        op: ((R, DAGS), (R, RUNS), (R, TIS))
+        for op in (
+            "get_task_instance_dependencies",
+            "get_mapped_task_instance_dependencies",
+            "get_task_instance_tries",
+            "get_mapped_task_instance_tries",
+            "get_task_instance_try_details",
+            "get_mapped_task_instance_try_details",
+        )
+    },
+    "get_dag_stats": ((R, DAGS), (R, RUNS)),
+    "reparse_dag_file": ((E, DAGS),),
+    "get_value": ((R, "Configurations"),),
+    "get_dag_dataset_queued_event": ((R, "Datasets"), (R, DAGS)),
+    "get_dag_dataset_queued_events": ((R, "Datasets"), (R, DAGS)),
+    "delete_dag_dataset_queued_event": ((D, "Datasets"), (R, DAGS)),
+    "delete_dag_dataset_queued_events": ((D, "Datasets"), (R, DAGS)),
+    "get_dataset_queued_events": ((R, "Datasets"),),
+    "delete_dataset_queued_events": ((D, "Datasets"),),
+    "create_dataset_event": ((C, "Datasets"),),
+}
+BY_VERSION = {V2_5.name: REQUIRED, V2_10.name: {**REQUIRED, **ADDED_2_10}}
+
 PUBLIC = frozenset({"get_health", "get_version"})
+
+
+def required(version: str) -> dict[str, tuple[Permission, ...]]:
+    return BY_VERSION[version]

@@ -15,7 +15,7 @@ from simulator.server.auth import Authenticator
 from simulator.server.cors import cors_middleware
 from simulator.server.faults import faults_middleware
 from simulator.server.journal import journal_middleware
-from simulator.server.keys import AUTH, RESPONSES, SETTINGS, SIM
+from simulator.server.keys import AUTH, RESPONSES, SETTINGS, SIM, SPEC
 from simulator.server.middleware import problems_middleware, response_validation_middleware
 from simulator.server.routing import add_routes
 from simulator.server.validation import ResponseValidator
@@ -78,12 +78,13 @@ def create_app(
     server_logger.addFilter(CLIENT_ERRORS)  # once: the same filter is not added twice
     app[SIM] = simulator or Simulator(settings)
     app[SETTINGS] = app[SIM].settings  # resolved against the scenario
+    app[SPEC] = spec = load_spec(app[SIM].version.name)
     app[AUTH] = Authenticator()
     app.on_cleanup.append(_stop_hashing)
     if settings.validate_responses:
-        app[RESPONSES] = ResponseValidator()
+        app[RESPONSES] = ResponseValidator(spec.version.name)
     docs.add_routes(app)  # before the spec's routes: /ui is no DAG-side path
-    add_routes(app, load_spec())
+    add_routes(app, spec)
     app.add_subapp("/_sim", create_control_app(validate_responses=settings.validate_responses))
     return app
 

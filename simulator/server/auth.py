@@ -20,7 +20,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from simulator.errors import PermissionDenied, Unauthenticated
-from simulator.server.access import REQUIRED
+from simulator.server.access import required
 from simulator.simulator import Simulator
 from simulator.state.entities import User
 from simulator.state.security import can, check_password, find_user, user_permissions
@@ -149,6 +149,6 @@ class Authenticator:
     def authorize(sim: Simulator, user: User, operation_id: str, dag_id: str | None) -> None:
         granted = user_permissions(sim.store, user)
         dag_ids = sim.dag_ids() if dag_id in (None, "~") else ()
-        for action, resource in REQUIRED.get(operation_id, ()):
+        for action, resource in required(sim.version.name).get(operation_id, ()):
             if not can(granted, action, resource, dag_id, dag_ids):
                 raise PermissionDenied()

@@ -1,6 +1,6 @@
-"""What Airflow 2.5.3's API serves about itself, through connexion 2.14:
-the spec at /api/v1/openapi.json and /api/v1/openapi.yaml (the vendored
-v1.yaml with `servers` set to the base path, as connexion's
+"""What Airflow's API serves about itself, through connexion 2.14:
+the spec at /api/v1/openapi.json and /api/v1/openapi.yaml (the served
+version's vendored spec with `servers` set to the base path, as connexion's
 `with_base_path` does) and Swagger UI at /api/v1/ui/, from the
 swagger-ui-bundle package (no CDN). None of them asks for credentials;
 Swagger UI's "Authorize" takes the basic-auth user for "Try it out"."""
@@ -17,24 +17,26 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from simulator.server.keys import SPEC
 from simulator.server.routing import options
 from simulator.spec.loader import BASE_PATH, load_spec
+from simulator.versions import DEFAULT_VERSION
 
 UI = BASE_PATH + "/ui"
 SPEC_JSON, SPEC_YAML = BASE_PATH + "/openapi.json", BASE_PATH + "/openapi.yaml"
 
 
 @functools.cache
-def _served() -> dict[str, Any]:
-    spec = copy.deepcopy(load_spec().raw)
+def _served(version: str) -> dict[str, Any]:
+    spec = copy.deepcopy(load_spec(version).raw)
     spec["servers"] = [{"url": BASE_PATH}]
     return spec
 
 
 @functools.cache
-def spec_json() -> bytes:
+def spec_json(version: str = DEFAULT_VERSION) -> bytes:
     """As Flask's jsonify writes it: sorted keys, compact, ASCII, a newline."""
-    return json.dumps(_served(), sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    return json.dumps(_served(version), sort_keys=True, separators=(",", ":")).encode() + b"\n"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -53,8 +55,8 @@ _Dumper.add_representer(str, _text)
 
 
 @functools.cache
-def spec_yaml() -> bytes:
-    return yaml.dump(_served(), allow_unicode=True, Dumper=_Dumper).encode()
+def spec_yaml(version: str = DEFAULT_VERSION) -> bytes:
+    return yaml.dump(_served(version), allow_unicode=True, Dumper=_Dumper).encode()
 
 
 @functools.cache
@@ -77,11 +79,13 @@ def ui_index() -> bytes:
 
 
 async def get_spec_json(request: web.Request) -> web.Response:
-    return web.Response(body=spec_json(), content_type="application/json")
+    body = spec_json(request.app[SPEC].version.name)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def get_spec_yaml(request: web.Request) -> web.Response:
-    return web.Response(body=spec_yaml(), headers={"Content-Type": "text/yaml"})
+    body = spec_yaml(request.app[SPEC].version.name)
+    return web.Response(body=body, headers={"Content-Type": "text/yaml"})
 
 
 async def get_ui(request: web.Request) -> web.Response:

@@ -31,7 +31,6 @@ import itertools
 import socket
 import struct
 from collections.abc import Sequence
-from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -58,8 +57,7 @@ from simulator.faults.model import (
 from simulator.server import problems
 from simulator.server.auth import basic_pair
 from simulator.server.encoding import dump_json
-from simulator.server.keys import FAULT, SIM
-from simulator.spec import load_spec
+from simulator.server.keys import FAULT, SIM, SPEC
 
 CONTROL = "/_sim"
 MAX_DELAY = 300.0  # wall seconds one request waits at most, whatever faults add up to
@@ -146,7 +144,7 @@ async def _faulted(
         try:
             fault = parse_header(text, now)
         except BadRequest as error:
-            return problems.render(error)  # its detail names the header
+            return problems.render(error, request.app[SPEC].version.docs)  # names the header
         firings += sim.faults.fire_header(fault, facts, now)
     firings += sim.faults.http(facts, now)
     if not firings:
@@ -192,7 +190,7 @@ async def _answer(
 ) -> web.StreamResponse:
     kind = action.type
     if kind == STATUS:
-        return status_response(action)
+        return status_response(action, request.app[SPEC].version.docs)
     if kind in (RESET, EMPTY):
         await _drain(request)
         _close(request, reset=kind == RESET)
@@ -209,7 +207,7 @@ async def _answer(
     return await _dribble(request, response, body, action.chunks, action.seconds)
 
 
-def status_response(action: HttpAction) -> web.Response:
+def status_response(action: HttpAction, docs: str = problems.DOCS) -> web.Response:
     """A `status` action's answer: a problem body as Airflow's, or the given body."""
     status = action.status
     headers = CIMultiDict(action.headers)
@@ -221,7 +219,7 @@ def status_response(action: HttpAction) -> web.Response:
             "detail": action.detail if action.detail is not None else DETAILS.get(status),
             "status": status,
             "title": _title(status),
-            "type": f"{problems.DOCS}#section/Errors/{name}" if name else "about:blank",
+            "type": f"{docs}#section/Errors/{name}" if name else "about:blank",
         }
         body, content_type = dump_json(problem), problems.PROBLEM_JSON
     elif isinstance(action.body, str):
@@ -327,18 +325,14 @@ def _close(request: web.Request, *, reset: bool) -> None:
 def request_facts(request: web.Request) -> RequestFacts:
     """What a fault's `match` looks at."""
     name = request.match_info.route.name
+    operation = request.app[SPEC].find(name) if name else None
     return RequestFacts(
         method=request.method,
         path=request.path,
         operation_id=name,
-        tag=_tags().get(name) if name else None,
+        tag=operation.tag if operation else None,
         user=named_user(request.headers.get("Authorization")),
     )
-
-
-@cache
-def _tags() -> dict[str, str]:
-    return {op.operation_id: op.tag for op in load_spec().operations}
 
 
 def named_user(header: str | None) -> str | None:

@@ -11,9 +11,8 @@ from aiohttp.typedefs import Handler
 
 from simulator.errors import ApiError
 from simulator.server import problems
-from simulator.server.keys import RESPONSES
+from simulator.server.keys import RESPONSES, SPEC
 from simulator.server.validation import ResponseMismatch
-from simulator.spec import load_spec
 
 log = logging.getLogger("simulator")
 # werkzeug's BadRequest text, for a client that left before its request was in.
@@ -25,7 +24,7 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
     try:
         return await handler(request)
     except ApiError as error:
-        return problems.render(error)
+        return problems.render(error, request.app[SPEC].version.docs)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -38,7 +37,10 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         # Never expected: a crash is a bug. Answer as later Airflow releases do.
         log.exception("unhandled error in %s %s", request.method, request.path)
         return problems.problem_response(
-            500, "Internal Server Error", None, f"{problems.DOCS}#section/Errors/Unknown"
+            500,
+            "Internal Server Error",
+            None,
+            f"{request.app[SPEC].version.docs}#section/Errors/Unknown",
         )
 
 
@@ -48,7 +50,7 @@ async def response_validation_middleware(
 ) -> web.StreamResponse:
     response = await handler(request)
     name = request.match_info.route.name
-    operation = load_spec().find(name) if name else None
+    operation = request.app[SPEC].find(name) if name else None
     if operation is None or not isinstance(response, web.Response):
         return response  # not an Airflow operation (route errors, /_sim)
     content_type = response.content_type if response.body is not None else ""

@@ -10,10 +10,11 @@ from aiohttp import web
 
 from simulator.errors import ApiError, NotAcceptable
 from simulator.server.encoding import dump_json
+from simulator.versions import V2_5
 
 # What a flask Response without a mimetype says it holds.
 FLASK_DEFAULT_TYPE = "text/html; charset=utf-8"
-DOCS = "https://airflow.apache.org/docs/apache-airflow/2.5.3/stable-rest-api-ref.html"
+DOCS = V2_5.docs  # the default version's reference
 PROBLEM_JSON = "application/problem+json"
 
 # werkzeug's stock sentences, which Airflow passes through for route errors.
@@ -24,8 +25,9 @@ ROUTE_NOT_FOUND = (
 METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL."
 
 
-def type_url(error: ApiError) -> str:
-    return f"{DOCS}#section/Errors/{error.type_name}" if error.type_name else "about:blank"
+def type_url(error: ApiError, docs: str = DOCS) -> str:
+    """The `type` link: into the served version's API reference."""
+    return f"{docs}#section/Errors/{error.type_name}" if error.type_name else "about:blank"
 
 
 def problem_response(
@@ -41,14 +43,16 @@ def problem_response(
     )
 
 
-def render(error: ApiError) -> web.Response:
+def render(error: ApiError, docs: str = DOCS) -> web.Response:
     if isinstance(error, NotAcceptable):
         # Airflow answers 406 outside the problem format, as a bare flask
         # Response: its default content type is text/html.
         return web.Response(
             status=406, body=error.body.encode(), headers={"Content-Type": FLASK_DEFAULT_TYPE}
         )
-    return problem_response(error.status, error.title, error.detail, type_url(error), error.headers)
+    return problem_response(
+        error.status, error.title, error.detail, type_url(error, docs), error.headers
+    )
 
 
 def render_http(exc: web.HTTPException) -> web.Response:

@@ -64,12 +64,15 @@ def resolve_handler(operation: Operation) -> Callable[..., Any]:
     handler = getattr(module, operation.operation_id, None)
     if handler is None:
         raise MissingHandler(f"simulator.api.{operation.module} has no {operation.operation_id}")
-    accepted = set(inspect.signature(handler).parameters)
+    signature = inspect.signature(handler).parameters
+    accepted = set(signature)
     expected = {p.name for p in operation.parameters}
     if operation.body_schema is not None:
         expected.add("body")
     missing = expected - accepted
-    unknown = accepted - expected - set(CONTEXT) - {"sim"}
+    # A parameter another version declares has a default: this version never sends it.
+    optional = {name for name, p in signature.items() if p.default is not p.empty}
+    unknown = accepted - expected - optional - set(CONTEXT) - {"sim"}
     if missing or unknown:
         raise MissingHandler(
             f"{operation.operation_id}: signature lacks {sorted(missing)}, "

@@ -21,6 +21,7 @@ from simulator.quirks import response_document
 from simulator.spec import load_spec
 from simulator.spec.loader import Operation, Parameter
 from simulator.state import strict_json
+from simulator.versions import DEFAULT_VERSION
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -145,7 +146,7 @@ class OperationValidator:
             from openapi_core.validation.schemas import oas30_write_schema_validators_factory
 
             factory = oas30_write_schema_validators_factory
-            spec_path = request_spec_path()
+            spec_path = request_spec_path(operation.version)
             params = [
                 (p, factory.create(spec_path, _schema_path(spec_path, p.pointer)).validator)
                 for p in query
@@ -224,8 +225,8 @@ class OperationValidator:
 class ResponseValidator:
     """Checks a response against the operation's declared responses."""
 
-    def __init__(self) -> None:
-        self._spec_path = response_spec_path()
+    def __init__(self, version: str = DEFAULT_VERSION) -> None:
+        self._spec_path = response_spec_path(version)
         self._cache: dict[tuple[str, str, str], Any] = {}
 
     def _validator(self, operation: Operation, status: str, content_type: str) -> Any:
@@ -280,14 +281,14 @@ def _read_validator(root: SchemaPath, schema: SchemaPath) -> Any:
 
 # openapi-core and the spec's path objects load on first use, not at start-up.
 @functools.cache
-def request_spec_path() -> SchemaPath:
+def request_spec_path(version: str = DEFAULT_VERSION) -> SchemaPath:
     from jsonschema_path import SchemaPath
 
-    return SchemaPath.from_dict(load_spec().document)
+    return SchemaPath.from_dict(load_spec(version).document)
 
 
 @functools.cache
-def response_spec_path() -> SchemaPath:
+def response_spec_path(version: str = DEFAULT_VERSION) -> SchemaPath:
     from jsonschema_path import SchemaPath
 
-    return SchemaPath.from_dict(response_document(load_spec().document))
+    return SchemaPath.from_dict(response_document(load_spec(version).document, version))

@@ -8,9 +8,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from simulator.spec.loader import SPEC_PATH
+from simulator.spec.loader import SPEC_DIR
 
-CONTROL_SPEC = SPEC_PATH.with_name("control.yaml")
+CONTROL_SPEC = SPEC_DIR / "control.yaml"
 
 
 @functools.cache

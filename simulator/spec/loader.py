@@ -1,7 +1,8 @@
-"""Load v1.yaml once, normalize it, and describe each operation.
+"""Load a version's spec (v1-<version>.yaml) once, normalize it, and
+describe each operation.
 
 The spec is the single source of truth for routes and validity. Loading it
-is the largest part of start-up, so it is read once per process and shared.
+is the largest part of start-up, so each is read once per process and shared.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import yaml
 
-SPEC_PATH = Path(__file__).with_name("v1.yaml")
+from simulator.versions import DEFAULT_VERSION, AirflowVersion, airflow_version
+
+SPEC_DIR = Path(__file__).parent
 BASE_PATH = "/api/v1"
 
 # Spec tag -> api/ module. An operation with several tags uses its first.
@@ -22,6 +25,7 @@ TAG_MODULES = {
     "Connection": "connections",
     "DAG": "dags",
     "DAGRun": "dag_runs",
+    "DagStats": "dag_stats",
     "DagWarning": "dag_warnings",
     "Dataset": "datasets",
     "EventLog": "event_logs",
@@ -67,14 +71,16 @@ class Operation:
     body_schema: dict[str, Any] | None
     body_required: bool
     responses: dict[str, dict[str, Any]] = field(repr=False)
+    version: str = DEFAULT_VERSION  # the Airflow release whose spec declares it
 
     @property
     def query_names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.parameters if p.location == "query")
 
 
-@dataclass(slots=True)
+@dataclass
 class Spec:
+    version: AirflowVersion
     raw: dict[str, Any]
     document: dict[str, Any]  # normalized: what validation uses
     operations: list[Operation]
@@ -86,7 +92,11 @@ class Spec:
         return found
 
     def find(self, operation_id: str) -> Operation | None:
-        return next((op for op in self.operations if op.operation_id == operation_id), None)
+        return self._by_id.get(operation_id)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Operation]:
+        return {op.operation_id: op for op in self.operations}
 
 
 # Keywords that stay on the outer schema when a nullable one is wrapped.
@@ -148,7 +158,7 @@ def _parameter(
     )
 
 
-def _operations(document: dict[str, Any]) -> list[Operation]:
+def _operations(document: dict[str, Any], version: str) -> list[Operation]:
     operations = []
     for path, item in document["paths"].items():
         shared = [
@@ -185,14 +195,16 @@ def _operations(document: dict[str, Any]) -> list[Operation]:
                         str(code): _resolve(document, resp)
                         for code, resp in node.get("responses", {}).items()
                     },
+                    version=version,
                 )
             )
     return operations
 
 
 @functools.cache
-def load_spec() -> Spec:
-    with SPEC_PATH.open("rb") as fh:
+def load_spec(version: str = DEFAULT_VERSION) -> Spec:
+    release = airflow_version(version)
+    with (SPEC_DIR / release.spec_file).open("rb") as fh:
         raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     document = normalize(raw)
-    return Spec(raw=raw, document=document, operations=_operations(document))
+    return Spec(release, raw, document, _operations(document, version))

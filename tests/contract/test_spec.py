@@ -1,19 +1,31 @@
-"""The vendored spec, as loaded and normalized for validation."""
+"""The vendored specs, as loaded and normalized for validation."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from simulator.spec import load_spec
-from simulator.spec.loader import SPEC_PATH, normalize
+from simulator.spec.loader import SPEC_DIR, normalize
+from simulator.versions import VERSIONS
 
-SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "spec" / "airflow-v1-2.5.3.yaml"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "spec"
 
 
-def test_vendored_copy_is_the_official_spec() -> None:
-    if SHARED_SPEC.exists():
-        assert SPEC_PATH.read_bytes() == SHARED_SPEC.read_bytes()
-    assert load_spec().raw["info"]["version"] == "2.5.3"
+@pytest.mark.parametrize("version", VERSIONS)
+def test_vendored_copy_is_the_official_spec(version: str) -> None:
+    shared = SHARED / f"airflow-v1-{version}.yaml"
+    if shared.exists():
+        assert (SPEC_DIR / f"v1-{version}.yaml").read_bytes() == shared.read_bytes()
+    assert load_spec(version).raw["info"]["version"] == version
+
+
+@pytest.mark.parametrize(("version", "operations"), [("2.5.3", 73), ("2.10.5", 89)])
+def test_each_version_has_its_operations(version: str, operations: int) -> None:
+    spec = load_spec(version)
+    assert len(spec.operations) == operations
+    assert {op.version for op in spec.operations} == {version}
 
 
 def test_nullable_beside_ref_becomes_a_nullable_alternative() -> None:
@@ -23,7 +35,8 @@ def test_nullable_beside_ref_becomes_a_nullable_alternative() -> None:
     }
 
 
-def test_no_nullable_ref_left_in_the_normalized_spec() -> None:
+@pytest.mark.parametrize("version", VERSIONS)
+def test_no_nullable_ref_left_in_the_normalized_spec(version: str) -> None:
     def walk(node: object) -> None:
         if isinstance(node, dict):
             assert not ("$ref" in node and node.get("nullable")), node
@@ -33,7 +46,7 @@ def test_no_nullable_ref_left_in_the_normalized_spec() -> None:
             for item in node:
                 walk(item)
 
-    walk(load_spec().document)
+    walk(load_spec(version).document)
 
 
 def test_served_spec_is_untouched() -> None:

@@ -1,0 +1,90 @@
+"""One simulator, two API versions: the flag, the scenario key and what the
+served version decides (routes, validation, links, /version, the spec)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from simulator.config import Settings
+from simulator.scenario.loader import load_scenario
+from simulator.scenario.problems import ScenarioError
+from simulator.simulator import Simulator
+from tests.conftest import ADMIN, NO_DAGS, NO_DAGS_2_10, problem, problem_2_10
+
+V2_10_ONLY = "/api/v1/dagStats?dag_ids=x"
+
+
+@pytest.fixture(params=["2.5.3", "2.10.5"])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    return NO_DAGS if request.param == "2.5.3" else NO_DAGS_2_10
+
+
+async def test_version_names_the_served_release(client: TestClient, sim: Simulator) -> None:
+    answer = await client.get("/api/v1/version")
+    expected = {
+        "2.5.3": ".release:2.5.3+cb842dd8aa8749b4d0a474c6e2fda11505d9ba99",
+        "2.10.5": ".release:b93c3db6b1641b0840bd15ac7d05bc58ff2cccbf",
+    }
+    version = sim.settings.airflow_version
+    assert await answer.json() == {"git_version": expected[version], "version": version}
+
+
+async def test_error_links_point_into_the_served_reference(
+    client: TestClient, sim: Simulator
+) -> None:
+    answer = await client.get("/api/v1/pools/missing", headers=ADMIN)
+    render = problem if sim.settings.airflow_version == "2.5.3" else problem_2_10
+    assert answer.status == 404
+    assert await answer.json() == render(
+        404, "Not Found", "Pool with name:'missing' not found", "NotFound"
+    )
+
+
+async def test_only_the_served_version_has_its_routes(client: TestClient, sim: Simulator) -> None:
+    answer = await client.get(V2_10_ONLY, headers=ADMIN)
+    if sim.settings.airflow_version == "2.5.3":
+        assert answer.status == 404
+        assert (await answer.json())["type"] == "about:blank"
+    else:
+        assert answer.status != 404
+
+
+async def test_the_served_spec_is_the_versions(client: TestClient, sim: Simulator) -> None:
+    document: dict[str, Any] = await (await client.get("/api/v1/openapi.json")).json()
+    assert document["info"]["version"] == sim.settings.airflow_version
+
+
+async def test_a_parameter_of_the_other_version_is_unknown(
+    client: TestClient, sim: Simulator
+) -> None:
+    answer = await client.get("/api/v1/dags?paused=true", headers=ADMIN)
+    if sim.settings.airflow_version == "2.5.3":
+        assert answer.status == 400
+        assert (await answer.json())["detail"] == "Extra query parameter(s) paused not in spec"
+    else:
+        assert answer.status == 200
+
+
+def test_the_scenario_key_chooses_and_the_flag_wins() -> None:
+    scenario = {"name": "v", "airflow_version": "2.10.5"}
+    assert Simulator(Settings(scenario=scenario)).settings.airflow_version == "2.10.5"
+    flagged = Settings(scenario=scenario, airflow_version="2.5.3")
+    assert Simulator(flagged).settings.airflow_version == "2.5.3"
+    assert Simulator(Settings(scenario={"name": "v"})).settings.airflow_version == "2.5.3"
+
+
+def test_a_scenario_of_another_version_is_refused_while_serving() -> None:
+    sim = Simulator(dataclasses.replace(NO_DAGS))
+    other = load_scenario({"name": "other", "airflow_version": "2.10.5"})
+    with pytest.raises(ScenarioError, match="serves Airflow 2.5.3's API, not 2.10.5's"):
+        sim.load(other)
+    assert sim.scenario.name == "no_dags"
+
+
+def test_an_unknown_version_in_a_scenario_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="airflow_version"):
+        load_scenario({"name": "v", "airflow_version": "2.7.0"})
