@@ -23,6 +23,7 @@ DAG_FIELDS = {
     "max_active_runs", "max_active_tasks", "is_paused", "tags", "params", "default_view",
     "orientation", "dag_run_timeout", "render_template_as_native_obj", "template_search_path",
     "tasks", "fileloc", "owner", "is_paused_upon_creation", "retries", "retry_delay",
+    "dag_display_name", "max_consecutive_failed_dag_runs",
 }  # fmt: skip
 # Airflow 2.5.3's trigger rules (utils/trigger_rule.py); BaseOperator
 # renames two deprecated ones, so the API shows the new names.

@@ -23,6 +23,7 @@ from simulator.scenario.model import BUNDLED, Scenario
 from simulator.scenario.problems import ScenarioError
 from simulator.scenario.shapes import copy_data
 from simulator.snapshot.reading import SnapshotError, join, mapping, text
+from simulator.versions import DEFAULT_VERSION
 
 SECTIONS = (
     "dags",
@@ -48,6 +49,8 @@ def document(scenario: Scenario) -> dict[str, Any]:
         "seed": scenario.seed,
         "clock": {"start": start, "mode": scenario.mode, "speed": scenario.speed},
     }
+    if scenario.airflow_version != DEFAULT_VERSION:  # older snapshots keep their digest
+        doc["airflow_version"] = scenario.airflow_version
     if scenario.history:
         doc["history"] = {"hours": scenario.history.total_seconds() / 3600}
     auth: dict[str, Any] = {"mode": scenario.auth}
@@ -115,7 +118,16 @@ def _embedded(node: object, path: str, source: str) -> Scenario:
         node,
         path,
         (),
-        optional=(*SECTIONS, "name", "description", "seed", "clock", "history", "auth"),
+        optional=(
+            *SECTIONS,
+            "name",
+            "description",
+            "seed",
+            "airflow_version",
+            "clock",
+            "history",
+            "auth",
+        ),
     )
     try:
         scenario = load_scenario(content)

@@ -50,6 +50,10 @@ class Task:
     start_date: datetime | None = None
     end_date: datetime | None = None
     doc_md: str | None = None
+    # Airflow 2.9+: the name UIs show (None: the task_id) and the executor
+    # that runs it (None: the deployment's default).
+    task_display_name: str | None = None
+    executor: str | None = None
     # Simulation: duration ~ lognormal around `duration` seconds with `jitter`
     # (relative spread); each try fails with `failure_rate`; `fail_tries`
     # lists tries that always fail; sensors defer for `deferral` seconds.
@@ -99,6 +103,10 @@ class Dag:
     orientation: str = "LR"
     dag_run_timeout: float | None = None
     render_template_as_native_obj: bool = False
+    # Airflow 2.9+: the name UIs show (None: the dag_id), and how many
+    # consecutive failed runs pause the DAG (0: never).
+    dag_display_name: str | None = None
+    max_consecutive_failed_dag_runs: int = 0
     template_search_path: list[str] | None = None
     tasks: dict[str, Task] = field(default_factory=dict)
     last_parsed_time: datetime | None = None

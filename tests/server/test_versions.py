@@ -88,3 +88,15 @@ def test_a_scenario_of_another_version_is_refused_while_serving() -> None:
 def test_an_unknown_version_in_a_scenario_is_refused() -> None:
     with pytest.raises(ScenarioError, match="airflow_version"):
         load_scenario({"name": "v", "airflow_version": "2.7.0"})
+
+
+def test_a_world_is_the_same_in_either_version_but_its_scenario_key_holds() -> None:
+    # A world taken under the flag restores under either version's API.
+    document = Simulator(NO_DAGS_2_10).snapshot()
+    assert Simulator(NO_DAGS, snapshot=document).settings.airflow_version == "2.5.3"
+    # A scenario that asks for 2.10.5 keeps asking in its snapshot.
+    keyed = {"name": "keyed", "airflow_version": "2.10.5"}
+    document = Simulator(Settings(scenario=keyed)).snapshot()
+    assert Simulator(NO_DAGS, snapshot=document).settings.airflow_version == "2.10.5"
+    with pytest.raises(ValueError, match="serves Airflow 2.5.3's API, not 2.10.5's"):
+        Simulator(NO_DAGS).restore(document)
