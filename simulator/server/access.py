@@ -101,8 +101,29 @@ REQUIRED: dict[str, tuple[Permission, ...]] = {
     "get_xcom_entry": ((R, DAGS), (R, RUNS), (R, TIS), (R, "XComs")),
 }
 
-# What Airflow 2.10.5 adds: its auth manager maps each `requires_access_*`
-# to these FAB permissions (a DAG's task-instance entity reads runs too).
+# Airflow 2.10.5's auth manager maps each `requires_access_dag(method,
+# entity)` to the DAG (read for GET, else edit) and the entity's resources
+# (a task instance's are its run's and its own), the method's action on each.
+RUN_EDITS = ("update_dag_run_state", "clear_dag_run", "set_dag_run_note")
+TI_EDITS = (
+    "post_clear_task_instances",
+    "post_set_task_instances_state",
+    "patch_task_instance",
+    "patch_mapped_task_instance",
+    "set_task_instance_note",
+    "set_mapped_task_instance_note",
+)
+CHANGED_2_10: dict[str, tuple[Permission, ...]] = {
+    **dict.fromkeys(RUN_EDITS, ((E, DAGS), (E, RUNS))),
+    **dict.fromkeys(TI_EDITS, ((E, DAGS), (E, RUNS), (E, TIS))),
+    "get_dag_source": ((R, DAGS), (R, "DAG Code")),
+    "get_log": ((R, DAGS), (R, "Task Logs")),
+    "get_xcom_entries": ((R, DAGS), (R, "XComs")),
+    "get_xcom_entry": ((R, DAGS), (R, "XComs")),
+    "get_dag_warnings": ((R, DAGS), (R, "DAG Warnings")),
+    "get_event_logs": ((R, DAGS), (R, "Audit Logs")),
+    "get_event_log": ((R, DAGS), (R, "Audit Logs")),
+}
 ADDED_2_10: dict[str, tuple[Permission, ...]] = {
     **{
         op: ((R, DAGS), (R, RUNS), (R, TIS))
@@ -126,10 +147,17 @@ ADDED_2_10: dict[str, tuple[Permission, ...]] = {
     "delete_dataset_queued_events": ((D, "Datasets"),),
     "create_dataset_event": ((C, "Datasets"),),
 }
-BY_VERSION = {V2_5.name: REQUIRED, V2_10.name: {**REQUIRED, **ADDED_2_10}}
+BY_VERSION = {V2_5.name: REQUIRED, V2_10.name: {**REQUIRED, **CHANGED_2_10, **ADDED_2_10}}
 
 PUBLIC = frozenset({"get_health", "get_version"})
 
 
-def required(version: str) -> dict[str, tuple[Permission, ...]]:
-    return BY_VERSION[version]
+def required(version: str, operation_id: str, dag_id: str | None) -> tuple[Permission, ...]:
+    """What `operation_id` requires of the user. In 2.10.5 an entity's check
+    names the DAG only when the path does: without one (or with `~`) only
+    the entity's resources are checked."""
+    needed = BY_VERSION[version].get(operation_id, ())
+    if version == V2_5.name or (dag_id not in (None, "~")) or len(needed) < 2:
+        return needed
+    entity = tuple(p for p in needed if p[1] != DAGS)
+    return entity or needed

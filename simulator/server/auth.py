@@ -149,6 +149,6 @@ class Authenticator:
     def authorize(sim: Simulator, user: User, operation_id: str, dag_id: str | None) -> None:
         granted = user_permissions(sim.store, user)
         dag_ids = sim.dag_ids() if dag_id in (None, "~") else ()
-        for action, resource in required(sim.version.name).get(operation_id, ()):
+        for action, resource in required(sim.version.name, operation_id, dag_id):
             if not can(granted, action, resource, dag_id, dag_ids):
                 raise PermissionDenied()
