@@ -76,6 +76,7 @@ async def test_xcom_reads_need_no_task_instance_permission_in_2_10(
 ) -> None:
     headers = await user_with(client, make_user, ("can_read", "DAGs"), ("can_read", "XComs"))
     run = await a_run(client)
-    url = f"/api/v1/dags/etl_orders/dagRuns/{run['dag_run_id']}/taskInstances/extract_orders/xcomEntries"
+    run_url = f"/api/v1/dags/etl_orders/dagRuns/{run['dag_run_id']}"
+    url = f"{run_url}/taskInstances/extract_orders/xcomEntries"
     answer = await client.get(url, headers=headers)
     assert answer.status == (403 if sim.version.name == "2.5.3" else 200)
