@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from simulator.quirks import QUIRKS
 from simulator.server.routing import resolve_handler
-from simulator.spec import load_spec
+from simulator.spec import Operation, load_spec
+from simulator.versions import VERSIONS
 
 COVERAGE_START = "<!-- coverage:start -->"
 COVERAGE_END = "<!-- coverage:end -->"
@@ -19,22 +21,38 @@ QUIRKS_END = "<!-- quirks:end -->"
 
 
 def coverage_table() -> str:
-    rows = ["| tag | operationId | method | path | handler |", "|---|---|---|---|---|"]
-    for op in sorted(load_spec().operations, key=lambda o: (o.tag, o.path, o.method)):
+    """Every operation of every served version; the newest spec describes it."""
+    found: dict[str, tuple[Operation, list[str]]] = {}
+    for version in VERSIONS:
+        for op in load_spec(version).operations:
+            found[op.operation_id] = (op, [*found.get(op.operation_id, (op, []))[1], version])
+    rows = [
+        "| tag | operationId | method | path | handler | versions |",
+        "|---|---|---|---|---|---|",
+    ]
+    for op, versions in sorted(found.values(), key=lambda f: (f[0].tag, f[0].path, f[0].method)):
         handler = resolve_handler(op)
         rows.append(
             f"| {op.tag} | `{op.operation_id}` | {op.method} | `{op.path}` "
-            f"| `{handler.__module__.removeprefix('simulator.')}` |"
+            f"| `{handler.__module__.removeprefix('simulator.')}` | {_versions(versions)} |"
         )
     return "\n".join(rows)
 
 
 def quirks_table() -> str:
-    rows = ["| id | kind | operations | what the simulator does |", "|---|---|---|---|"]
+    rows = [
+        "| id | kind | operations | versions | what the simulator does |",
+        "|---|---|---|---|---|",
+    ]
     for quirk in QUIRKS:
         ops = ", ".join(f"`{o}`" for o in quirk.operations) if quirk.operations != ("*",) else "all"
-        rows.append(f"| `{quirk.id}` | {quirk.kind} | {ops} | {quirk.summary} |")
+        versions = _versions(quirk.versions)
+        rows.append(f"| `{quirk.id}` | {quirk.kind} | {ops} | {versions} | {quirk.summary} |")
     return "\n".join(rows)
+
+
+def _versions(versions: Sequence[str]) -> str:
+    return "both" if set(versions) == set(VERSIONS) else ", ".join(versions)
 
 
 def _replace(text: str, start: str, end: str, table: str) -> str:

@@ -6,35 +6,48 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
+from simulator.config import Settings
 from simulator.server.routing import resolve_handler
+from simulator.simulator import Simulator
 from simulator.spec import load_spec
+from tests.conftest import NO_DAGS, NO_DAGS_2_10
 
 PACKAGE = Path(__file__).resolve().parents[2] / "simulator"
 
 
-def test_spec_has_73_operations_on_50_paths() -> None:
-    spec = load_spec()
-    assert len(spec.operations) == 73
-    assert len({op.path for op in spec.operations}) == 50
+@pytest.fixture(params=["2.5.3", "2.10.5"])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    return NO_DAGS if request.param == "2.5.3" else NO_DAGS_2_10
 
 
-def test_every_operation_is_routed_by_name(app: web.Application) -> None:
+@pytest.mark.parametrize(
+    ("version", "operations", "paths"), [("2.5.3", 73, 50), ("2.10.5", 89, 62)]
+)
+def test_each_spec_has_its_operations(version: str, operations: int, paths: int) -> None:
+    spec = load_spec(version)
+    assert len(spec.operations) == operations
+    assert len({op.path for op in spec.operations}) == paths
+
+
+def test_every_operation_is_routed_by_name(app: web.Application, sim: Simulator) -> None:
     api = {
         route.name
         for route in app.router.routes()
         if route.name and route.resource is not None
         and route.resource.canonical.startswith("/api/v1/")
     }  # fmt: skip
-    assert api == {op.operation_id for op in load_spec().operations}
+    assert api == {op.operation_id for op in load_spec(sim.version.name).operations}
 
 
-def test_every_operation_has_a_handler() -> None:
-    """All 73 operations are answered: each resolves to its api/<tag> function."""
-    handlers = {op.operation_id: resolve_handler(op) for op in load_spec().operations}
+@pytest.mark.parametrize(("version", "operations"), [("2.5.3", 73), ("2.10.5", 89)])
+def test_every_operation_has_a_handler(version: str, operations: int) -> None:
+    """Every operation is answered: each resolves to its api/<tag> function."""
+    handlers = {op.operation_id: resolve_handler(op) for op in load_spec(version).operations}
     assert all(handler.__name__ == name for name, handler in handlers.items())
-    assert len(handlers) == 73
+    assert len(handlers) == operations
 
 
 def _imports(path: Path) -> set[str]:
