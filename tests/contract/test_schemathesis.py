@@ -20,6 +20,7 @@ which statuses the examples reached."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -45,6 +46,7 @@ from simulator.quirks import response_document
 from simulator.spec import load_spec
 from simulator.spec.loader import Operation
 from simulator.testing.live import LiveServer, live_server
+from simulator.versions import VERSIONS
 
 pytestmark = pytest.mark.schemathesis
 
@@ -165,15 +167,15 @@ def _config() -> schemathesis.Config:
 
 
 @functools.cache
-def request_schema() -> Any:
+def request_schema(version: str) -> Any:
     """Requests are generated from the normalized spec (nullable beside $ref understood)."""
-    return schemathesis.openapi.from_dict(load_spec().document, config=_config())
+    return schemathesis.openapi.from_dict(load_spec(version).document, config=_config())
 
 
 @functools.cache
-def response_schema() -> Any:
-    """Responses are judged against the spec as Airflow 2.5.3 answers it."""
-    document = response_document(load_spec().document)
+def response_schema(version: str) -> Any:
+    """Responses are judged against the spec as that Airflow release answers it."""
+    document = response_document(load_spec(version).document, version)
     return schemathesis.openapi.from_dict(document, config=_config())
 
 
@@ -201,13 +203,13 @@ def _closed(node: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def complete_body_schema() -> Any:
+def complete_body_schema(version: str) -> Any:
     """Bodies with every writable field and nothing else: the spec marks few
     fields required and forbids no unknown ones, while Airflow's marshmallow
     schemas reject both, so plain generation rarely gets a body past them."""
-    document = copy.deepcopy(load_spec().document)
+    document = copy.deepcopy(load_spec(version).document)
     schemas = document["components"]["schemas"]
-    for operation in load_spec().operations:
+    for operation in load_spec(version).operations:
         if operation.body_schema is not None:
             node = document["paths"][operation.path][operation.method.lower()]
             content = node["requestBody"]["content"]["application/json"]
@@ -216,6 +218,11 @@ def complete_body_schema() -> Any:
 
 
 # --- checks -----------------------------------------------------------------
+
+
+def _version(case: Case) -> str:
+    """The Airflow release whose spec generated the case."""
+    return str(case.operation.schema.raw_schema["info"]["version"])
 
 
 def _is_problem(response: Response) -> bool:
@@ -241,7 +248,7 @@ def content_type_is_airflows(ctx: CheckContext, response: Response, case: Case) 
     application/json); everything else has a media type the spec declares."""
     if response.status_code >= 400 and _is_problem(response):
         return
-    schema = response_schema()
+    schema = response_schema(_version(case))
     operation = schema[case.operation.path][case.operation.method]
     documented = {MEDIA_TYPE_TYPOS.get(m, m) for m in schema.get_content_types(operation, response)}
     received = response.headers.get("content-type", [""])[0].split(";")[0].strip().lower()
@@ -287,7 +294,7 @@ def response_conforms_to_airflow(ctx: CheckContext, response: Response, case: Ca
     A problem body is judged by the schema its status declares (the spec says
     application/json there); undeclared statuses are problem_is_well_formed's.
     """
-    operation = response_schema()[case.operation.path][case.operation.method]
+    operation = response_schema(_version(case))[case.operation.path][case.operation.method]
     if _is_problem(response):
         response = _as_json(response)
     return operation.validate_response(response, case=case)
@@ -313,13 +320,14 @@ CHECKS_BY_MODE = {
 class Target:
     server: LiveServer
     http: requests.Session
+    version: str
     # Path parameter values of objects that exist after seed(), one dict per object.
     known: list[dict[str, Any]] = field(default_factory=list)
     # The seed the world holds; None once a request may have changed it.
     world: str | None = None
 
     def request(self, operation_id: str, **kwargs: Any) -> requests.Response:
-        op = load_spec().operation(operation_id)
+        op = load_spec(self.version).operation(operation_id)
         path = op.path.format(**kwargs.pop("path", {}))
         return self.http.request(op.method, self.server.url + path, auth=AUTH, timeout=10, **kwargs)
 
@@ -329,7 +337,7 @@ class Target:
         self.server.sim.reset()
         self.server.sim.advance(WORLD_AGE.total_seconds())
         for operation_id, body in SEED:
-            operation = load_spec().operation(operation_id)
+            operation = load_spec(self.version).operation(operation_id)
             if tag in (ALL, operation.tag):
                 self.request(operation_id, json=body)
         self.world = tag
@@ -380,20 +388,35 @@ class Target:
         return records[:: max(1, len(records) // MAX_KNOWN)][:MAX_KNOWN]  # spread out
 
 
-@pytest.fixture(scope="module")
-def target() -> Iterator[Target]:
+@contextlib.contextmanager
+def _target(version: str) -> Iterator[Target]:
     # expose_config: get_config answers its document, not only 403.
     settings_ = Settings(
         scenario="ci",
+        airflow_version=version,
         validate_responses=True,
         clock="frozen",
         password_hash_iterations=1000,
         expose_config=True,
     )
     with live_server(settings_) as server, requests.Session() as http:
-        found = Target(server, http)
+        found = Target(server, http, version)
         found.harvest()
         yield found
+
+
+@pytest.fixture(scope="module")
+def targets() -> Iterator[Callable[[str], Target]]:
+    """A live server per version, started when its first operation runs."""
+    with contextlib.ExitStack() as stack:
+        made: dict[str, Target] = {}
+
+        def target(version: str) -> Target:
+            if version not in made:
+                made[version] = stack.enter_context(_target(version))
+            return made[version]
+
+        yield target
 
 
 # --- the run ----------------------------------------------------------------
@@ -414,7 +437,7 @@ def has_negatable_input(operation: Operation) -> bool:
 def cases(operation: Operation, mode: GenerationMode, target: Target) -> st.SearchStrategy[Case]:
     """Plain generation; in positive mode also requests on existing objects and
     requests with complete bodies, each branch about as likely."""
-    api_operation = request_schema()[operation.path][operation.method]
+    api_operation = request_schema(operation.version)[operation.path][operation.method]
     generated = api_operation.as_strategy(generation_mode=mode)
     if mode is GenerationMode.NEGATIVE:
         return generated
@@ -423,7 +446,7 @@ def cases(operation: Operation, mode: GenerationMode, target: Target) -> st.Sear
     if records:
         branches.append(st.one_of([api_operation.as_strategy(path_parameters=r) for r in records]))
     if operation.body_schema is not None:
-        complete = complete_body_schema()[operation.path][operation.method]
+        complete = complete_body_schema(operation.version)[operation.path][operation.method]
         pinned = records or [None]
         branches.append(st.one_of([complete.as_strategy(path_parameters=r) for r in pinned]))
     return st.one_of(*branches, generated)
@@ -468,13 +491,20 @@ def run_operation(operation: Operation, mode: GenerationMode, target: Target) ->
     return statuses
 
 
-# Reads first, then writes by tag: the fewer times the world changes, the fewer rebuilds.
-ORDER = sorted(load_spec().operations, key=lambda op: (not is_read_only(op), op.tag))
+# Version by version; reads first, then writes by tag: the fewer times the
+# world changes, the fewer rebuilds.
+ORDER = sorted(
+    (op for version in VERSIONS for op in load_spec(version).operations),
+    key=lambda op: (op.version, not is_read_only(op), op.tag),
+)
 
 
-@pytest.mark.parametrize("operation", ORDER, ids=lambda op: op.operation_id)
+@pytest.mark.parametrize("operation", ORDER, ids=lambda op: f"{op.version}-{op.operation_id}")
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda mode: mode.value)
-def test_operation(operation: Operation, mode: GenerationMode, target: Target) -> None:
+def test_operation(
+    operation: Operation, mode: GenerationMode, targets: Callable[[str], Target]
+) -> None:
+    target = targets(operation.version)
     if mode is GenerationMode.NEGATIVE and not has_negatable_input(operation):
         pytest.skip(f"{operation.operation_id} has no input that can be made invalid")
     try:
