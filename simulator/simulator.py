@@ -94,6 +94,11 @@ class Simulator:
         assert self.settings.airflow_version is not None
         return airflow_version(self.settings.airflow_version)
 
+    def _version_engine(self) -> None:
+        """What the served release's engine does differently: Airflow 2.10
+        queues dataset events for unpaused consumers only."""
+        self.scheduler.datasets.queue_paused = not self.version.at_least("2.10")
+
     @property
     def origin(self) -> datetime:
         """When the simulated installation began: the start minus the history."""
@@ -121,12 +126,13 @@ class Simulator:
         self.random = RandomStreams(s.seed)
         self.store = Store()
         self.scheduler = Scheduler(self.store, self.engine, self.record_event)
+        self._version_engine()
         self.executor = Executor(self.store, self.engine, self.random, self.scheduler)
         self.actions = Actions(self.store, self.scheduler, self.executor)
         self.faults = Faults(s.seed, self.engine, self.actions)
         self.retention = Retention(self.store, self.engine, self.actions, s.retention_days)
         self._passwords: dict[int, str] = {}
-        seed_installation(self.store, world)
+        seed_installation(self.store, world, self.version)
         start_components(self.store, self.origin)
         self._add_users(world)
         seed_resources(self.store, world, parsed_at=s.start)
@@ -179,6 +185,7 @@ class Simulator:
         self.scheduler, self.executor, self.actions = world.scheduler, world.executor, world.actions
         self.faults, self.clock = world.faults, world.clock
         self.retention = world.retention
+        self._version_engine()
         self._passwords = {}
 
     def counts(self) -> dict[str, int]:

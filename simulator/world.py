@@ -30,6 +30,7 @@ from simulator.state.entities import (
     Variable,
 )
 from simulator.state.store import DEFAULT_POOL, Store
+from simulator.versions import V2_5, AirflowVersion
 
 FIXTURES = ("security", "providers", "plugins", "config")
 
@@ -45,7 +46,17 @@ def installation() -> dict[str, Any]:
     return data
 
 
-def seed_installation(store: Store, scenario: Scenario) -> None:
+# What Airflow 2.10's default roles grant beyond 2.5's on the resources the
+# API checks (the FAB provider's security manager): events may be posted to
+# datasets (User, Op, Admin) and their queued events deleted (Op, Admin).
+GRANTS_2_10: dict[str, list[tuple[str, str]]] = {
+    "Admin": [("can_create", "Datasets"), ("can_delete", "Datasets")],
+    "Op": [("can_create", "Datasets"), ("can_delete", "Datasets")],
+    "User": [("can_create", "Datasets")],
+}
+
+
+def seed_installation(store: Store, scenario: Scenario, version: AirflowVersion = V2_5) -> None:
     """What a fresh `airflow db init` leaves behind (minus users), with the
     scenario's roles, plugins, providers and configuration on top."""
     fixtures = installation()
@@ -54,6 +65,8 @@ def seed_installation(store: Store, scenario: Scenario) -> None:
     store.resources = list(security["resources"])
     for role in [*security["roles"], *scenario.roles]:
         permissions = [(a, r) for a, r in role.get("permissions", [])]
+        if version.at_least("2.10") and role in security["roles"]:
+            permissions += GRANTS_2_10.get(role["name"], [])
         existing = store.roles.get(role["name"])
         if existing is not None:  # a scenario role of a default name replaces its grants
             existing.permissions = permissions

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from simulator.engine import lifecycle as lc
+from simulator.engine.datasets import QueueRow
 from simulator.engine.executor import Executor
 from simulator.engine.scheduler import Scheduler
 from simulator.state.dag_model import Dag
 from simulator.state.entities import DagImportError, Pool
-from simulator.state.run_model import DagRun, TaskInstance
+from simulator.state.run_model import DagRun, Dataset, DatasetEvent, TaskInstance
 from simulator.state.store import Store
 
 # Unfinished states a failed run turns into failed rather than skipped.
@@ -129,6 +131,22 @@ class Actions:
         pool = self.store.pools.delete(name)
         self.scheduler.dispatch()
         return pool
+
+    # -- datasets ---------------------------------------------------------
+
+    def add_dataset_event(self, dataset: Dataset, extra: dict[str, Any]) -> DatasetEvent:
+        """POST /datasets/events: an event from outside any task, queued and
+        triggering consumers as a producer task's does."""
+        event = self.store.dataset_events.add(
+            DatasetEvent(dataset_id=dataset.id, extra=extra, timestamp=self.now)
+        )
+        self.scheduler.dataset_updated(event, dataset.uri)
+        return event
+
+    def delete_queue_rows(self, rows: Iterable[QueueRow]) -> None:
+        """DELETE .../queuedEvent: the DAGs no longer wait on those datasets."""
+        for row in list(rows):
+            self.scheduler.datasets.delete_row(row)
 
     # -- DAG files --------------------------------------------------------
 

@@ -9,12 +9,18 @@ to that date; later ones wait, unqueued, for the next run
 
 The consumers of each URI are indexed (rebuilt when DAGs come or go), so an
 update does not walk every DAG of the world.
+
+A queue row can go without its events (Airflow 2.10's DELETE of queued
+events, and 2.10's paused consumers, which get no row): those events wait
+under HELD, consumed by the DAG's next run as the others (Airflow consumes
+events by time, not by queue row) but never triggering one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from simulator.engine import timetable
 from simulator.engine.dag_files import runnable
@@ -24,6 +30,18 @@ from simulator.state.store import Store
 
 if TYPE_CHECKING:
     from simulator.engine.scheduler import Scheduler
+
+# The queue key of events whose row was deleted: never a dataset URI
+# (Airflow refuses an empty one).
+HELD = ""
+
+
+class QueueRow(NamedTuple):
+    """A DatasetDagRunQueue row: the DAG waits on the dataset since created_at."""
+
+    dag_id: str
+    uri: str
+    created_at: datetime
 
 
 class DatasetTriggers:
@@ -37,6 +55,9 @@ class DatasetTriggers:
         # Per consuming DAG: the newest event id when its last run was made;
         # only events after it make queue rows (older ones wait unqueued).
         self._after: dict[str, int] = {}
+        # Whether a paused consumer gets a queue row (Airflow 2.5; 2.10
+        # queues active unpaused DAGs only).
+        self.queue_paused = True
 
     @property
     def queue(self) -> dict[str, dict[str, list[int]]]:
@@ -72,7 +93,8 @@ class DatasetTriggers:
         ones whose datasets all have a queue row."""
         for dag in self._consumers_of(uri):
             queue = self._queue.setdefault(dag.dag_id, {})
-            queue.setdefault(uri, []).append(event.id)
+            key = uri if self.queue_paused or not dag.is_paused else HELD
+            queue.setdefault(key, []).append(event.id)
             if not dag.is_paused and runnable(dag) and not self.scheduler.down:
                 self.resume(dag)  # else it triggers when the scheduler can
 
@@ -91,6 +113,37 @@ class DatasetTriggers:
                 return
             rows.append(row)
         self._trigger(dag, queue, rows)
+
+    def rows(self, dag_id: str | None = None, uri: str | None = None) -> Iterator[QueueRow]:
+        """The queue rows of one DAG or of every DAG, of one dataset or of
+        every dataset, by DAG then by dataset."""
+        events = self.store.dataset_events
+        queues = (
+            self._queue.items() if dag_id is None
+            else [(dag_id, self._queue[dag_id])] if dag_id in self._queue else []
+        )  # fmt: skip
+        for target, queue in queues:
+            after = self._after.get(target, 0)
+            for each, ids in queue.items():
+                if each == HELD or (uri is not None and each != uri):
+                    continue
+                first = next((i for i in ids if i > after), None)
+                if first is not None:
+                    yield QueueRow(target, each, events.require(first).timestamp)
+
+    def delete_row(self, row: QueueRow) -> None:
+        """The row goes; its events wait under HELD for the DAG's next run."""
+        queue = self._queue[row.dag_id]
+        after = self._after.get(row.dag_id, 0)
+        ids = queue[row.uri]
+        held = [i for i in ids if i > after]
+        kept = [i for i in ids if i <= after]
+        queue.setdefault(HELD, []).extend(held)
+        queue[HELD].sort()
+        if kept:
+            queue[row.uri] = kept
+        else:
+            del queue[row.uri]
 
     def _trigger(self, dag: Dag, queue: dict[str, list[int]], rows: list[int]) -> None:
         events = self.store.dataset_events

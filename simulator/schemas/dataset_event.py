@@ -7,10 +7,12 @@ and adds the event's `id`, which the spec does not list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat
+from simulator.schemas.loading import MISSING, NULL, UNKNOWN, Errors
 from simulator.state.run_model import DagRun, DatasetEvent
 from simulator.state.store import Store
 
@@ -57,3 +59,23 @@ def dump_dataset_event_collection(
         "dataset_events": [dump_dataset_event(store, event) for event in events],
         "total_entries": total,
     }
+
+
+def load_create_dataset_event(body: Mapping[str, Any]) -> dict[str, Any]:
+    """CreateDatasetEventSchema: dataset_uri a string, extra a JSON object
+    field (neither may be null); the spec has required dataset_uri already,
+    so marshmallow's own errors are left."""
+    errors: Errors = {}
+    for name in ("dataset_uri", "extra"):
+        if name in body and body[name] is None:
+            errors[name] = [NULL]
+    if not isinstance(body.get("dataset_uri", ""), str):
+        errors["dataset_uri"] = ["Not a valid string."]
+    if "dataset_uri" not in body:
+        errors["dataset_uri"] = [MISSING]  # pragma: no cover - the spec requires it
+    for name in body:
+        if name not in ("dataset_uri", "extra"):
+            errors[name] = [UNKNOWN]
+    if errors:
+        raise BadRequest(detail=str(errors))
+    return dict(body)
