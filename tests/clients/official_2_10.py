@@ -588,13 +588,15 @@ def test_datasets(api: client.ApiClient, control: SimulatorClient) -> None:
     dataset = datasets.get_dataset(DATASET)
     assert [d.dag_id for d in dataset.consuming_dags] == ["orders_dataset_consumer"]
     assert [t.dag_id for t in dataset.producing_tasks] == ["orders_dataset_producer"]
+    DAGApi(api).patch_dag("orders_dataset_consumer", DAG(is_paused=True), update_mask=["is_paused"])
     event = datasets.create_dataset_event(
         CreateDatasetEvent(dataset_uri=DATASET, extra={"rows": 12})
     )
     assert (event.dataset_uri, event.extra) == (DATASET, {"rows": 12, "from_rest_api": True})
     events = datasets.get_dataset_events(dataset_id=dataset.id)
     assert [e.id for e in events.dataset_events] == [event.id]
-    # The consumer is queued for the event until the scheduler's next loop.
+    # The consumer is paused: its queue rows stay (the scheduler only creates
+    # runs for active DAGs), so the queue can be read and emptied.
     queued = datasets.get_dag_dataset_queued_event("orders_dataset_consumer", DATASET)
     assert (queued.uri, queued.dag_id) == (DATASET, "orders_dataset_consumer")
     per_dag = datasets.get_dag_dataset_queued_events("orders_dataset_consumer")
