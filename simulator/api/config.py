@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from simulator.api.responses import Json, Text
-from simulator.errors import NotAcceptable, PermissionDenied
+from simulator.errors import NotAcceptable, NotFound, PermissionDenied
 from simulator.schemas.config import config_text, dump_config
 from simulator.simulator import Simulator
 
@@ -18,6 +17,17 @@ NOT_EXPOSED = (
     "most likely for security reasons."
 )
 NO_AUTH_BACKEND = "airflow.api.auth.backend.default"
+# Options Airflow 2.10 marks sensitive (its config.yml and the Celery
+# provider's): get_value hides them.
+SENSITIVE = frozenset({
+    ("core", "fernet_key"), ("core", "dataset_manager_kwargs"),
+    ("core", "internal_api_secret_key"), ("database", "sql_alchemy_conn"),
+    ("database", "sql_alchemy_engine_args"), ("logging", "remote_task_handler_kwargs"),
+    ("secrets", "backend_kwargs"), ("webserver", "secret_key"), ("smtp", "smtp_password"),
+    ("sentry", "sentry_dsn"), ("celery", "broker_url"), ("celery", "result_backend"),
+    ("celery", "flower_basic_auth"),
+})  # fmt: skip
+HIDDEN = "< hidden >"
 
 # One media range of an Accept header and its q weight (werkzeug's grammar:
 # parameters are kept with the range, anything after q= is ignored).
@@ -38,6 +48,10 @@ def get_config(
     if not sim.settings.expose_config:
         raise PermissionDenied(detail=NOT_EXPOSED)
     config = effective_config(sim)
+    if section:  # 2.10: one section (2.5.3 has no such parameter)
+        if section not in config:
+            raise NotFound("section not found.", detail=f"section={section} not found.")
+        config = {section: config[section]}
     if media_type == TEXT:
         return Text(config_text(config), content_type=TEXT)
     # Airflow dumps this one with indent=4, keys in schema order, no newline.
@@ -107,6 +121,25 @@ def _matches(offer: str, item: str) -> bool:
     )
 
 
-def get_value(sim: Simulator, *, section: Any = None, option: Any = None) -> Any:
-    """GET /config/section/{section}/option/{option}: being implemented (issue 12)."""
-    raise NotImplementedError("get_value")
+def get_value(
+    sim: Simulator, *, section: str, option: str, accept: str | None = None
+) -> Text | Json:
+    """GET /config/section/{section}/option/{option}: one option, negotiated
+    and switched as GET /config; sensitive values hidden."""
+    media_type = best_match(accept, OFFERS)
+    if media_type is None:
+        raise NotAcceptable()
+    if not sim.settings.expose_config:
+        raise PermissionDenied(detail=NOT_EXPOSED)
+    # conf.get lower-cases both names; the answer names them as asked.
+    value = effective_config(sim).get(section.lower(), {}).get(option.lower())
+    if value is None:
+        raise NotFound(
+            "Config not found.", detail=f"The option [{section}/{option}] is not found in config."
+        )
+    if (section.lower(), option.lower()) in SENSITIVE:
+        value = HIDDEN
+    config = {section: {option: value}}
+    if media_type == TEXT:
+        return Text(config_text(config), content_type=TEXT)
+    return Json(dump_config(config), indent=4)
