@@ -88,6 +88,13 @@ class TestSettingsFromFlags:
     def test_loopback_hosts(self, host: str, loopback: bool) -> None:
         assert _loopback(host) is loopback
 
+    def test_airflow_version(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert settings_from(build_parser().parse_args(["serve"])).airflow_version is None
+        monkeypatch.setenv("AIRFLOW_SIM_AIRFLOW_VERSION", "2.10.5")
+        assert settings_from(build_parser().parse_args(["serve"])).airflow_version == "2.10.5"
+        args = ["serve", "--airflow-version", "2.5.3"]
+        assert settings_from(build_parser().parse_args(args)).airflow_version == "2.5.3"
+
     def test_flag_beats_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW_SIM_PORT", "8181")
         assert settings_from(build_parser().parse_args(["serve", "--port", "1234"])).port == 1234
@@ -116,6 +123,7 @@ class TestBadInput:
             ("--retention-days", "36601", "expected 1 to 36600 days, got 36601"),
             ("--password-hash-iterations", "0", "expected 1 to 10000000, got 0"),
             ("--journal-size", "-1", "expected 0 to 1000000, got -1"),
+            ("--airflow-version", "2.7.0", "expected 2.5.3 or 2.10.5, got '2.7.0'"),
         ],
     )
     def test_integer_bounds(

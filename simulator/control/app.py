@@ -65,6 +65,7 @@ def _scenario(sim: Simulator) -> dict[str, Any]:
         "name": scenario.name,
         "description": scenario.description,
         "seed": sim.settings.seed,
+        "airflow_version": sim.version.name,
         "source": scenario.source,
         "counts": sim.counts(),
     }

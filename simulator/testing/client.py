@@ -51,6 +51,7 @@ class ScenarioSummary(TypedDict):
     name: str
     description: str
     seed: int
+    airflow_version: str  # the Airflow release whose API is served
     source: str  # "bundled", "inline" or the file's path
     counts: dict[str, int]
 

@@ -8,9 +8,12 @@
     @pytest.mark.airflow_sim(scenario="demo", seed=3, auth="none")
     def test_another_world(airflow_sim): ...
 
+    @pytest.mark.airflow_sim(airflow_version="2.10.5")
+    def test_the_newer_api(airflow_sim): ...
+
 Servers run in-process on a free loopback port, each in a thread with its own
 event loop, so sync clients and async tests both work. One server serves each
-distinct (scenario, seed, auth) of the session: started when a test first
+distinct (scenario, seed, auth, airflow_version) of the session: started when a test first
 asks for it, stopped when the session ends, and reset before every test (its
 world back to the start with only the scenario's own faults, the journal
 emptied). The clock is always frozen.
@@ -45,7 +48,7 @@ from simulator.testing.client import (
 
 MARKER = "airflow_sim"
 DEFAULT_SCENARIO = "ci"
-OPTIONS = ("scenario", "seed", "auth")
+OPTIONS = ("scenario", "seed", "auth", "airflow_version")
 # A cheap password hash: every reset forgets the hashes, and tests log in often.
 HASH_ITERATIONS = 1000
 
@@ -55,9 +58,9 @@ Scenario = str | Path | Mapping[str, Any]
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(scenario='ci', seed=None, auth=None): the world the airflow_sim fixture "
-        "serves: a bundled scenario, a scenario file or document; another seed; "
-        "auth 'basic' or 'none'",
+        f"{MARKER}(scenario='ci', seed=None, auth=None, airflow_version=None): the world the "
+        "airflow_sim fixture serves: a bundled scenario, a scenario file or document; another "
+        "seed; auth 'basic' or 'none'; the API of Airflow '2.5.3' or '2.10.5'",
     )
 
 
@@ -119,6 +122,7 @@ class ServerConfig:
     scenario: Scenario = DEFAULT_SCENARIO
     seed: int | None = None
     auth: str | None = None
+    airflow_version: str | None = None
 
     @classmethod
     def of(cls, node: pytest.Item) -> ServerConfig:
@@ -135,17 +139,20 @@ class ServerConfig:
         scenario = marker.kwargs.get("scenario", DEFAULT_SCENARIO)
         if isinstance(scenario, os.PathLike):
             scenario = Path(scenario)
-        return cls(scenario, marker.kwargs.get("seed"), marker.kwargs.get("auth"))
+        kwargs = marker.kwargs
+        return cls(scenario, kwargs.get("seed"), kwargs.get("auth"), kwargs.get("airflow_version"))
 
     def key(self) -> str:
         # Scenario documents are dicts (unhashable): their JSON stands for them.
-        return json.dumps([self.scenario, self.seed, self.auth], sort_keys=True, default=str)
+        values = [self.scenario, self.seed, self.auth, self.airflow_version]
+        return json.dumps(values, sort_keys=True, default=str)
 
     def settings(self) -> Settings:
         return Settings(
             scenario=self.scenario,
             seed=self.seed,
             auth=self.auth,
+            airflow_version=self.airflow_version,
             clock="frozen",
             password_hash_iterations=HASH_ITERATIONS,
         )

@@ -23,6 +23,7 @@ CI = {
     "description": "Small and frozen at 2023-04-01 for integration tests; "
     "time moves only when told.",
     "seed": 0,
+    "airflow_version": "2.5.3",
     "source": "bundled",
     "counts": COUNTS,
 }

@@ -121,9 +121,16 @@ def test_the_marker_chooses_the_world(pytester: pytest.Pytester) -> None:
         def test_another_seed_keeps_it(airflow_sim):
             assert airflow_sim.client.scenario()["seed"] == 5
             assert airflow_sim.reset()["seed"] == 5
+
+        @pytest.mark.airflow_sim(airflow_version="2.10.5")
+        def test_the_newer_api(airflow_sim):
+            assert airflow_sim.client.scenario()["airflow_version"] == "2.10.5"
+            version = requests.get(f"{airflow_sim.api_url}/version", timeout=10).json()
+            assert version["version"] == "2.10.5"
+            assert airflow_sim.url != URLS["ci"]
         """,
     )
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
 
 
 def test_each_test_starts_afresh(pytester: pytest.Pytester) -> None:
@@ -221,8 +228,8 @@ def test_a_misspelt_marker_keyword(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(errors=3)
     errors = [line for line in result.outlines if line.startswith("@pytest.mark.airflow_sim")]
     assert errors == [
-        "@pytest.mark.airflow_sim takes the keywords scenario, seed, auth; found ['scenaro']",
-        "@pytest.mark.airflow_sim takes the keywords scenario, seed, auth; found ['demo']",
+        "@pytest.mark.airflow_sim takes the keywords scenario, seed, auth, airflow_version; found ['scenaro']",
+        "@pytest.mark.airflow_sim takes the keywords scenario, seed, auth, airflow_version; found ['demo']",
         "@pytest.mark.airflow_sim: scenario: expected a bundled scenario (chaos, ci, default, "
         "demo, large) or a file path, found 'no_such_world'",
     ]
