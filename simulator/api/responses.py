@@ -10,6 +10,7 @@ from typing import Any
 class Text:
     body: str
     content_type: str = "text/plain"
+    status: int = 200
 
 
 @dataclass(frozen=True, slots=True)

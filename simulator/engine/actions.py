@@ -71,10 +71,15 @@ class Actions:
         if state == lc.QUEUED:
             # Airflow stamps end_date even when re-queuing a run.
             self.store.set_run_state(run, lc.QUEUED)
-            run.end_date = self.now
+            run.end_date = run.updated_at = self.now
             self.scheduler.wake(dag)
         else:
             self.scheduler.finish_run(run, state)
+
+    def set_run_note(self, run: DagRun, note: str | None) -> None:
+        """PATCH .../setNote: the run's note. Airflow keeps it in a row of
+        its own (dag_run_note): the run's updated_at stays."""
+        run.note = note
 
     def clear_run(self, run: DagRun) -> None:
         """POST .../clear: every task instance cleared, the run queued again."""
@@ -166,6 +171,11 @@ class Actions:
         it is active, parsed now and planned again (catchup applies)."""
         self.scheduler.files.repair_file(dag, filename)
 
+    def request_parse(self, fileloc: str) -> bool:
+        """Airflow 2.10's parsing request: the DAG processor parses the file in
+        its next loop; False when one is pending already."""
+        return self.scheduler.files.request_parse(fileloc)
+
     # -- task instances ---------------------------------------------------
 
     def clear(self, tis: Iterable[TaskInstance], *, reset_runs: bool) -> None:
@@ -192,6 +202,7 @@ class Actions:
                 self.store.set_run_state(run, lc.QUEUED)
                 run.start_date = run.end_date = None
                 run.last_scheduling_decision = None
+                run.updated_at = self.now
                 self.scheduler.wake(self.store.dags.require(run.dag_id))
             else:
                 self.scheduler.examine(run)

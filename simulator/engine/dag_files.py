@@ -14,6 +14,11 @@ already under way carry on throughout.
 The DAG processor runs inside the scheduler: while the scheduler is down no
 DAG is deactivated, and one whose deactivation came due meanwhile is
 deactivated one stale-DAG check after the scheduler's return.
+
+Airflow 2.10's PUT /parseDagFile adds a parsing request row for a file (one
+per file: a second while it waits is a duplicate); the processor's manager
+reads the rows in its next loop and parses the file then, ahead of its
+turn: its DAGs' last_parsed_time is that loop's beat.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ class DagFiles:
         # Per DAG: the seq of its pending deactivation.
         self._stale: dict[str, int] = {}
         self._parsed: datetime | None = None  # the latest parse parsed() has stamped
+        # DagPriorityParsingRequest rows: fileloc -> when it was asked for.
+        self.requests: dict[str, datetime] = {}
         events.on(DEACTIVATE, self._deactivate)
 
     def break_file(self, dag: Dag, stacktrace: str, filename: str | None = None) -> DagImportError:
@@ -115,6 +122,29 @@ class DagFiles:
             if dag.last_parsed_time is None or dag.last_parsed_time < parsed:
                 dag.last_parsed_time = parsed
                 yield dag, parsed
+
+    def request_parse(self, fileloc: str) -> bool:
+        """Ask for the file to be parsed soon; False if it already is asked for."""
+        if fileloc in self.requests:
+            return False
+        self.requests[fileloc] = self.events.now
+        return True
+
+    def requested(self, now: datetime) -> Iterator[tuple[Dag, datetime]]:
+        """Each DAG of a requested file the manager's loops since have parsed,
+        stamped with the loop after the request."""
+        origin = self.scheduler.origin
+        for fileloc, asked in list(self.requests.items()):
+            parsed = loop.last_beat(origin, loop.LOOP, asked) + loop.LOOP
+            if parsed > now:
+                continue
+            del self.requests[fileloc]
+            for dag in self.store.dags:
+                if dag.fileloc != fileloc or not runnable(dag):
+                    continue
+                if dag.last_parsed_time is None or dag.last_parsed_time < parsed:
+                    dag.last_parsed_time = parsed
+                    yield dag, parsed
 
     def returned(self) -> None:
         """The scheduler (and its DAG processor) is back: a DAG whose

@@ -233,7 +233,7 @@ class Scheduler:
         run = DagRun(
             dag_id=dag.dag_id, run_id=run_id, logical_date=logical, run_type=run_type,
             external_trigger=external, conf=conf or {}, note=note, queued_at=now,
-            data_interval_start=interval.start, data_interval_end=interval.end,
+            data_interval_start=interval.start, data_interval_end=interval.end, updated_at=now,
         )  # fmt: skip
         plan = self.plan(dag)
         tis = tuple(
@@ -266,7 +266,7 @@ class Scheduler:
         due = [run for run in queued if run.logical_date <= now]
         for run in due[: max(0, dag.max_active_runs - running)]:
             self.store.set_run_state(run, lc.RUNNING)
-            run.start_date = now
+            run.start_date = run.updated_at = now
             run.end_date = None
             self.examine(run)
         if len(due) < len(queued):
@@ -324,8 +324,10 @@ class Scheduler:
             if last is None or last < tick:
                 dag = dags.get(run.dag_id)
                 if dag is not None and not dag.is_paused:
-                    run.last_scheduling_decision = tick
+                    run.last_scheduling_decision = run.updated_at = tick
         for dag, parsed in self.files.parsed(now):
+            self._reparsed(dag, parsed)
+        for dag, parsed in self.files.requested(now):
             self._reparsed(dag, parsed)
 
     def _reparsed(self, dag: Dag, parsed: datetime) -> None:
@@ -353,7 +355,7 @@ class Scheduler:
         tis = self.store.instances_by_run[run.key]
         plan = self.plan(dag, tis)
         if not frozen:
-            run.last_scheduling_decision = self.events.now
+            run.last_scheduling_decision = run.updated_at = self.events.now
         self._decide(run, tis.tis, plan, list(task_ids if task_ids is not None else dag.tasks))
         if not frozen:
             self._settle(run, tis.tis, plan)
@@ -433,7 +435,7 @@ class Scheduler:
 
     def finish_run(self, run: DagRun, state: str) -> None:
         self.store.set_run_state(run, state)
-        run.end_date = self.events.now
+        run.end_date = run.updated_at = self.events.now
         dag = self.store.dags.get(run.dag_id)
         if dag is not None:
             self.resume(dag)  # a slot under max_active_runs is free again

@@ -35,7 +35,9 @@ def to_response(result: Any) -> web.StreamResponse:
     if isinstance(result, Text):
         # Exactly the content type Airflow sends (aiohttp would add a charset).
         return web.Response(
-            body=result.body.encode(), headers={"Content-Type": result.content_type}
+            status=result.status,
+            body=result.body.encode(),
+            headers={"Content-Type": result.content_type},
         )
     if isinstance(result, Json):
         body = json.dumps(result.body, indent=result.indent, sort_keys=result.sort_keys)

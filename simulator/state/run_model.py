@@ -25,6 +25,9 @@ class DagRun:
     data_interval_start: datetime | None = None
     data_interval_end: datetime | None = None
     last_scheduling_decision: datetime | None = None
+    # When the API or the engine last changed the run (its row's onupdate
+    # column); None in a world restored from a snapshot that predates it.
+    updated_at: datetime | None = None
     # Ids of the dataset events that triggered a dataset_triggered run (the
     # shared empty tuple for other runs).
     consumed_events: list[int] | tuple[()] = ()
