@@ -21,7 +21,7 @@ from simulator.quirks import response_document
 from simulator.spec import load_spec
 from simulator.spec.loader import Operation, Parameter
 from simulator.state import strict_json
-from simulator.versions import DEFAULT_VERSION
+from simulator.versions import DEFAULT_VERSION, V2_5
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -47,12 +47,14 @@ def _first_error(validator: Any, value: Any) -> ValidationError | None:
     return next(iter(validator.iter_errors(value)), None)
 
 
-def _message(error: ValidationError) -> str:
+def _message(error: ValidationError, version: str) -> str:
     """connexion's wording for a jsonschema error."""
     if error.validator == "readOnly":
         return "Property is read-only"
     if error.validator == "type" and error.instance is None:
         return f"None is not of type {error.validator_value!r}"
+    if version != V2_5.name:  # Airflow 2.10.5 runs this jsonschema's wording
+        return error.message
     # Airflow 2.5.3 runs jsonschema 4.17, before length messages were reworded.
     if error.validator in ("minLength", "minItems"):
         return f"{error.instance!r} is too short"
@@ -61,9 +63,12 @@ def _message(error: ValidationError) -> str:
     return error.message
 
 
-def _verbose(error: ValidationError) -> str:
-    """str(error) as jsonschema 4.17 (Airflow 2.5.3's pin) renders it: connexion
-    answers query-parameter errors with the whole text, the schema sorted by key."""
+def _verbose(error: ValidationError, version: str) -> str:
+    """str(error) as Airflow's jsonschema renders it: connexion answers
+    query-parameter errors with the whole text. Airflow 2.10.5 runs the
+    jsonschema installed here; 2.5.3's 4.17 sorted the schema by key."""
+    if version != V2_5.name:
+        return str(error)
 
     def index(word: str, parts: list[Any]) -> str:
         return f"{word}[{']['.join(repr(p) for p in parts)}]" if parts else word
@@ -184,7 +189,7 @@ class OperationValidator:
         if error is not None:
             path = ".".join(str(part) for part in error.path)
             suffix = f" - '{path}'" if path else ""
-            raise BadRequest(detail=f"{_message(error)}{suffix}")
+            raise BadRequest(detail=f"{_message(error, self.operation.version)}{suffix}")
         return data
 
     def parse_query(self, query: MultiMapping[str]) -> dict[str, Any]:
@@ -217,7 +222,7 @@ class OperationValidator:
                 ) from None
             error = _first_error(validator, value)
             if error is not None:
-                raise BadRequest(detail=_verbose(error))
+                raise BadRequest(detail=_verbose(error, self.operation.version))
             values[param.name] = value
         return values
 
