@@ -39,6 +39,9 @@ class Pool:
     pool: str
     slots: int
     description: str | None = None
+    # Airflow 2.7+: deferred instances hold slots of this pool (2.5.3 has
+    # no such column: always False there).
+    include_deferred: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
