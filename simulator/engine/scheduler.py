@@ -417,6 +417,21 @@ class Scheduler:
                 return
         failed = any(tis[p].state in (lc.FAILED, lc.UPSTREAM_FAILED) for p in plan.leaves)
         self.finish_run(run, lc.FAILED if failed else lc.SUCCESS)
+        if failed:
+            self._pause_after_failures(run.dag_id)
+
+    def _pause_after_failures(self, dag_id: str) -> None:
+        """Airflow 2.9+'s _check_last_n_dagruns_failed, after a run failed by
+        its tasks (not a deadlock): the DAG is paused when its last
+        max_consecutive_failed_dag_runs runs by logical date all failed."""
+        dag = self.store.dags.get(dag_id)
+        limit = dag.max_consecutive_failed_dag_runs if dag is not None else 0
+        if dag is None or limit <= 0 or dag.is_paused:
+            return
+        latest = self.store.dates_by_dag.get(dag_id, [])[-limit:]
+        if len(latest) >= limit and all(run.state == lc.FAILED for run in latest):
+            dag.is_paused = True
+            self.pause(dag)
 
     @staticmethod
     def _deadlocked(tis: tuple[TaskInstance, ...], plan: DagPlan) -> bool:

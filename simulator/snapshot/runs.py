@@ -33,6 +33,9 @@ RUN_TIMES = (
     ("end_date", "start_date"),
     ("last_scheduling_decision", "end_date"),
 )
+# Optional (snapshots before it lack it): when the run last changed.
+UPDATED_AT = (("updated_at", "last_scheduling_decision"),)
+RUN_OPTIONAL = ("updated_at",)
 RUN_SCALARS = (
     ("run_type", "str"),
     ("state", "str"),
@@ -83,7 +86,7 @@ def dump_runs(store: Store, dag_index: dict[str, int]) -> dict[str, Any]:
         columns[name] = pack(list(map(attrgetter(name), runs)))
     columns["conf"] = [copy_data(run.conf) for run in runs]
     columns["consumed_events"] = [list(run.consumed_events) for run in runs]
-    columns.update(dump_time_columns(runs, RUN_TIMES)[0])
+    columns.update(dump_time_columns(runs, (*RUN_TIMES, *UPDATED_AT))[0])
     return {"next_id": store.dag_runs.next_id, "count": len(runs), "columns": columns}
 
 
@@ -100,7 +103,7 @@ def load_runs(
     instances; the table's next id."""
     spec = mapping(node, path, ("next_id", "count", "columns"))
     count = integer(spec["count"], join(path, "count"), 0)
-    cols = Columns(spec["columns"], join(path, "columns"), RUN_COLUMNS, count)
+    cols = Columns(spec["columns"], join(path, "columns"), RUN_COLUMNS, count, RUN_OPTIONAL)
     ids = _ids(cols)
     shapes = [Shape(dag, store.layout(layout_counts(dag))) for dag in dags]
     shape_of = [shapes[i] for i in _indexes(cols, "dag", len(dags))]
@@ -110,12 +113,16 @@ def load_runs(
     run_ids = cols.typed("run_id", "str?")
     confs = _objects(cols, "conf")
     consumed = _consumed(cols, store)
-    moments, _ = cols.times(RUN_TIMES, instants)
+    moments, micros = cols.times(RUN_TIMES, instants)
+    updated = [None] * count
+    if cols.has("updated_at"):
+        updated = cols.times(UPDATED_AT, instants, micros)[0]["updated_at"]
     if None in moments["logical_date"]:
         row = moments["logical_date"].index(None)
         raise fail(join(cols.where("logical_date"), row), "an instant", None)
     dag_ids = [shape.dag.dag_id for shape in shape_of]
-    made = map(_run, ids, dag_ids, run_ids, confs, consumed, *values.values(), *moments.values())
+    made = map(_run, ids, dag_ids, run_ids, confs, consumed, *values.values(), *moments.values(),
+               updated)  # fmt: skip
     runs = list(zip(made, shape_of, strict=True))
     _check_keys(cols, runs)
     top = ids[-1] if ids else 0
@@ -139,6 +146,7 @@ def _run(
     start_date: datetime | None,
     end_date: datetime | None,
     last_scheduling_decision: datetime | None,
+    updated_at: datetime | None,
 ) -> DagRun:
     """A run from its columns (RUN_SCALARS then RUN_TIMES, in their order)."""
     return DagRun(
@@ -157,6 +165,7 @@ def _run(
         data_interval_start=data_interval_start,
         data_interval_end=data_interval_end,
         last_scheduling_decision=last_scheduling_decision,
+        updated_at=updated_at,
         consumed_events=consumed_events,
     )
 

@@ -393,7 +393,7 @@ def test_every_field_of_the_big_tables_is_written() -> None:
         return {field.name for field in dataclasses.fields(cls)}
 
     keys = {"dag_id", "run_id", "task_id", "map_index"}  # from the run and its DAG
-    assert fields(DagRun) == {*runs.RUN_COLUMNS, "dag_id"} - {"dag"}
+    assert fields(DagRun) == {*runs.RUN_COLUMNS, *runs.RUN_OPTIONAL, "dag_id"} - {"dag"}
     derived = {"last_try", "pending"}  # tries; the engine's events
     spec = {"pool", "pool_slots", "queue", "priority_weight", "operator", "unixname"}
     assert fields(TiSpec) == spec
