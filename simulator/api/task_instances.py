@@ -8,6 +8,7 @@ order (except listMapped), unknown DAG or run ids give an empty page, and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +16,10 @@ from urllib.parse import urlencode
 from simulator.api.config import best_match
 from simulator.api.params import parse_datetime
 from simulator.api.responses import Text
+from simulator.engine import history
+from simulator.engine.dependencies import Dependency, failed_dependencies
 from simulator.errors import BadRequest, NotFound
+from simulator.schemas.dependency import dump_dependencies
 from simulator.schemas.log import LogSubject, dump_token, load_token, log_text, read_log
 from simulator.schemas.page import Item, Page
 from simulator.schemas.task_instance import (
@@ -32,6 +36,7 @@ from simulator.schemas.task_instance import (
     states_filter,
     ti_version,
 )
+from simulator.schemas.task_instance_history import dump_tries, dump_try
 from simulator.simulator import Simulator
 from simulator.state.dag_model import Task
 from simulator.state.queries import page_tis
@@ -70,6 +75,7 @@ def get_task_instances(
     dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
              end_date_gte, end_date_lte)  # fmt: skip
     found = _query_filter(dates, duration_gte, duration_lte, state, pool, queue)
+    found = _filter_2_10(sim, found, updated_at_gte, updated_at_lte, executor)
     scope = None if dag_id == ANY else (dag_id,)
     query = found.query(scope, None if dag_run_id == ANY else dag_run_id)
     rows, total = page_tis(sim.store, query, offset or 0, _limit(limit))
@@ -77,9 +83,12 @@ def get_task_instances(
 
 
 def get_task_instances_batch(sim: Simulator, *, body: dict[str, Any]) -> Page:
-    """POST /dags/~/dagRuns/~/taskInstances/list: every match, never paged."""
-    found = load_batch_form(body)
-    rows, total = page_tis(sim.store, found.query(found.dag_ids or None, None))
+    """POST /dags/~/dagRuns/~/taskInstances/list: every match (2.5.3), or a
+    page of them (2.10)."""
+    form = load_batch_form(body, sim.version)
+    found = replace(form.found, executor_of=partial(_executor, sim))
+    query = found.query(found.dag_ids or None, None)
+    rows, total = page_tis(sim.store, query, form.offset, form.limit)
     return _collection(sim, rows, total)
 
 
@@ -138,6 +147,7 @@ def get_mapped_task_instances(
     dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
              end_date_gte, end_date_lte)  # fmt: skip
     found = _query_filter(dates, duration_gte, duration_lte, state, pool, queue)
+    found = _filter_2_10(sim, found, updated_at_gte, updated_at_lte, executor)
     rows = _order_mapped([row for row in rows if found.matches(*row)], order_by)
     return _collection(sim, _page(rows, limit, offset), len(rows))
 
@@ -325,6 +335,27 @@ def _query_filter(
                     states=states_filter(state), pools=pool, queues=queue)  # fmt: skip
 
 
+def _filter_2_10(
+    sim: Simulator,
+    found: TiFilter,
+    updated_at_gte: str | None,
+    updated_at_lte: str | None,
+    executor: list[str] | None,
+) -> TiFilter:
+    """The list filters Airflow 2.10 adds (2.5.3 never passes them)."""
+    if updated_at_gte is None and updated_at_lte is None and not executor:
+        return found
+    return replace(found, updated_gte=parse_datetime(updated_at_gte),
+                   updated_lte=parse_datetime(updated_at_lte), executors=executor,
+                   executor_of=partial(_executor, sim))  # fmt: skip
+
+
+def _executor(sim: Simulator, ti: TaskInstance) -> str | None:
+    """The instance's executor column: its task's executor (None: the default)."""
+    task = _task(sim, ti)
+    return task.executor if task is not None else None
+
+
 def _limit(limit: int | None) -> int:
     """Airflow passes the limit straight to the query (no clamp; 0 is an empty page)."""
     if limit is None:
@@ -368,7 +399,7 @@ def _dump(
         # The triggerer is a process of its own: it beats on through a scheduler outage.
         triggerer = Triggerer(started=sim.origin, heartbeat=sim.latest_heartbeat())
         trigger_id = last.trigger_id
-    return dump_task_instance(ti, run or _run(sim, ti), task, triggerer, trigger_id)
+    return dump_task_instance(ti, run or _run(sim, ti), task, triggerer, trigger_id, sim.version)
 
 
 def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
@@ -386,73 +417,105 @@ def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
 
 
 def get_task_instance_dependencies(
-    sim: Simulator, *, dag_id: Any = None, dag_run_id: Any = None, task_id: Any = None
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/dependencies: being implemented (issue 12)."""
-    raise NotImplementedError("get_task_instance_dependencies")
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str
+) -> dict[str, Any]:
+    """GET .../{task_id}/dependencies: why the unmapped instance is not running."""
+    return _dependencies(sim, dag_id, dag_run_id, task_id, -1)
 
 
 def get_mapped_task_instance_dependencies(
-    sim: Simulator,
-    *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    map_index: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/dependencies: being implemented (issue 12)."""
-    raise NotImplementedError("get_mapped_task_instance_dependencies")
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str, map_index: int
+) -> dict[str, Any]:
+    """GET .../{task_id}/{map_index}/dependencies."""
+    return _dependencies(sim, dag_id, dag_run_id, task_id, map_index)
 
 
-def get_task_instance_try_details(
-    sim: Simulator,
-    *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    task_try_number: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries/{task_try_number}: being implemented (issue 12)."""
-    raise NotImplementedError("get_task_instance_try_details")
+def _dependencies(
+    sim: Simulator, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> dict[str, Any]:
+    ti = sim.store.task_instances.get((dag_id, run_id, task_id, map_index))
+    if ti is None:
+        raise NotFound(
+            f"Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}"
+        )
+    dag = sim.store.dags.get(dag_id)
+    task = dag.tasks.get(task_id) if dag is not None else None
+    found: list[Dependency] = []
+    if dag is not None and task is not None:
+        found = failed_dependencies(sim.store, ti, _run(sim, ti), dag, task, sim.now())
+    return dump_dependencies(found)
 
 
 def get_task_instance_tries(
     sim: Simulator,
     *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    limit: Any = None,
-    offset: Any = None,
-    order_by: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/tries: being implemented (issue 12)."""
-    raise NotImplementedError("get_task_instance_tries")
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    limit: int | None = None,
+    offset: int | None = None,
+    order_by: str | None = None,
+) -> dict[str, Any]:
+    """GET .../{task_id}/tries: every try; limit, offset and order_by are ignored."""
+    return _tries(sim, dag_id, dag_run_id, task_id, -1)
 
 
 def get_mapped_task_instance_tries(
     sim: Simulator,
     *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    map_index: Any = None,
-    limit: Any = None,
-    offset: Any = None,
-    order_by: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries: being implemented (issue 12)."""
-    raise NotImplementedError("get_mapped_task_instance_tries")
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    limit: int | None = None,
+    offset: int | None = None,
+    order_by: str | None = None,
+) -> dict[str, Any]:
+    """GET .../{task_id}/{map_index}/tries."""
+    return _tries(sim, dag_id, dag_run_id, task_id, map_index)
+
+
+def _tries(
+    sim: Simulator, dag_id: str, run_id: str, task_id: str, map_index: int
+) -> dict[str, Any]:
+    # An unknown run, task or map index is an empty list, not a 404.
+    ti = sim.store.task_instances.get((dag_id, run_id, task_id, map_index))
+    if ti is None:
+        return dump_tries([], None)
+    task = _task(sim, ti)
+    return dump_tries(history.tries(ti, task, sim.random.seed), task)
+
+
+def get_task_instance_try_details(
+    sim: Simulator, *, dag_id: str, dag_run_id: str, task_id: str, task_try_number: int
+) -> dict[str, Any]:
+    """GET .../{task_id}/tries/{task_try_number}."""
+    return _try(sim, dag_id, dag_run_id, task_id, -1, task_try_number)
 
 
 def get_mapped_task_instance_try_details(
     sim: Simulator,
     *,
-    dag_id: Any = None,
-    dag_run_id: Any = None,
-    task_id: Any = None,
-    map_index: Any = None,
-    task_try_number: Any = None,
-) -> Any:
-    """GET /dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}/tries/{task_try_number}: being implemented (issue 12)."""
-    raise NotImplementedError("get_mapped_task_instance_try_details")
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+    task_try_number: int,
+) -> dict[str, Any]:
+    """GET .../{task_id}/{map_index}/tries/{task_try_number}."""
+    return _try(sim, dag_id, dag_run_id, task_id, map_index, task_try_number)
+
+
+def _try(
+    sim: Simulator, dag_id: str, run_id: str, task_id: str, map_index: int, number: int
+) -> dict[str, Any]:
+    ti = sim.store.task_instances.get((dag_id, run_id, task_id, map_index))
+    task = _task(sim, ti) if ti is not None else None
+    row = history.find(ti, task, sim.random.seed, number) if ti is not None else None
+    if row is None:
+        raise NotFound(
+            "Task instance not found",
+            detail=f"Task Instance not found for dag_id={dag_id}, run_id={run_id}, "
+            f"task_id={task_id}, map_index={map_index}, try_number={number}.",
+        )
+    return dump_try(row, task)

@@ -127,8 +127,7 @@ class Executor:
 
     def _prefix(self, ti: TaskInstance) -> str:
         """The key text of the current try's draws: (seed, instance, try)."""
-        seed = self.random.seed
-        return f"{seed}:{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}/"
+        return draw_prefix(self.random.seed, ti, ti.try_number)
 
     def queue(self, ti: TaskInstance, task: Task) -> None:
         lc.set_state(self.store, ti, lc.QUEUED)
@@ -138,7 +137,7 @@ class Executor:
             self.pend(ti, now + timedelta(seconds=effect.wait), LOST, priority=PRIORITY_FINISH)
             return
         # Keyed by the try number before the try starts (as it always was).
-        delay = PICKUP_LOW + PICKUP_SPAN * unit(self._prefix(ti) + "pickup")
+        delay = pickup_delay(self._prefix(ti))
         rest = effect.args() if effect is not None else ()  # the effect rides on START
         ti.pending = self.events.schedule(
             now + timedelta(seconds=delay), START, ti.dag_id, ti.run_id, ti.task_id,
@@ -437,6 +436,16 @@ SILENT_OPERATORS = frozenset({
     "S3ToRedshiftOperator", "RedshiftToS3Operator", "KubernetesPodOperator",
     "TriggerDagRunOperator", "SlackWebhookOperator", "SlackAPIPostOperator",
 })  # fmt: skip
+
+
+def draw_prefix(seed: int, ti: TaskInstance, try_number: int) -> str:
+    """The key text of the draws made for an instance at a try number."""
+    return f"{seed}:{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{try_number}/"
+
+
+def pickup_delay(prefix: str) -> float:
+    """Seconds from queued to running of the try whose draws `prefix` keys."""
+    return PICKUP_LOW + PICKUP_SPAN * unit(prefix + "pickup")
 
 
 def returns_value(task: Task) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from simulator.engine import history
 from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat, strftime
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
@@ -22,6 +23,7 @@ from simulator.state.dag_model import Task, target_time
 from simulator.state.deployment import TRIGGERER_HOST
 from simulator.state.queries import TiQuery
 from simulator.state.run_model import DagRun, TaskInstance, TaskTry
+from simulator.versions import V2_5, AirflowVersion
 
 DEFERRED = "deferred"
 NOTE_MAX_LENGTH = 1000
@@ -64,10 +66,11 @@ def dump_task_instance(
     task: Task | None,
     triggerer: Triggerer | None,
     trigger_id: int | None = None,
+    version: AirflowVersion = V2_5,
 ) -> dict[str, Any]:
     """TaskInstanceSchema; `triggerer` is needed for a deferred instance only."""
     trigger = _deferral(ti)
-    return {
+    body = {
         "task_id": ti.task_id,
         "dag_id": ti.dag_id,
         "dag_run_id": ti.run_id,
@@ -96,6 +99,25 @@ def dump_task_instance(
         "trigger": dump_trigger(trigger, task, trigger_id) if trigger else None,
         "triggerer_job": dump_triggerer_job(triggerer) if trigger and triggerer else None,
     }
+    if version.at_least("2.10"):
+        body.update(ti_fields_2_10(ti, task))
+    return body
+
+
+def ti_fields_2_10(ti: TaskInstance, task: Task | None) -> dict[str, Any]:
+    """What Airflow 2.10's TaskInstanceSchema adds or counts otherwise: the
+    display name and executor its task sets, no rendered map index (no task
+    sets a map_index_template), and the try number counted from scheduling."""
+    return {
+        "task_display_name": display_name(ti, task),
+        "executor": task.executor if task is not None else None,
+        "rendered_map_index": None,
+        "try_number": history.try_number(ti, task),
+    }
+
+
+def display_name(ti: TaskInstance, task: Task | None) -> str:
+    return (task.task_display_name if task is not None else None) or ti.task_id
 
 
 def dump_task_instance_collection(items: list[Item], total: int) -> Page:
@@ -253,12 +275,21 @@ class TiFilter:
     pools: list[str] | None = None
     queues: list[str] | None = None
     dag_ids: list[str] | None = None
+    # Airflow 2.10's filters: the row's updated_at window, the executors
+    # (`executor_of` answers an instance's), the batch's runs and tasks.
+    updated_gte: datetime | None = None
+    updated_lte: datetime | None = None
+    executors: list[str] | None = None
+    executor_of: Callable[[TaskInstance], str | None] | None = None
+    run_ids: list[str] | None = None
+    task_ids: list[str] | None = None
 
     def query(self, dag_ids: Collection[str] | None, run_id: str | None) -> TiQuery:
-        """The store query: states and the logical-date window go to the
-        indices, the other filters (if any) to `keep`."""
+        """The store query: states, the logical-date window, the runs and the
+        tasks go to the indices, the other filters (if any) to `keep`."""
         dates = self.dates
         others = (self.duration_gte, self.duration_lte, self.pools, self.queues,
+                  self.updated_gte, self.updated_lte, self.executors,
                   *(dates[name] for name in BATCH_DATES[2:]))  # fmt: skip
         rest = any(value is not None and value != [] for value in others)
         return TiQuery(
@@ -268,6 +299,9 @@ class TiFilter:
             low=dates["execution_date_gte"],
             high=dates["execution_date_lte"],
             keep=self.matches if rest else None,
+            # An empty list is no filter (an empty OR clause), as for states.
+            run_ids=self.run_ids or None,
+            task_ids=self.task_ids or None,
         )
 
     def matches(self, ti: TaskInstance, run: DagRun) -> bool:
@@ -278,6 +312,8 @@ class TiFilter:
             (ti.end_date, dates["end_date_gte"], dates["end_date_lte"]),
             (ti.duration, self.duration_gte, self.duration_lte),
         ]
+        if self.updated_gte is not None or self.updated_lte is not None:
+            ranges.append((history.updated_at(ti, run), self.updated_gte, self.updated_lte))
         for value, low, high in ranges:
             if low is None and high is None:
                 continue
@@ -291,6 +327,8 @@ class TiFilter:
                               (self.queues, ti.queue), (self.dag_ids, ti.dag_id)):  # fmt: skip
             if values and value not in values:
                 return False
+        if self.executors and self.executor_of is not None:
+            return self.executor_of(ti) in self.executors
         return True
 
 
@@ -301,22 +339,37 @@ def states_filter(states: Iterable[str] | None) -> list[str | None] | None:
     return [None if state == "none" else state for state in states]
 
 
-def load_batch_form(body: Mapping[str, Any]) -> TiFilter:
-    """TaskInstanceBatchFormSchema. Its page fields are declared (so accepted
-    and checked) but the handler never pages; durations load as integers."""
+BATCH_FIELDS = ("page_offset", "page_limit", "dag_ids", *BATCH_DATES, "duration_gte",
+                "duration_lte", "state", "pool", "queue")  # fmt: skip
+# Airflow 2.10's form adds the runs and tasks (after dag_ids) and the executors.
+BATCH_FIELDS_2_10 = ("page_offset", "page_limit", "dag_ids", "dag_run_ids", "task_ids",
+                     *BATCH_FIELDS[3:], "executor")  # fmt: skip
+BATCH_LIMIT = 100  # page_limit's load default in 2.10
+
+
+@dataclass(frozen=True, slots=True)
+class BatchForm:
+    found: TiFilter
+    offset: int = 0
+    limit: int | None = None  # None: every match (2.5.3 never pages)
+
+
+def load_batch_form(body: Mapping[str, Any], version: AirflowVersion = V2_5) -> BatchForm:
+    """TaskInstanceBatchFormSchema; durations load as integers. Airflow 2.5.3
+    declares the page fields (so accepts and checks them) but never pages;
+    2.10 pages (100 by default) and filters by runs, tasks and executors."""
     errors: dict[str, list[str]] = {}
     for name, minimum in (("page_offset", 0), ("page_limit", 1)):
         if name in body:
             error = _integer_error(body[name], allow_none=False, minimum=minimum)
             if error:
                 errors[name] = [error]
-    known = ("page_offset", "page_limit", "dag_ids", *BATCH_DATES, "duration_gte",
-             "duration_lte", "state", "pool", "queue")  # fmt: skip
-    _unknown(body, known, errors)
+    later = version.at_least("2.10")
+    _unknown(body, BATCH_FIELDS_2_10 if later else BATCH_FIELDS, errors)
     if errors:
         raise BadRequest(detail=str(errors))
     dates = {name: _datetime(body.get(name)) for name in BATCH_DATES}
-    return TiFilter(
+    found = TiFilter(
         dates=dates,
         duration_gte=_truncated(body.get("duration_gte")),
         duration_lte=_truncated(body.get("duration_lte")),
@@ -324,7 +377,14 @@ def load_batch_form(body: Mapping[str, Any]) -> TiFilter:
         pools=body.get("pool"),
         queues=body.get("queue"),
         dag_ids=body.get("dag_ids"),
+        executors=body.get("executor") if later else None,
+        run_ids=body.get("dag_run_ids") if later else None,
+        task_ids=body.get("task_ids") if later else None,
     )
+    if not later:
+        return BatchForm(found)
+    offset = int(body.get("page_offset", 0))
+    return BatchForm(found, offset, int(body.get("page_limit", BATCH_LIMIT)))
 
 
 def _truncated(value: Any) -> int | None:

@@ -214,18 +214,25 @@ class TiQuery:
     low: datetime | None = None
     high: datetime | None = None
     keep: Callable[[TaskInstance, DagRun], bool] | None = None
+    # Runs named by any of these ids, instances of any of these tasks (the
+    # batch form's dag_run_ids and task_ids; None: any).
+    run_ids: Collection[str] | None = None
+    task_ids: Collection[str] | None = None
 
     def run_matches(self, run: DagRun) -> bool:
         return (
             (self.dag_ids is None or run.dag_id in self.dag_ids)
             and (self.run_id is None or run.run_id == self.run_id)
+            and (self.run_ids is None or run.run_id in self.run_ids)
             and (self.low is None or run.logical_date >= self.low)
             and (self.high is None or run.logical_date <= self.high)
         )
 
     def matches(self, ti: TaskInstance, run: DagRun) -> bool:
-        return (not self.states or ti.state in self.states) and (
-            self.keep is None or self.keep(ti, run)
+        return (
+            (not self.states or ti.state in self.states)
+            and (self.task_ids is None or ti.task_id in self.task_ids)
+            and (self.keep is None or self.keep(ti, run))
         )
 
 
@@ -235,7 +242,8 @@ def page_tis(
     """The matching instances in row id order (one page, or all when `limit`
     is None), and how many match."""
     index = store.ti_index
-    simple = query.low is None and query.high is None and query.keep is None
+    simple = query.low is None and query.high is None and query.keep is None \
+        and query.run_ids is None and query.task_ids is None  # fmt: skip
     if simple and query.run_id is None and limit is not None:
         total = index.count(query.dag_ids, query.states)
         runs = _scope_runs(store, query.dag_ids)
@@ -278,6 +286,8 @@ def _ti_matches(store: Store, query: TiQuery) -> list[TiRow]:
     runs, a state, or the runs of a logical-date window."""
     index = store.ti_index
     runs: Iterable[DagRun]
+    if query.run_ids is not None:
+        return _named_matches(store, query, query.run_ids)
     if query.run_id is None:
         runs, size = _scope_runs(store, query.dag_ids), index.count(query.dag_ids, None)
     else:
@@ -299,7 +309,29 @@ def _ti_matches(store: Store, query: TiQuery) -> list[TiRow]:
                 found.append((ti, run))
         return found
     return [(ti, run) for run in runs if query.run_matches(run)
-            for ti in store.tis_of(run) if query.matches(ti, run)]  # fmt: skip
+            for ti in _tis(store, run, query.task_ids) if query.matches(ti, run)]  # fmt: skip
+
+
+def _named_matches(store: Store, query: TiQuery, run_ids: Collection[str]) -> list[TiRow]:
+    """The matches among the runs named by `run_ids` (of the query's DAGs, or
+    of any DAG): a lookup per (DAG, run id), not a walk of the DAGs' runs."""
+    dag_ids = query.dag_ids if query.dag_ids is not None else store.dags.rows
+    table = store.dag_runs.rows
+    found = (table.get((dag_id, run_id)) for dag_id in set(dag_ids) for run_id in set(run_ids))
+    runs = sorted((run for run in found if run is not None), key=_run_id)
+    return [(ti, run) for run in runs if query.run_matches(run)
+            for ti in _tis(store, run, query.task_ids) if query.matches(ti, run)]  # fmt: skip
+
+
+def _tis(store: Store, run: DagRun, task_ids: Collection[str] | None) -> Iterable[TaskInstance]:
+    """The run's instances (of `task_ids` only, when given), in row order."""
+    if task_ids is None:
+        return store.tis_of(run)
+    by_task = store.instances_by_run.get(run.key)
+    if by_task is None:
+        return ()
+    wanted = set(task_ids)
+    return [ti for task_id in by_task if task_id in wanted for ti in by_task[task_id]]
 
 
 def _named_runs(store: Store, dag_ids: Collection[str] | None, run_id: str) -> list[DagRun]:
