@@ -14,7 +14,7 @@ from operator import attrgetter
 from typing import Any
 
 from simulator.api.params import check_limit
-from simulator.errors import NotFound
+from simulator.errors import BadRequest, NotFound
 from simulator.schemas.page import Page
 from simulator.schemas.xcom import dump_xcom, dump_xcom_collection
 from simulator.simulator import Simulator
@@ -38,7 +38,9 @@ def get_xcom_entries(
     xcom_key: str | None = None,
     user: User | None = None,
 ) -> Page:
-    """GET .../xcomEntries: ordered by run logical date, task_id, dag_id, key."""
+    """GET .../xcomEntries: ordered by run logical date, task_id, dag_id, key
+    (2.10: by dag_id, task_id, run_id, map_index and key, filtered by
+    map_index and xcom_key)."""
     limit = check_limit(sim.settings, limit)
     store = sim.store
     dag_ids: set[str] | None = None
@@ -47,6 +49,10 @@ def get_xcom_entries(
     elif user is not None:
         dag_ids = readable_scope(store, user)
     start = offset or 0
+    if sim.version.at_least("2.10"):
+        found = _listed_2_10(sim, dag_ids, dag_run_id, task_id, map_index, xcom_key)
+        page = found[start : start + limit]
+        return dump_xcom_collection(page, len(found), sim.version)
     if dag_run_id == ANY and task_id == ANY and not store.xcoms.loose:
         # Every entry of the scope's runs matches: count them, read one page.
         per_dag = store.xcoms.per_dag
@@ -150,6 +156,37 @@ def _with_loose(
     yield from rows
 
 
+def _listed_2_10(
+    sim: Simulator,
+    dag_ids: set[str] | None,
+    run_id: str,
+    task_id: str,
+    map_index: int | None,
+    key: str | None,
+) -> list[tuple[XCom, DagRun]]:
+    """Every matching entry of the scope's runs, in 2.10's index order."""
+    store = sim.store
+    if dag_ids is not None and len(dag_ids) == 1 and run_id != ANY:
+        found = store.dag_runs.get((next(iter(dag_ids)), run_id))
+        runs = [found] if found is not None else []
+    elif dag_ids is not None:
+        runs = [run for dag_id in sorted(dag_ids) for run in store.runs_of(dag_id)]
+    else:
+        runs = list(store.dag_runs)
+    rows = [
+        (xcom, run)
+        for run in runs
+        if run_id in (ANY, run.run_id)
+        for xcom in store.xcoms.of_run(run)
+        if task_id in (ANY, xcom.task_id)
+        and (map_index is None or xcom.map_index == map_index)
+        and (key is None or xcom.key == key)
+    ]
+    rows.sort(key=lambda row: (row[0].dag_id, row[0].task_id, row[0].run_id,
+                               row[0].map_index, row[0].key))  # fmt: skip
+    return rows
+
+
 def get_xcom_entry(
     sim: Simulator,
     *,
@@ -161,7 +198,14 @@ def get_xcom_entry(
     map_index: int | None = None,
     stringify: bool = True,
 ) -> dict[str, Any]:
-    """GET .../xcomEntries/{xcom_key}: one entry with its value as str()."""
+    """GET .../xcomEntries/{xcom_key}: one entry with its value as str()
+    (2.10: of one map index, -1 by default; its JSON value itself when not
+    `stringify`)."""
+    if sim.version.at_least("2.10"):
+        return _entry_2_10(
+            sim, (dag_id, dag_run_id, task_id, -1 if map_index is None else map_index, xcom_key),
+            deserialize=deserialize, stringify=stringify,
+        )  # fmt: skip
     # `deserialize` only matters for custom XCom backends: the answer is the same.
     # A mapped task has one entry per map index; Airflow 2.5.3 crashes there
     # (several rows for a single lookup): the simulator answers the first by map index.
@@ -172,3 +216,23 @@ def get_xcom_entry(
     if run is None or not matches:
         raise NotFound("XCom entry not found")
     return dump_xcom(min(matches, key=lambda xcom: xcom.map_index), run)
+
+
+def _entry_2_10(
+    sim: Simulator, ident: tuple[str, str, str, int, str], *, deserialize: bool, stringify: bool
+) -> dict[str, Any]:
+    config = sim.store.config
+    if deserialize and not _flag(config.get("api", {}).get("enable_xcom_deserialize_support")):
+        raise BadRequest(detail="XCom deserialization is disabled in configuration.")
+    run = sim.store.dag_runs.get((ident[0], ident[1]))
+    xcom = sim.store.xcoms.get(ident)
+    if run is None or xcom is None:
+        raise NotFound("XCom entry not found")
+    # XCom pickling forces the string form.
+    native = not stringify and not _flag(config.get("core", {}).get("enable_xcom_pickling"))
+    return dump_xcom(xcom, run, sim.version, native=native)
+
+
+def _flag(value: str | None) -> bool:
+    """conf.getboolean's reading of an option's text (absent: False)."""
+    return value is not None and value.strip().lower() in ("t", "true", "1")
