@@ -15,4 +15,4 @@ def get_plugins(
     """GET /plugins: a page of the loaded plugins (none in a stock install)."""
     plugins = list(sim.store.plugins)
     page = paginate(sim.settings, plugins, limit, offset)
-    return dump_plugin_collection(page, len(plugins))
+    return dump_plugin_collection(page, len(plugins), sim.version)

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from simulator.state.entities import Plugin
+from simulator.versions import V2_5, AirflowVersion
 
 
-def dump_plugin(plugin: Plugin) -> dict[str, Any]:
-    return {
+def dump_plugin(plugin: Plugin, version: AirflowVersion = V2_5) -> dict[str, Any]:
+    body = {
         "name": plugin.name,
         "hooks": list(plugin.hooks),
         "executors": list(plugin.executors),
@@ -26,7 +27,17 @@ def dump_plugin(plugin: Plugin) -> dict[str, Any]:
         "operator_extra_links": list(plugin.operator_extra_links),
         "source": plugin.source,
     }
+    if version.at_least("2.10"):
+        body["ti_deps"] = list(plugin.ti_deps)
+        body["listeners"] = list(plugin.listeners)
+        body["timetables"] = list(plugin.timetables)
+    return body
 
 
-def dump_plugin_collection(plugins: Iterable[Plugin], total: int) -> dict[str, Any]:
-    return {"plugins": [dump_plugin(plugin) for plugin in plugins], "total_entries": total}
+def dump_plugin_collection(
+    plugins: Iterable[Plugin], total: int, version: AirflowVersion = V2_5
+) -> dict[str, Any]:
+    return {
+        "plugins": [dump_plugin(plugin, version) for plugin in plugins],
+        "total_entries": total,
+    }

@@ -113,6 +113,10 @@ class Plugin:
     appbuilder_menu_items: list[dict[str, object]] = field(default_factory=list)
     global_operator_extra_links: list[str] = field(default_factory=list)
     operator_extra_links: list[str] = field(default_factory=list)
+    # Airflow 2.10's PluginSchema adds these (reprs, as Airflow lists them).
+    ti_deps: list[str] = field(default_factory=list)
+    listeners: list[str] = field(default_factory=list)
+    timetables: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True, kw_only=True)
