@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.api.params import check_limit, extract_update_mask, order_rows
+from simulator.api.responses import Text
 from simulator.errors import AlreadyExists, BadRequest
 from simulator.schemas.connection import (
     dump_connection,
@@ -35,6 +36,10 @@ HOOKS = {
     "sqlite": ("apache-airflow-providers-sqlite", "SqliteHook"),
 }
 TESTED = "Connection successfully tested"
+TEST_DISABLED = (
+    "Testing connections is disabled in Airflow configuration. "
+    "Contact your deployment admin to enable it."
+)
 
 
 def get_connections(
@@ -103,7 +108,7 @@ def _check_free(sim: Simulator, conn_id: str) -> None:
         raise AlreadyExists(detail=f"Connection already exist. ID: {conn_id}")
 
 
-def test_connection(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
+def test_connection(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any] | Text:
     """POST /connections/test: a deterministic stand-in for the hook's own test.
 
     The body is loaded like POST's (400 on bad fields); nothing is stored. The
@@ -119,6 +124,12 @@ def test_connection(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
       kept), for ftp "'NoneType' object has no attribute 'sendall'".
     Success reads "Connection successfully tested", as Airflow's hooks answer.
     """
+    if sim.version.at_least("2.10"):
+        # 2.7+: the [core] test_connection switch, Disabled by default; its
+        # refusal is a bare text response, not a problem body.
+        switch = sim.store.config.get("core", {}).get("test_connection", "Disabled")
+        if switch.lower().strip() != "enabled":
+            return Text(TEST_DISABLED, content_type="text/html; charset=utf-8", status=403)
     data = load_connection(body)
     status, message = _simulated_test(sim, Connection(**data))
     return dump_connection_test(status, message)

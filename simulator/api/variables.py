@@ -48,13 +48,21 @@ def post_variables(sim: Simulator, *, body: dict[str, Any]) -> dict[str, Any]:
     table = sim.store.variables
     if data["key"] in table:
         table.delete(data["key"])
-    table.add(Variable(key=data["key"], val=data["val"]))
+    # 2.10 saves the description too.
+    description = data.get("description") if sim.version.at_least("2.10") else None
+    table.add(Variable(key=data["key"], val=data["val"], description=description))
     return dump_loaded_variable(data)
 
 
 def get_variable(sim: Simulator, *, variable_key: str) -> dict[str, Any]:
-    """GET /variables/{variable_key}."""
+    """GET /variables/{variable_key} (2.10's 404 has a detail)."""
+    if sim.version.at_least("2.10"):
+        return dump_variable(sim.store.variables.require(variable_key, _not_found))
     return dump_variable(sim.store.variables.require(variable_key))
+
+
+def _not_found(key: str) -> NotFound:
+    return NotFound("Variable not found", "Variable does not exist")
 
 
 def delete_variable(sim: Simulator, *, variable_key: str) -> None:
@@ -76,12 +84,12 @@ def patch_variable(
     data = load_variable(body)
     if data["key"] != variable_key:
         raise BadRequest("Invalid post body", "key from request body doesn't match uri parameter")
+    if sim.version.at_least("2.10"):  # 2.10 looks the variable up before the mask
+        variable = sim.store.variables.require(variable_key, _not_found)
     if update_mask:
         data = extract_update_mask(update_mask, NON_UPDATE_FIELDS, data)
     # Airflow 2.5.3 crashes (500) on a missing variable; 2.10 answers this 404.
-    variable = sim.store.variables.require(
-        variable_key, lambda _: NotFound("Variable not found", "Variable does not exist")
-    )
+    variable = sim.store.variables.require(variable_key, _not_found)
     for name, value in data.items():
         setattr(variable, name, value)
     return dump_variable(variable)
