@@ -4,19 +4,19 @@ clear or mark the task instances of a DAG."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from simulator.api.config import best_match
-from simulator.api.params import check_limit
+from simulator.api.params import check_limit, ordering
 from simulator.api.responses import Json, Text
 from simulator.engine import lifecycle as lc
 from simulator.engine import timetable
 from simulator.engine.actions import downstream_ids, upstream_ids
-from simulator.errors import AlreadyExists, BadRequest, NotAcceptable, NotFound
+from simulator.errors import AlreadyExists, BadRequest, NotAcceptable, NotFound, PermissionDenied
 from simulator.schemas.dag import (
     dump_dag,
     dump_dag_collection,
@@ -27,6 +27,7 @@ from simulator.schemas.dag import (
     load_set_state_form,
 )
 from simulator.schemas.dag_source import dag_file_source
+from simulator.schemas.fields import DETAIL_KEYS, check_fields, only
 from simulator.schemas.task import dump_task, dump_task_collection, order_tasks
 from simulator.simulator import Simulator
 from simulator.state.dag_model import CRON, DELTA, ONCE, Dag
@@ -35,9 +36,11 @@ from simulator.state.run_model import DagRun, TaskInstance
 from simulator.state.security import accessible_dag_ids, user_permissions
 
 ONLY_IS_PAUSED = "Only `is_paused` field can be updated through the REST API"
-TEXT, JSON = "text/plain", "application/json"
+TEXT, JSON, HTML = "text/plain", "application/json", "text/html; charset=utf-8"
 FAILED_STATES = (lc.FAILED, lc.UPSTREAM_FAILED)
 References = list[tuple[TaskInstance, DagRun]]
+# GET /dags' order_by allow-list (Airflow 2.10): the rows come by dag_id.
+DAG_ORDERING: dict[str, Callable[[Dag], Any]] = {"dag_id": lambda dag: dag.dag_id}
 
 
 # -- DAGs -----------------------------------------------------------------
@@ -99,12 +102,24 @@ def get_dags(
     paused: bool | None = None,
     fields: list[str] | None = None,
 ) -> dict[str, Any]:
-    """GET /dags: readable (or editable) DAGs by dag_id; order_by is ignored in 2.5.3."""
+    """GET /dags: readable (or editable) DAGs by dag_id; order_by is ignored
+    in 2.5.3, 2.10.5 orders by dag_id either way."""
     size = check_limit(sim.settings, limit)
     like = f"%{dag_id_pattern}%" if dag_id_pattern else None
     dags = _matching(sim, _readable(sim, user), only_active, tags, like)
+    if paused is not None:
+        dags = [dag for dag in dags if dag.is_paused == paused]
+    version = sim.version
+    # 2.10's apply_sorting with the allow-list ["dag_id"]; the rows are by dag_id already.
+    if version.at_least("2.10") and ordering(order_by, DAG_ORDERING, "dag_id").descending:
+        dags.reverse()
     start = offset or 0
-    return dump_dag_collection(dags[start : start + size], len(dags))
+    page = dags[start : start + size]
+    body = dump_dag_collection(page, len(dags), version)
+    if fields and page:  # marshmallow checks the names when it dumps a DAG
+        check_fields("DAGCollectionSchema error", "DAGSchema", list(body["dags"][0]), fields)
+        body["dags"] = [only(dag, fields) for dag in body["dags"]]
+    return body
 
 
 def _paused_value(body: dict[str, Any], update_mask: list[str] | None) -> bool:
@@ -149,12 +164,16 @@ def patch_dags(
     page = dags[start : start + size]
     for dag in page:  # only the page is updated
         _set_paused(sim, dag, paused)
-    return dump_dag_collection(page, len(dags))
+    return dump_dag_collection(page, len(dags), sim.version)
 
 
 def get_dag(sim: Simulator, *, dag_id: str, fields: list[str] | None = None) -> dict[str, Any]:
     """GET /dags/{dag_id}: the DagModel row."""
-    return dump_dag(sim.store.dags.require(dag_id))
+    body = dump_dag(sim.store.dags.require(dag_id), sim.version)
+    if fields:
+        check_fields("DAGSchema init error", "DAGSchema", list(body), fields)
+        return only(body, fields)
+    return body
 
 
 def _dag_not_found(dag_id: str) -> NotFound:
@@ -172,7 +191,7 @@ def patch_dag(
         raise BadRequest(detail=str({"is_paused": ["Missing data for required field."]}))
     dag = sim.store.dags.require(dag_id, _dag_not_found)
     _set_paused(sim, dag, _paused_value(data, None))
-    return dump_dag(dag)
+    return dump_dag(dag, sim.version)
 
 
 def delete_dag(sim: Simulator, *, dag_id: str) -> None:
@@ -187,7 +206,12 @@ def get_dag_details(
     sim: Simulator, *, dag_id: str, fields: list[str] | None = None
 ) -> dict[str, Any]:
     """GET /dags/{dag_id}/details: the parsed DAG object."""
-    return dump_dag_detail(sim.store.dags.require(dag_id))
+    body = dump_dag_detail(sim.store.dags.require(dag_id), sim.version)
+    if fields:
+        declared = [next((n for n, k in DETAIL_KEYS.items() if k == key), key) for key in body]
+        check_fields("DAGDetailSchema init error", "DAGDetailSchema", declared, fields)
+        return only(body, fields, DETAIL_KEYS)
+    return body
 
 
 # -- tasks and source -----------------------------------------------------
@@ -200,7 +224,7 @@ def _require_dag(sim: Simulator, dag_id: str) -> Dag:
 def get_tasks(sim: Simulator, *, dag_id: str, order_by: str | None = None) -> dict[str, Any]:
     """GET /dags/{dag_id}/tasks: every task, ordered by any operator attribute."""
     dag = _require_dag(sim, dag_id)
-    return dump_task_collection(dag, order_tasks(dag, order_by))
+    return dump_task_collection(dag, order_tasks(dag, order_by), sim.version)
 
 
 def get_task(sim: Simulator, *, dag_id: str, task_id: str) -> dict[str, Any]:
@@ -209,7 +233,7 @@ def get_task(sim: Simulator, *, dag_id: str, task_id: str) -> dict[str, Any]:
     task = dag.tasks.get(task_id)
     if task is None:
         raise NotFound("Task not found")
-    return dump_task(dag, task)
+    return dump_task(dag, task, sim.version)
 
 
 def get_dag_source(sim: Simulator, *, file_token: str, accept: str | None = None) -> Text | Json:
@@ -399,6 +423,19 @@ def _clear_failed_downstream(
         sim.actions.clear([ti for ti, _ in selected], reset_runs=True)
 
 
-def reparse_dag_file(sim: Simulator, *, file_token: Any = None) -> Any:
-    """PUT /parseDagFile/{file_token}: being implemented (issue 12)."""
-    raise NotImplementedError("reparse_dag_file")
+def reparse_dag_file(sim: Simulator, *, file_token: str, user: User) -> Text:
+    """PUT /parseDagFile/{file_token}: ask the DAG processor to parse the
+    file soon, if the user may edit every DAG in it."""
+    try:
+        fileloc = URLSafeSerializer(sim.settings.secret_key).loads(file_token)
+    except BadSignature:
+        raise NotFound("File not found") from None
+    dag_ids = {dag.dag_id for dag in sim.store.dags if dag.fileloc == fileloc}
+    if not dag_ids:
+        raise NotFound("File not found")
+    if not dag_ids <= _editable(sim, user):
+        raise PermissionDenied()
+    # Flask's default type for a Response made without one.
+    if not sim.actions.request_parse(fileloc):
+        return Text("Duplicate request", content_type=HTML, status=201)
+    return Text("", content_type=HTML, status=201)

@@ -19,6 +19,7 @@ from simulator.schemas.common import isoformat
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
 from simulator.state.dag_model import CRON, DATASETS, DELTA, ONCE, Dag, Schedule
 from simulator.state.run_model import DagRun, TaskInstance
+from simulator.versions import V2_5, V2_10, AirflowVersion
 
 PARAM_CLASS = "airflow.models.param.Param"
 # The webserver's DAGs are parsed in the default timezone (pendulum's repr).
@@ -71,8 +72,23 @@ def _tags(dag: Dag) -> list[dict[str, str]]:
     return [{"name": tag} for tag in dag.tags]
 
 
-def dump_dag(dag: Dag) -> dict[str, Any]:
+def dump_dag(dag: Dag, version: AirflowVersion = V2_5) -> dict[str, Any]:
     """DAGSchema over the DagModel row."""
+    body = _row(dag)
+    if version.at_least("2.10"):
+        body.update(_added_2_10(dag))
+    return body
+
+
+def _added_2_10(dag: Dag) -> dict[str, Any]:
+    """The DagModel columns Airflow 2.9 added to DAGSchema."""
+    return {
+        "dag_display_name": dag.dag_display_name or dag.dag_id,
+        "max_consecutive_failed_dag_runs": dag.max_consecutive_failed_dag_runs,
+    }
+
+
+def _row(dag: Dag) -> dict[str, Any]:
     return {
         **_parsed(dag),
         "is_paused": dag.is_paused,
@@ -124,11 +140,50 @@ def _parsed(dag: Dag) -> dict[str, Any]:
     return fields
 
 
-def dump_dag_collection(dags: Iterable[Dag], total: int) -> dict[str, Any]:
-    return {"dags": [dump_dag(dag) for dag in dags], "total_entries": total}
+def dump_dag_collection(
+    dags: Iterable[Dag], total: int, version: AirflowVersion = V2_5
+) -> dict[str, Any]:
+    return {"dags": [dump_dag(dag, version) for dag in dags], "total_entries": total}
 
 
-def dump_dag_detail(dag: Dag) -> dict[str, Any]:
+def dump_dag_detail(dag: Dag, version: AirflowVersion = V2_5) -> dict[str, Any]:
+    if version.at_least("2.10"):
+        return dump_dag_detail_2_10(dag)
+    return _dag_detail(dag)
+
+
+def dataset_expression(dag: Dag) -> dict[str, Any] | None:
+    """DagModel.dataset_expression: a dataset schedule's condition as JSON
+    (a list of datasets is DatasetAll of them)."""
+    if dag.schedule.kind != DATASETS:
+        return None
+    return {"all": list(dag.schedule.value)}
+
+
+def dump_dag_detail_2_10(dag: Dag) -> dict[str, Any]:
+    """Airflow 2.10's DAGDetailSchema dumps the DagModel row with the parsed
+    DAG's attributes set on it where the row has none: every DAGSchema
+    field, plus the DAG's own. Its owners read an `owner` attribute neither
+    has, so they are always empty."""
+    detail = _dag_detail(dag)
+    del detail["owners"]
+    return {
+        **dump_dag(dag, V2_10),
+        **detail,
+        "owners": [],
+        "timezone": "UTC",
+        "template_searchpath": _search_path(dag),
+        "dataset_expression": dataset_expression(dag),
+    }
+
+
+def _search_path(dag: Dag) -> str | None:
+    # A String field over the DAG's list: its str().
+    path = dag.template_search_path
+    return None if path is None else str(path)
+
+
+def _dag_detail(dag: Dag) -> dict[str, Any]:
     """DAGDetailSchema over the serialized DAG object.
 
     The row-only columns (root_dag_id, last_parsed_time, last_pickled,

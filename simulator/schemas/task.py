@@ -15,6 +15,7 @@ from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat
 from simulator.schemas.dag import dump_params, dump_timedelta
 from simulator.state.dag_model import Dag, Task
+from simulator.versions import V2_5, AirflowVersion
 
 # BaseOperator's colours; an operator class usually declares its own.
 BASE_UI_COLOR, BASE_UI_FGCOLOR = "#fff", "#000"
@@ -45,8 +46,18 @@ def _start_date(dag: Dag, task: Task) -> datetime | None:
     return task.start_date or dag.start_date
 
 
-def dump_task(dag: Dag, task: Task) -> dict[str, Any]:
-    """TaskSchema (no `sub_dag`: operators have no such attribute)."""
+def dump_task(dag: Dag, task: Task, version: AirflowVersion = V2_5) -> dict[str, Any]:
+    """TaskSchema (no `sub_dag`: operators have no such attribute). Airflow
+    2.10's adds the display name and doc_md; its spec's `executor` is no
+    field of the schema, so no body has it."""
+    body = _task(dag, task)
+    if version.at_least("2.10"):
+        body["task_display_name"] = task.task_display_name or task.task_id
+        body["doc_md"] = task.doc_md
+    return body
+
+
+def _task(dag: Dag, task: Task) -> dict[str, Any]:
     return {
         "class_ref": {"module_path": task.module_path, "class_name": task.operator},
         "operator_name": task.operator,
@@ -80,8 +91,13 @@ def dump_task(dag: Dag, task: Task) -> dict[str, Any]:
     }
 
 
-def dump_task_collection(dag: Dag, tasks: list[Task]) -> dict[str, Any]:
-    return {"tasks": [dump_task(dag, task) for task in tasks], "total_entries": len(tasks)}
+def dump_task_collection(
+    dag: Dag, tasks: list[Task], version: AirflowVersion = V2_5
+) -> dict[str, Any]:
+    return {
+        "tasks": [dump_task(dag, task, version) for task in tasks],
+        "total_entries": len(tasks),
+    }
 
 
 def _delta(seconds: float | None) -> timedelta | None:
