@@ -114,7 +114,7 @@ def load_runs(
     confs = _objects(cols, "conf")
     consumed = _consumed(cols, store)
     moments, micros = cols.times(RUN_TIMES, instants)
-    updated = [None] * count
+    updated: list[datetime | None] = [None] * count
     if cols.has("updated_at"):
         updated = cols.times(UPDATED_AT, instants, micros)[0]["updated_at"]
     if None in moments["logical_date"]:
