@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import operator
 import pickle
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from typing import Any
 
 from simulator.api.params import check_limit, ordering, parse_datetime
 from simulator.engine.scheduler import run_id_for
-from simulator.engine.timetable import manual_interval
+from simulator.engine.timetable import Interval, manual_interval
 from simulator.errors import AlreadyExists, BadRequest, NotFound
 from simulator.schemas.dag_run import (
     Trigger,
@@ -26,6 +27,7 @@ from simulator.schemas.dag_run import (
     load_trigger,
 )
 from simulator.schemas.dataset_event import dump_dataset_event_collection
+from simulator.schemas.fields import pick_run_fields
 from simulator.schemas.page import Page
 from simulator.simulator import Simulator
 from simulator.state.dag_model import DATASETS, DELTA, NONE, ONCE
@@ -52,6 +54,11 @@ ORDERING: dict[str, Callable[[DagRun], Any]] = {
     "external_trigger": lambda run: run.external_trigger,
     "conf": _pickled_conf,
 }
+# Airflow 2.10 may order by the row's updated_at too.
+ORDERING_2_10: dict[str, Callable[[DagRun], Any]] = {
+    **ORDERING,
+    "updated_at": lambda run: run.updated_at,
+}
 # Date filter -> (run attribute, comparison); NULL dates never match.
 DATE_FILTERS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
     "execution_date_gte": ("logical_date", operator.ge),
@@ -60,11 +67,19 @@ DATE_FILTERS: dict[str, tuple[str, Callable[[Any, Any], bool]]] = {
     "start_date_lte": ("start_date", operator.le),
     "end_date_gte": ("end_date", operator.ge),
     "end_date_lte": ("end_date", operator.le),
+    "updated_at_gte": ("updated_at", operator.ge),
+    "updated_at_lte": ("updated_at", operator.le),
 }
 # The logical date bounds, which the run index answers.
 LOGICAL_BOUNDS = ("execution_date_gte", "execution_date_lte")
 # Timetables whose manual data interval is DataInterval.exact(run_after).
 EXACT_MANUAL_INTERVAL = (NONE, ONCE, DATASETS)
+# Airflow 2.10's run id patterns: RUN_ID_REGEX and [scheduler]
+# allowed_run_id_pattern's default (without their anchors).
+BUILT_IN_RUN_ID = (
+    r"(?:manual|scheduled|dataset_triggered)__(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00)"
+)
+ALLOWED_RUN_ID = r"[A-Za-z0-9_.~:+-]+"
 # DagRunType values besides manual, in their enum order.
 RESERVED_PREFIXES = ("backfill", "scheduled", "dataset_triggered")
 
@@ -114,7 +129,7 @@ def get_dag_runs(
     state: list[str] | None = None,
     order_by: str | None = None,
     user: User,
-) -> Page:
+) -> Page | dict[str, Any]:
     """GET /dags/{dag_id}/dagRuns: one DAG's runs (none if unknown), or `~` for all readable."""
     size = check_limit(sim.settings, limit)  # checked before anything else
     raw = {
@@ -124,20 +139,32 @@ def get_dag_runs(
         "start_date_lte": start_date_lte,
         "end_date_gte": end_date_gte,
         "end_date_lte": end_date_lte,
+        "updated_at_gte": updated_at_gte,
+        "updated_at_lte": updated_at_lte,
     }
     bounds = {name: parse_datetime(value) for name, value in raw.items()}
     dag_ids = readable_scope(sim.store, user) if dag_id == "~" else (dag_id,)
-    order = ordering(order_by, ORDERING, "id")
+    order = ordering(order_by, _orderings(sim), "id")
     query = _query(sim, dag_ids, state, bounds)
     rows, total = page_runs(sim.store, query, order, offset or 0, size)
-    return dump_dag_run_collection(rows, total)
+    page = dump_dag_run_collection(rows, total)
+    if not fields:
+        return page
+    body = page.body()  # each run's dump picks the fields (none dumped: no check)
+    title = "DAGRunCollectionSchema error"
+    body["dag_runs"] = [pick_run_fields(title, run, fields) for run in body["dag_runs"]]
+    return body
+
+
+def _orderings(sim: Simulator) -> dict[str, Callable[[DagRun], Any]]:
+    return ORDERING_2_10 if sim.version.at_least("2.10") else ORDERING
 
 
 def get_dag_runs_batch(sim: Simulator, *, body: dict[str, Any], user: User) -> Page:
     """POST /dags/~/dagRuns/list: runs of the readable DAGs among `dag_ids`, unclamped pages."""
-    form = load_batch_form(body)
+    form = load_batch_form(body, sim.version)
     dag_ids = readable_scope(sim.store, user, form.dag_ids or None)
-    order = ordering(form.order_by, ORDERING, "id")
+    order = ordering(form.order_by, _orderings(sim), "id")
     query = _query(sim, dag_ids, form.states, form.dates)
     rows, total = page_runs(sim.store, query, order, form.page_offset, form.page_limit)
     return dump_dag_run_collection(rows, total)
@@ -152,9 +179,12 @@ def post_dag_run(sim: Simulator, *, dag_id: str, body: dict[str, Any]) -> dict[s
         raise BadRequest(
             "DAG cannot be triggered", f"DAG with dag_id: '{dag_id}' has import errors"
         )
-    form = load_trigger(body, sim.engine.now)
+    newer = sim.version.at_least("2.10")
+    form = load_trigger(body, sim.engine.now, with_interval=newer)
     _check_duplicate(sim, dag_id, form)
     _check_reserved(form.run_id)
+    if newer:
+        _check_pattern(form.run_id)
     # An empty run id passes the checks above; the run then gets a generated one.
     run_id = form.run_id or run_id_for("manual", form.logical_date)
     if (dag_id, run_id) in sim.store.dag_runs:
@@ -163,11 +193,15 @@ def post_dag_run(sim: Simulator, *, dag_id: str, body: dict[str, Any]) -> dict[s
             detail=f"DAGRun with DAG ID: '{dag_id}' and DAGRun ID: '{run_id}' already exists"
         )
     logical = form.logical_date.astimezone(UTC)
+    if form.interval is not None:
+        interval = Interval(*(bound.astimezone(UTC) for bound in form.interval))
+    else:
+        interval = manual_interval(dag.schedule, logical)
     run = sim.scheduler.create_run(
         dag,
         run_id=run_id,
         logical=logical,
-        interval=manual_interval(dag.schedule, logical),
+        interval=interval,
         run_type="manual",
         conf=form.conf,
         note=form.note or None,  # an empty note is not stored
@@ -183,6 +217,8 @@ def post_dag_run(sim: Simulator, *, dag_id: str, body: dict[str, Any]) -> dict[s
         start = end = given
     elif dag.schedule.kind == DELTA:
         end = given  # its start is convert_to_utc(run_after - delta)
+    if form.interval is not None:
+        start, end = form.interval
     answered = _as_queued(run, start_date=None, end_date=None, logical_date=given,
                           data_interval_start=start, data_interval_end=end)  # fmt: skip
     return dump_dag_run(answered)
@@ -202,6 +238,21 @@ def _check_duplicate(sim: Simulator, dag_id: str, form: Trigger) -> None:
                 detail=f"DAGRun with DAG ID: '{dag_id}' and "
                 f"DAGRun ID: '{form.run_id}' already exists"
             )
+
+
+def _check_pattern(run_id: str) -> None:
+    """Airflow 2.10's create_dagrun: a run id matches the built-in pattern or
+    [scheduler] allowed_run_id_pattern. Airflow fails with a 500 (an
+    AirflowException); the simulator answers its text as a 400 (the quirk
+    `run-id-pattern-400`)."""
+    if run_id and not (
+        re.fullmatch(BUILT_IN_RUN_ID, run_id) or re.fullmatch(ALLOWED_RUN_ID, run_id)
+    ):
+        raise BadRequest(
+            detail=f"The provided run ID '{run_id}' is invalid. It does not match either "
+            f"the configured pattern: '^{ALLOWED_RUN_ID}$' or the built-in pattern: "
+            f"'^{BUILT_IN_RUN_ID}$'"
+        )
 
 
 def _check_reserved(run_id: str) -> None:
@@ -234,7 +285,8 @@ def get_dag_run(
     sim: Simulator, *, dag_id: str, dag_run_id: str, fields: list[str] | None = None
 ) -> dict[str, Any]:
     """GET /dags/{dag_id}/dagRuns/{dag_run_id}."""
-    return dump_dag_run(sim.store.dag_runs.require((dag_id, dag_run_id)))
+    body = dump_dag_run(sim.store.dag_runs.require((dag_id, dag_run_id)))
+    return pick_run_fields("DAGRunSchema error", body, fields) if fields else body
 
 
 def delete_dag_run(sim: Simulator, *, dag_id: str, dag_run_id: str) -> None:
@@ -306,5 +358,5 @@ def set_dag_run_note(
     run = _require_run(
         sim, dag_id, dag_run_id, f"Dag Run id {dag_run_id} not found in dag {dag_id}"
     )
-    run.note = load_note_form(body)
+    sim.actions.set_run_note(run, load_note_form(body))
     return dump_dag_run(run)

@@ -19,6 +19,7 @@ from simulator.errors import BadRequest
 from simulator.schemas.common import isoformat
 from simulator.schemas.page import Page
 from simulator.state.run_model import DagRun, TaskInstance
+from simulator.versions import V2_5, AirflowVersion
 
 # StringID columns are String(250); a note is String(1000).
 RUN_ID_MAX_LENGTH = 250
@@ -43,7 +44,12 @@ BATCH_DATES = (
     "end_date_lte",
 )
 BATCH_FIELDS = ("order_by", "page_offset", "page_limit", "dag_ids", "states", *BATCH_DATES)
+# Airflow 2.10's batch form loads these too, and its query ignores them.
+BATCH_UPDATED = ("updated_at_gte", "updated_at_lte")
 TRIGGER_FIELDS = ("dag_run_id", "logical_date", "conf", "note")
+# Airflow 2.10 lets a trigger give the run's data interval (both or neither).
+INTERVAL_FIELDS = ("data_interval_start", "data_interval_end")
+BOTH_BOUNDS = "Both 'data_interval_start' and 'data_interval_end' must be specified together"
 _ABSENT = object()
 
 
@@ -128,6 +134,7 @@ class Trigger:
     logical_date: datetime  # with the offset the request gave
     conf: dict[str, Any] | None
     note: str | None
+    interval: tuple[datetime, datetime] | None = None  # as given, offsets kept
 
 
 def _pre_load(body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -158,8 +165,9 @@ def _pre_load(body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     return data
 
 
-def load_trigger(body: Mapping[str, Any], now: datetime) -> Trigger:
-    """DAGRunSchema.load for a trigger request, or Airflow's 400."""
+def load_trigger(body: Mapping[str, Any], now: datetime, with_interval: bool = False) -> Trigger:
+    """DAGRunSchema.load for a trigger request, or Airflow's 400;
+    `with_interval`: Airflow 2.10's, which loads the data interval too."""
     data = _pre_load(body, now)
     errors: dict[str, Any] = {}
     run_id = data["dag_run_id"]
@@ -172,14 +180,34 @@ def load_trigger(body: Mapping[str, Any], now: datetime) -> Trigger:
         errors["logical_date"] = [NULL]
     elif logical is None:
         errors["logical_date"] = [NOT_DATETIME]
+    bounds = _interval(data, errors) if with_interval else {}
     note = data.get("note")
     if isinstance(note, str) and len(note) > NOTE_MAX_LENGTH:
         errors["note"] = [f"Longer than maximum length {NOTE_MAX_LENGTH}."]
-    _unknown(data, TRIGGER_FIELDS, errors)
+    _unknown(data, TRIGGER_FIELDS + (INTERVAL_FIELDS if with_interval else ()), errors)
+    if not errors and len(bounds) == 1:  # the schema's check, after the fields'
+        errors["_schema"] = [BOTH_BOUNDS]
     if errors:
         raise BadRequest(detail=str(errors))
     assert logical is not None
-    return Trigger(run_id=run_id, logical_date=logical, conf=data.get("conf"), note=note)
+    interval = (bounds[INTERVAL_FIELDS[0]], bounds[INTERVAL_FIELDS[1]]) if bounds else None
+    return Trigger(run_id=run_id, logical_date=logical, conf=data.get("conf"), note=note,
+                   interval=interval)  # fmt: skip
+
+
+def _interval(data: Mapping[str, Any], errors: dict[str, Any]) -> dict[str, datetime]:
+    """The data interval's bounds given (null ones are not)."""
+    bounds: dict[str, datetime] = {}
+    for name in INTERVAL_FIELDS:
+        value = data.get(name)
+        if value is None:
+            continue
+        parsed = parse_iso_datetime(value)
+        if parsed is None:
+            errors[name] = [NOT_DATETIME]
+        else:
+            bounds[name] = parsed
+    return bounds
 
 
 # -- the batch form (POST /dags/~/dagRuns/list) ---------------------------
@@ -195,18 +223,21 @@ class BatchForm:
     dates: dict[str, datetime | None]
 
 
-def load_batch_form(body: Mapping[str, Any]) -> BatchForm:
+def load_batch_form(body: Mapping[str, Any], version: AirflowVersion = V2_5) -> BatchForm:
     """DagRunsBatchFormSchema.load: defaults offset 0, limit 100, order by id."""
     errors: dict[str, Any] = {}
     dates: dict[str, datetime | None] = {}
-    for name in BATCH_DATES:
+    names = (*BATCH_DATES, *BATCH_UPDATED) if version.at_least("2.10") else BATCH_DATES
+    for name in names:
         value = body.get(name)
         dates[name] = parse_iso_datetime(value) if value is not None else None
         if value is not None and dates[name] is None:
             errors[name] = [NOT_DATETIME]
-    _unknown(body, BATCH_FIELDS, errors)
+    _unknown(body, (*BATCH_FIELDS, *names), errors)
     if errors:
         raise BadRequest(detail=str(errors))
+    for name in BATCH_UPDATED:
+        dates.pop(name, None)  # loaded, never applied
     return BatchForm(
         order_by=body.get("order_by", "id"),
         page_offset=body.get("page_offset", 0),
