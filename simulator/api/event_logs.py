@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from simulator.api.params import check_limit, ordering
+from simulator.api.params import check_limit, ordering, parse_datetime
 from simulator.schemas.event_log import dump_event_log, dump_event_log_collection
 from simulator.schemas.page import Page
 from simulator.simulator import Simulator
@@ -24,6 +24,7 @@ ORDER_BY: dict[str, Callable[[EventLog], Any]] = {
     "owner": lambda log: log.owner,
     "extra": lambda log: log.extra,
 }
+ORDER_BY_2_10 = {**ORDER_BY, "run_id": lambda log: getattr(log, "run_id", None)}
 
 
 def get_event_logs(
@@ -44,11 +45,19 @@ def get_event_logs(
     included_events: str | None = None,
     excluded_events: str | None = None,
 ) -> Page:
-    """GET /eventLogs: one page of the audit log; total_entries counts every row."""
+    """GET /eventLogs: one page of the audit log; total_entries counts every row
+    (2.10: the rows its filters keep)."""
     # Airflow checks the limit (a decorator) before the handler checks order_by.
     limit = check_limit(sim.settings, limit)
     table = sim.store.event_logs
     start = offset or 0
+    wanted = _filters(dag_id, task_id, run_id, map_index, try_number, event, owner,
+                      before, after, included_events, excluded_events)  # fmt: skip
+    if sim.version.at_least("2.10") and (wanted or order_by in ("run_id", "-run_id")):
+        rows = [row for row in table if all(test(row) for test in wanted)]
+        order = ordering(order_by, ORDER_BY_2_10, "event_log_id")
+        found = top(rows, order, _event_log_id, start + limit)[start:]
+        return dump_event_log_collection(found, len(rows), table, sim.version)
     if order_by in (None, "event_log_id", "-event_log_id") or (
         order_by == "when" and table.in_time_order
     ):
@@ -61,13 +70,44 @@ def get_event_logs(
     else:
         order = ordering(order_by, ORDER_BY, "event_log_id")
         page = top(table, order, _event_log_id, start + limit)[start:]
-    return dump_event_log_collection(page, len(table), table)
+    return dump_event_log_collection(page, len(table), table, sim.version)
 
 
 def _event_log_id(row: EventLog) -> int:
     return row.id
 
 
+def _equals(name: str, value: object) -> Callable[[EventLog], bool]:
+    return lambda row: getattr(row, name, None) == value
+
+
+def _filters(
+    dag_id: str | None, task_id: str | None, run_id: str | None, map_index: int | None,
+    try_number: int | None, event: str | None, owner: str | None, before: str | None,
+    after: str | None, included: str | None, excluded: str | None,
+) -> list[Callable[[EventLog], bool]]:  # fmt: skip
+    """Airflow 2.10's where clauses: each applies only when its value is
+    truthy (map_index=0 filters nothing); exact, case-sensitive matches;
+    event lists split on commas; `when` strictly before / after."""
+    tests: list[Callable[[EventLog], bool]] = []
+    for name, value in (("dag_id", dag_id), ("task_id", task_id), ("run_id", run_id),
+                        ("map_index", map_index), ("try_number", try_number),
+                        ("owner", owner), ("event", event)):  # fmt: skip
+        if value:
+            tests.append(_equals(name, value))
+    if included:
+        names = set(included.split(","))
+        tests.append(lambda row: row.event in names)
+    if excluded:
+        left_out = set(excluded.split(","))
+        tests.append(lambda row: row.event not in left_out)
+    if before and (end := parse_datetime(before)) is not None:
+        tests.append(lambda row: row.when is not None and row.when < end)
+    if after and (begin := parse_datetime(after)) is not None:
+        tests.append(lambda row: row.when is not None and row.when > begin)
+    return tests
+
+
 def get_event_log(sim: Simulator, *, event_log_id: int) -> dict[str, Any]:
     """GET /eventLogs/{event_log_id}: one audit log row."""
-    return dump_event_log(sim.store.event_logs.require(event_log_id))
+    return dump_event_log(sim.store.event_logs.require(event_log_id), sim.version)

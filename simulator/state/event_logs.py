@@ -463,3 +463,16 @@ class TaskEventLog(EventLog):
     owner = _field(lambda row: row._context()[0])
     execution_date = _field(lambda row: row._context()[1])
     extra = _field(lambda row: row._extra())
+    # Airflow 2.10's columns: a task row's run, map index and try (the try
+    # that had started by the row's time); a `cli_*` row has none.
+    run_id = _field(lambda row: None if row._extra() is not None else row._ti.run_id)
+    map_index = _field(lambda row: None if row._extra() is not None else row._ti.map_index)
+    try_number = _field(lambda row: None if row._extra() is not None else row._try_number())
+
+    def _try_number(self) -> int:
+        attempt = self._ti.last_try
+        while attempt is not None:
+            if self._at is None or attempt.start_date <= self._at or attempt.previous is None:
+                return attempt.try_number
+            attempt = attempt.previous
+        return self._ti.try_number
