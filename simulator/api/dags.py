@@ -236,13 +236,20 @@ def get_task(sim: Simulator, *, dag_id: str, task_id: str) -> dict[str, Any]:
     return dump_task(dag, task, sim.version)
 
 
-def get_dag_source(sim: Simulator, *, file_token: str, accept: str | None = None) -> Text | Json:
+def get_dag_source(
+    sim: Simulator, *, file_token: str, user: User, accept: str | None = None
+) -> Text | Json:
     """GET /dagSources/{file_token}: the DAG file, as text or {"content": ...}."""
     try:
         fileloc = URLSafeSerializer(sim.settings.secret_key).loads(file_token)
     except BadSignature:
         raise NotFound("Dag source not found") from None
     dags = [dag for dag in sim.store.dags if dag.fileloc == fileloc]
+    newer = sim.version.at_least("2.10")
+    if newer:  # 2.10 asks for can_read on every DAG of the file
+        granted = user_permissions(sim.store, user)
+        if not {d.dag_id for d in dags} <= accessible_dag_ids(granted, "can_read", sim.dag_ids()):
+            raise PermissionDenied()
     if not dags:
         # Airflow 2.5.3 crashes (DagCodeNotFound) on a signed path it has no code for.
         raise NotFound("Dag source not found")
@@ -252,6 +259,8 @@ def get_dag_source(sim: Simulator, *, file_token: str, accept: str | None = None
         return Text(source, content_type=TEXT)
     if media_type == JSON:
         return Json({"content": source})  # compact, unlike other JSON bodies
+    if newer:  # a plain Flask response, not a problem
+        return Text("Not Allowed Accept Header", content_type=HTML, status=406)
     raise NotAcceptable("Not Allowed Accept Header")
 
 

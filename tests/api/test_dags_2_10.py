@@ -320,3 +320,26 @@ class TestReparseDagFile:
             f"/api/v1/parseDagFile/{token('etl_orders')}", headers=make_user("e", "Editing")
         )
         assert response.status == 201
+
+
+class TestDagSource:
+    async def test_needs_read_on_every_dag_of_the_file(
+        self, client: TestClient, sim: Simulator, make_user: Headers
+    ) -> None:
+        grant(sim, "Code", ("can_read", "DAG Code"), ("can_read", "DAG:fan_out_fan_in"))
+        headers = make_user("c", "Code")
+        response = await client.get(f"/api/v1/dagSources/{token('etl_orders')}", headers=headers)
+        assert response.status == 403
+        response = await client.get(
+            f"/api/v1/dagSources/{token('fan_out_fan_in')}", headers=headers
+        )
+        assert response.status == 200
+
+    async def test_not_acceptable_is_a_plain_answer(self, client: TestClient) -> None:
+        response = await client.get(
+            f"/api/v1/dagSources/{token('etl_orders')}",
+            headers={**ADMIN, "Accept": "image/png"},
+        )
+        assert response.status == 406
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert await response.text() == "Not Allowed Accept Header"
