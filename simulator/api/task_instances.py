@@ -1,52 +1,60 @@
 """TaskInstance operations: list (per run, `~`, batch, mapped), read, mark,
-note, extra links and logs.
+note, extra links and logs; in Airflow 2.10 also tries and dependencies.
 
 The lists are Airflow 2.5.3's: no limit clamp, no ordering but insertion
 order (except listMapped), unknown DAG or run ids give an empty page, and
-`~` for the DAG or run applies no per-DAG permission filter.
+`~` for the DAG or run applies no per-DAG permission filter. Airflow 2.10
+limits `~` and the batch to the DAGs the user may read, pages the batch and
+adds the updated_at, executor, run and task filters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from simulator.api.config import best_match
-from simulator.api.params import parse_datetime
 from simulator.api.responses import Text
+from simulator.api.task_instance_support import (
+    batch_scope,
+    check_mappable,
+    collection,
+    dump,
+    executor_of,
+    filter_2_10,
+    order_mapped,
+    page_limit,
+    page_of,
+    query_filter,
+    run_of,
+    task_of,
+)
 from simulator.engine import history
 from simulator.engine.dependencies import Dependency, failed_dependencies
-from simulator.errors import BadRequest, NotFound
+from simulator.errors import NotFound
 from simulator.schemas.dependency import dump_dependencies
 from simulator.schemas.log import LogSubject, dump_token, load_token, log_text, read_log
-from simulator.schemas.page import Item, Page
+from simulator.schemas.page import Page
 from simulator.schemas.task_instance import (
-    BATCH_DATES,
-    DEFERRED,
-    TiFilter,
-    Triggerer,
-    dump_task_instance,
-    dump_task_instance_collection,
     dump_task_instance_reference,
     load_batch_form,
     load_note,
     load_update_state,
-    states_filter,
-    ti_version,
 )
 from simulator.schemas.task_instance_history import dump_tries, dump_try
 from simulator.simulator import Simulator
 from simulator.state.dag_model import Task
+from simulator.state.entities import User
 from simulator.state.queries import page_tis
-from simulator.state.run_model import DagRun, TaskInstance
+from simulator.state.run_model import TaskInstance
+from simulator.state.security import readable_scope
 
 ANY = "~"
 TEXT, JSON = "text/plain", "application/json"
 MAPPED = "Task instance is mapped, add the map_index value to the URL"
-NEGATIVE_LIMIT = "Page limit must be a positive integer"
-Row = tuple[TaskInstance, DagRun]
 
 
 def get_task_instances(
@@ -70,26 +78,35 @@ def get_task_instances(
     queue: list[str] | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    user: User | None = None,
 ) -> Page:
-    """GET .../taskInstances: `~` for any DAG and/or run; the limit is not clamped."""
+    """GET .../taskInstances: `~` for any DAG (readable ones in 2.10) and/or
+    run; the limit is not clamped."""
     dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
              end_date_gte, end_date_lte)  # fmt: skip
-    found = _query_filter(dates, duration_gte, duration_lte, state, pool, queue)
-    found = _filter_2_10(sim, found, updated_at_gte, updated_at_lte, executor)
-    scope = None if dag_id == ANY else (dag_id,)
+    found = query_filter(dates, duration_gte, duration_lte, state, pool, queue)
+    found = filter_2_10(sim, found, updated_at_gte, updated_at_lte, executor)
+    scope: Collection[str] | None = None if dag_id == ANY else (dag_id,)
+    if scope is None and user is not None and sim.version.at_least("2.10"):
+        scope = readable_scope(sim.store, user)
     query = found.query(scope, None if dag_run_id == ANY else dag_run_id)
-    rows, total = page_tis(sim.store, query, offset or 0, _limit(limit))
-    return _collection(sim, rows, total)
+    rows, total = page_tis(sim.store, query, offset or 0, page_limit(limit))
+    return collection(sim, rows, total)
 
 
-def get_task_instances_batch(sim: Simulator, *, body: dict[str, Any]) -> Page:
+def get_task_instances_batch(
+    sim: Simulator, *, body: dict[str, Any], user: User | None = None
+) -> Page:
     """POST /dags/~/dagRuns/~/taskInstances/list: every match (2.5.3), or a
-    page of them (2.10)."""
+    page of them among the DAGs the user may read (2.10)."""
     form = load_batch_form(body, sim.version)
-    found = replace(form.found, executor_of=partial(_executor, sim))
-    query = found.query(found.dag_ids or None, None)
+    found = replace(form.found, executor_of=partial(executor_of, sim))
+    scope: Collection[str] | None = found.dag_ids or None
+    if user is not None and sim.version.at_least("2.10"):
+        scope = batch_scope(sim, user, scope)
+    query = found.query(scope, None)
     rows, total = page_tis(sim.store, query, form.offset, form.limit)
-    return _collection(sim, rows, total)
+    return collection(sim, rows, total)
 
 
 def get_task_instance(
@@ -101,7 +118,7 @@ def get_task_instance(
         raise NotFound("Task instance not found")
     if any(ti.map_index != -1 for ti in tis):
         raise NotFound("Task instance not found", detail=MAPPED)
-    return _dump(sim, tis[0])
+    return dump(sim, tis[0])
 
 
 def get_mapped_task_instance(
@@ -111,7 +128,7 @@ def get_mapped_task_instance(
     ti = sim.store.task_instances.get((dag_id, dag_run_id, task_id, map_index))
     if ti is None:
         raise NotFound("Task instance not found")
-    return _dump(sim, ti)
+    return dump(sim, ti)
 
 
 def get_mapped_task_instances(
@@ -143,42 +160,13 @@ def get_mapped_task_instances(
     tis = sim.store.run_tis.get((dag_id, dag_run_id), {}).get(task_id, [])
     rows = [(ti, run) for ti in tis if ti.map_index >= 0 and run is not None]
     if not rows:
-        _check_mappable(sim, dag_id, task_id)
+        check_mappable(sim, dag_id, task_id)
     dates = (execution_date_gte, execution_date_lte, start_date_gte, start_date_lte,
              end_date_gte, end_date_lte)  # fmt: skip
-    found = _query_filter(dates, duration_gte, duration_lte, state, pool, queue)
-    found = _filter_2_10(sim, found, updated_at_gte, updated_at_lte, executor)
-    rows = _order_mapped([row for row in rows if found.matches(*row)], order_by)
-    return _collection(sim, _page(rows, limit, offset), len(rows))
-
-
-def _check_mappable(sim: Simulator, dag_id: str, task_id: str) -> None:
-    """Why a task has no expanded instance: Airflow's three 404 titles."""
-    dag = sim.store.dags.get(dag_id)
-    if dag is None:
-        raise NotFound(f"DAG {dag_id} not found")
-    task = dag.tasks.get(task_id)
-    if task is None:
-        # Airflow 2.5.3 crashes here (dag.get_task raises); this is the 404 it means.
-        raise NotFound(f"Task id {task_id} not found")
-    if not task.is_mapped:
-        raise NotFound(f"Task id {task_id} is not mapped")
-
-
-def _order_mapped(rows: list[Row], order_by: str | None) -> list[Row]:
-    """listMapped's own order rules (PostgreSQL puts NULL states last ascending)."""
-    rows = sorted(rows, key=lambda row: row[0].map_index)
-    if order_by is None:
-        return rows
-    if order_by == "state":
-        return sorted(rows, key=lambda row: (row[0].state is None, row[0].state or ""))
-    if order_by == "-state":
-        return sorted(
-            rows, key=lambda row: (row[0].state is None, row[0].state or ""), reverse=True
-        )
-    if order_by == "-map_index":
-        return rows[::-1]
-    raise BadRequest(detail=f"Ordering with '{order_by}' is not supported")
+    found = query_filter(dates, duration_gte, duration_lte, state, pool, queue)
+    found = filter_2_10(sim, found, updated_at_gte, updated_at_lte, executor)
+    rows = order_mapped([row for row in rows if found.matches(*row)], order_by)
+    return collection(sim, page_of(rows, limit, offset), len(rows))
 
 
 def patch_task_instance(
@@ -216,7 +204,7 @@ def _patch(
             detail=f"Task instance not found for task {task_id!r} on DAG run with ID {run_id!r}"
         )
     if dry_run:
-        return dump_task_instance_reference(ti, _run(sim, ti))
+        return dump_task_instance_reference(ti, run_of(sim, ti))
     sim.actions.set_state([ti], new_state)
     # Airflow dumps the list of changed instances with the single-object
     # schema, which finds none of its fields on a list: the body is {}.
@@ -255,7 +243,7 @@ def _set_note(
             f"Task Instance not found for dag_id={dag_id}, run_id={run_id}, task_id={task_id}"
         )
     ti.note = note
-    return _dump(sim, ti)
+    return dump(sim, ti)
 
 
 def get_extra_links(
@@ -269,8 +257,10 @@ def get_extra_links(
     if task is None:
         raise NotFound("Task not found", detail=f'Task with ID = "{task_id}" not found')
     # Like later 2.x releases (map_index defaults to -1): a mapped task has no
-    # instance here, where Airflow 2.5.3 crashes on its several instances.
-    ti = sim.store.task_instances.get((dag_id, dag_run_id, task_id, -1))
+    # instance here, where Airflow 2.5.3 crashes on its several instances;
+    # 2.10 takes the map index as a parameter.
+    index = -1 if map_index is None else map_index
+    ti = sim.store.task_instances.get((dag_id, dag_run_id, task_id, index))
     if ti is None:
         raise NotFound("DAG Run not found", detail=f'DAG Run with ID = "{dag_run_id}" not found')
     return {name: _link(ti, task, name) for name in sorted(task.extra_links)}
@@ -322,88 +312,8 @@ def get_log(
 # -- helpers ----------------------------------------------------------------------
 
 
-def _query_filter(
-    dates: tuple[str | None, ...],
-    duration_gte: float | None,
-    duration_lte: float | None,
-    state: list[str] | None,
-    pool: list[str] | None,
-    queue: list[str] | None,
-) -> TiFilter:
-    parsed = {name: parse_datetime(value) for name, value in zip(BATCH_DATES, dates, strict=True)}
-    return TiFilter(dates=parsed, duration_gte=duration_gte, duration_lte=duration_lte,
-                    states=states_filter(state), pools=pool, queues=queue)  # fmt: skip
-
-
-def _filter_2_10(
-    sim: Simulator,
-    found: TiFilter,
-    updated_at_gte: str | None,
-    updated_at_lte: str | None,
-    executor: list[str] | None,
-) -> TiFilter:
-    """The list filters Airflow 2.10 adds (2.5.3 never passes them)."""
-    if updated_at_gte is None and updated_at_lte is None and not executor:
-        return found
-    return replace(found, updated_gte=parse_datetime(updated_at_gte),
-                   updated_lte=parse_datetime(updated_at_lte), executors=executor,
-                   executor_of=partial(_executor, sim))  # fmt: skip
-
-
-def _executor(sim: Simulator, ti: TaskInstance) -> str | None:
-    """The instance's executor column: its task's executor (None: the default)."""
-    task = _task(sim, ti)
-    return task.executor if task is not None else None
-
-
-def _limit(limit: int | None) -> int:
-    """Airflow passes the limit straight to the query (no clamp; 0 is an empty page)."""
-    if limit is None:
-        return 100
-    if limit < 0:
-        # Airflow 2.5.3 hands -1 to the database, which refuses it (a 500).
-        raise BadRequest(NEGATIVE_LIMIT)
-    return limit
-
-
-def _page(rows: list[Row], limit: int | None, offset: int | None) -> list[Row]:
-    start = offset or 0
-    return rows[start : start + _limit(limit)]
-
-
-def _collection(sim: Simulator, rows: list[Row], total: int) -> Page:
-    items: list[Item] = []
-    for ti, run in rows:
-        task = _task(sim, ti)
-        items.append((ti, None, ti_version(ti, run, task), partial(_dump, sim, ti, run, task)))
-    return dump_task_instance_collection(items, total)
-
-
-def _run(sim: Simulator, ti: TaskInstance) -> DagRun:
-    return sim.store.dag_runs.require((ti.dag_id, ti.run_id))
-
-
-def _task(sim: Simulator, ti: TaskInstance) -> Task | None:
-    dag = sim.store.dags.get(ti.dag_id)
-    return dag.tasks.get(ti.task_id) if dag else None
-
-
-def _dump(
-    sim: Simulator, ti: TaskInstance, run: DagRun | None = None, task: Task | None = None
-) -> dict[str, Any]:
-    """TaskInstanceSchema (`task`: the instance's, when the caller has it)."""
-    task = task or _task(sim, ti)
-    last = ti.last_try
-    triggerer, trigger_id = None, None
-    if ti.state == DEFERRED and last is not None:
-        # The triggerer is a process of its own: it beats on through a scheduler outage.
-        triggerer = Triggerer(started=sim.origin, heartbeat=sim.latest_heartbeat())
-        trigger_id = last.trigger_id
-    return dump_task_instance(ti, run or _run(sim, ti), task, triggerer, trigger_id, sim.version)
-
-
 def _log_subject(sim: Simulator, ti: TaskInstance) -> LogSubject:
-    run = _run(sim, ti)
+    run = run_of(sim, ti)
     returned = sim.store.xcoms.get((*ti.key, "return_value"))
     return LogSubject(
         ti=ti,
@@ -442,7 +352,7 @@ def _dependencies(
     task = dag.tasks.get(task_id) if dag is not None else None
     found: list[Dependency] = []
     if dag is not None and task is not None:
-        found = failed_dependencies(sim.store, ti, _run(sim, ti), dag, task, sim.now())
+        found = failed_dependencies(sim.store, ti, run_of(sim, ti), dag, task, sim.now())
     return dump_dependencies(found)
 
 
@@ -482,7 +392,7 @@ def _tries(
     ti = sim.store.task_instances.get((dag_id, run_id, task_id, map_index))
     if ti is None:
         return dump_tries([], None)
-    task = _task(sim, ti)
+    task = task_of(sim, ti)
     return dump_tries(history.tries(ti, task, sim.random.seed), task)
 
 
@@ -510,7 +420,7 @@ def _try(
     sim: Simulator, dag_id: str, run_id: str, task_id: str, map_index: int, number: int
 ) -> dict[str, Any]:
     ti = sim.store.task_instances.get((dag_id, run_id, task_id, map_index))
-    task = _task(sim, ti) if ti is not None else None
+    task = task_of(sim, ti) if ti is not None else None
     row = history.find(ti, task, sim.random.seed, number) if ti is not None else None
     if row is None:
         raise NotFound(

@@ -19,6 +19,7 @@ from tests.api.test_task_instances import (
     FAN,
     FLAKY,
     SQL,
+    add_role,
     get_json,
     keys,
     tis_url,
@@ -355,3 +356,31 @@ class TestMark:
         )
         assert (response.status, await response.json()) == (200, {})
         assert ti.state == "skipped"
+
+
+class TestPermissions:
+    async def test_any_dag_lists_the_readable_ones(
+        self, client: TestClient, sim: Simulator, make_user: Any
+    ) -> None:
+        add_role(sim, "etl_reader", ("can_read", "DAG:etl_orders"),
+                 ("can_read", "DAG Runs"), ("can_read", "Task Instances"))  # fmt: skip
+        headers = make_user("reader", "etl_reader")
+        response = await client.get(tis_url("~", "~"), headers=headers)
+        body = await response.json()
+        assert response.status == 200
+        assert {dag_id for dag_id, _, _ in keys(body)} == {"etl_orders"}
+        assert body["total_entries"] == 5
+
+    async def test_the_batch_refuses_unreadable_dags(
+        self, client: TestClient, sim: Simulator, make_user: Any
+    ) -> None:
+        add_role(sim, "etl_reader", ("can_read", "DAG:etl_orders"),
+                 ("can_read", "DAG Runs"), ("can_read", "Task Instances"))  # fmt: skip
+        headers = make_user("reader", "etl_reader")
+        form = {"dag_ids": ["etl_orders", "flaky_api_sync"]}
+        response = await client.post(BATCH, headers=headers, json=form)
+        assert response.status == 403
+        detail = "User not allowed to access some of these DAGs: ['etl_orders', 'flaky_api_sync']"
+        assert await response.json() == problem_2_10(403, "Forbidden", detail, "PermissionDenied")
+        response = await client.post(BATCH, headers=headers, json={})
+        assert (await response.json())["total_entries"] == 5
