@@ -4,17 +4,23 @@ clear or mark the task instances of a DAG."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from simulator.api.config import best_match
+from simulator.api.dag_selection import (
+    dag_tis,
+    run_range,
+    runs_between,
+    select,
+    target_run,
+    task_closure,
+)
 from simulator.api.params import check_limit, ordering
 from simulator.api.responses import Json, Text
 from simulator.engine import lifecycle as lc
-from simulator.engine import timetable
 from simulator.engine.actions import downstream_ids, upstream_ids
 from simulator.errors import AlreadyExists, BadRequest, NotAcceptable, NotFound, PermissionDenied
 from simulator.schemas.dag import (
@@ -30,15 +36,14 @@ from simulator.schemas.dag_source import dag_file_source
 from simulator.schemas.fields import DETAIL_KEYS, check_fields, only
 from simulator.schemas.task import dump_task, dump_task_collection, order_tasks
 from simulator.simulator import Simulator
-from simulator.state.dag_model import CRON, DELTA, ONCE, Dag
+from simulator.state.dag_model import Dag
 from simulator.state.entities import User
-from simulator.state.run_model import DagRun, TaskInstance
+from simulator.state.run_model import DagRun
 from simulator.state.security import accessible_dag_ids, user_permissions
 
 ONLY_IS_PAUSED = "Only `is_paused` field can be updated through the REST API"
 TEXT, JSON, HTML = "text/plain", "application/json", "text/html; charset=utf-8"
 FAILED_STATES = (lc.FAILED, lc.UPSTREAM_FAILED)
-References = list[tuple[TaskInstance, DagRun]]
 # GET /dags' order_by allow-list (Airflow 2.10): the rows come by dag_id.
 DAG_ORDERING: dict[str, Callable[[Dag], Any]] = {"dag_id": lambda dag: dag.dag_id}
 
@@ -196,7 +201,7 @@ def patch_dag(
 
 def delete_dag(sim: Simulator, *, dag_id: str) -> None:
     """DELETE /dags/{dag_id}: refused while one of its task instances runs."""
-    if any(ti.state == lc.RUNNING for ti in _dag_tis(sim, dag_id)):
+    if any(ti.state == lc.RUNNING for ti in dag_tis(sim, dag_id)):
         raise AlreadyExists(detail=f"Task instances of dag with id: '{dag_id}' are still running")
     dag = sim.store.dags.require(dag_id, _dag_not_found)
     sim.actions.delete_dag(dag)
@@ -267,51 +272,6 @@ def get_dag_source(
 # -- task instance actions ------------------------------------------------
 
 
-def _dag_tis(sim: Simulator, dag_id: str) -> list[TaskInstance]:
-    return [ti for run in sim.store.runs_of(dag_id) for ti in sim.store.tis_of(run)]
-
-
-def _task_closure(dag: Dag, task_ids: Iterable[str], upstream: bool, downstream: bool) -> set[str]:
-    """DAG.partial_subset: the named tasks and, if asked, all their relatives."""
-    matched = [task_id for task_id in dag.tasks if task_id in set(task_ids)]
-    selected = set(matched)
-    for task_id in matched:
-        if downstream:
-            selected.update(downstream_ids(dag, task_id))
-        if upstream:
-            selected.update(upstream_ids(dag, task_id))
-    return selected
-
-
-def _select(
-    sim: Simulator,
-    dag: Dag,
-    task_ids: set[str],
-    runs: Iterable[DagRun],
-    wanted: Iterable[str | None] | None,
-) -> References:
-    """Task instances of these runs and tasks (in a state of `wanted`), in row order."""
-    states = None if wanted is None else set(wanted)
-    return [
-        (ti, run)
-        for run in runs
-        for ti in sim.store.tis_of(run)
-        if ti.task_id in task_ids and (states is None or ti.state in states)
-    ]
-
-
-def _runs_between(
-    sim: Simulator, dag_id: str, start: datetime | None, end: datetime | None
-) -> list[DagRun]:
-    # Without allow_trigger_in_future, runs after now are never cleared.
-    end = end or sim.now()
-    return [
-        run
-        for run in sim.store.runs_of(dag_id)
-        if (start is None or run.logical_date >= start) and run.logical_date <= end
-    ]
-
-
 def post_clear_task_instances(
     sim: Simulator, *, dag_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
@@ -330,7 +290,7 @@ def post_clear_task_instances(
         end = None
     task_ids = set(dag.tasks)
     if data.get("task_ids") is not None:
-        task_ids = _task_closure(
+        task_ids = task_closure(
             dag, data["task_ids"], data["include_upstream"], data["include_downstream"]
         )
     wanted: list[str | None] | None = None
@@ -338,60 +298,10 @@ def post_clear_task_instances(
         wanted = list(FAILED_STATES)
     elif data["only_running"]:
         wanted = [lc.RUNNING]
-    selected = _select(sim, dag, task_ids, _runs_between(sim, dag_id, start, end), wanted)
+    selected = select(sim, dag, task_ids, runs_between(sim, dag_id, start, end), wanted)
     if not data["dry_run"]:
         sim.actions.clear([ti for ti, _ in selected], reset_runs=data["reset_dag_runs"])
     return dump_ti_references(selected)
-
-
-def _schedule_dates(dag: Dag, start: datetime, end: datetime) -> set[datetime]:
-    """DAG.iter_dagrun_infos_between(start, end, align=False): `start` itself,
-    then the timetable's own logical dates up to `end`."""
-    dates = {start}
-    schedule = dag.schedule
-    if schedule.kind == CRON:
-        tick = timetable.interval_after(schedule, start - timedelta(microseconds=1)).end
-        while tick <= end:
-            dates.add(tick)
-            tick = timetable.interval_after(schedule, tick).end
-    elif schedule.kind == DELTA:
-        tick = start
-        while tick <= end:
-            dates.add(tick)
-            tick += timedelta(seconds=schedule.value)
-    return dates
-
-
-def _run_range(sim: Simulator, dag: Dag, run: DagRun, past: bool, future: bool) -> list[DagRun]:
-    """mark_tasks.get_run_ids: the run, and with past/future the runs the
-    timetable places between the first (last) run and this one."""
-    runs = sim.store.runs_of(dag.dag_id)
-    by_date = sorted(runs, key=lambda r: r.logical_date)
-    start = by_date[0].logical_date if past else run.logical_date
-    end = by_date[-1].logical_date if future else run.logical_date
-    if dag.schedule.kind == ONCE:
-        return [run]
-    if dag.schedule.kind in (CRON, DELTA):
-        dates = _schedule_dates(dag, start, end)
-        return [r for r in runs if r.logical_date in dates]
-    return [r for r in runs if start <= r.logical_date <= end]
-
-
-def _target_run(sim: Simulator, dag: Dag, task_id: str, data: dict[str, Any]) -> DagRun:
-    """The run the form names, with Airflow's 404s for a missing task instance."""
-    when, run_id = data.get("execution_date"), data.get("dag_run_id")
-    if when:
-        run = next((r for r in sim.store.runs_of(dag.dag_id) if r.logical_date == when), None)
-        if run is None or not sim.store.run_tis[run.key].get(task_id):
-            raise NotFound(
-                detail=f"Task instance not found for task {task_id!r} on execution_date {when}"
-            )
-        return run
-    if (dag.dag_id, run_id, task_id, -1) not in sim.store.task_instances:
-        raise NotFound(
-            detail=f"Task instance not found for task {task_id!r} on DAG run with ID {run_id!r}"
-        )
-    return sim.store.dag_runs.require((dag.dag_id, str(run_id)))
 
 
 def post_set_task_instances_state(
@@ -403,15 +313,15 @@ def post_set_task_instances_state(
     task_id, state = data["task_id"], data["new_state"]
     if task_id not in dag.tasks:
         raise NotFound(f"Task ID {task_id} not found")
-    run = _target_run(sim, dag, task_id, data)
+    run = target_run(sim, dag, task_id, data)
     past, future = data["include_past"], data["include_future"]
     task_ids = {task_id}
     if data["include_downstream"]:
         task_ids.update(downstream_ids(dag, task_id))
     if data["include_upstream"]:
         task_ids.update(upstream_ids(dag, task_id))
-    runs = _run_range(sim, dag, run, past, future)
-    altered = [(ti, r) for ti, r in _select(sim, dag, task_ids, runs, None) if ti.state != state]
+    runs = run_range(sim, dag, run, past, future)
+    altered = [(ti, r) for ti, r in select(sim, dag, task_ids, runs, None) if ti.state != state]
     if not data["dry_run"]:
         sim.actions.set_state([ti for ti, _ in altered], state)
         _clear_failed_downstream(sim, dag, task_id, run, past, future)
@@ -426,8 +336,8 @@ def _clear_failed_downstream(
     their runs queued (the engine already cleared those in the marked runs)."""
     start = None if past else run.logical_date
     end = None if future else run.logical_date
-    runs = _runs_between(sim, dag.dag_id, start, end)
-    selected = _select(sim, dag, set(downstream_ids(dag, task_id)), runs, FAILED_STATES)
+    runs = runs_between(sim, dag.dag_id, start, end)
+    selected = select(sim, dag, set(downstream_ids(dag, task_id)), runs, FAILED_STATES)
     if selected:
         sim.actions.clear([ti for ti, _ in selected], reset_runs=True)
 
