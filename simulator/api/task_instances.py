@@ -37,6 +37,7 @@ from simulator.engine.dependencies import Dependency, failed_dependencies
 from simulator.errors import NotFound
 from simulator.schemas.dependency import dump_dependencies
 from simulator.schemas.log import LogSubject, dump_token, load_token, log_text, read_log
+from simulator.schemas.log_2_10 import read_log_2_10
 from simulator.schemas.page import Page
 from simulator.schemas.task_instance import (
     dump_task_instance_reference,
@@ -301,11 +302,12 @@ def get_log(
         raise NotFound("TaskInstance not found")
     subject = _log_subject(sim, ti)
     media = best_match(accept, (TEXT, JSON))
+    read = read_log_2_10 if sim.version.at_least("2.10") else read_log
     if media == TEXT:
         # The stream starts over (no log_pos) and reads the try to its end so far.
-        chunks, _ = read_log(subject, task_try_number, {})
+        chunks, _ = read(subject, task_try_number, {})
         return Text(log_text(chunks), content_type=TEXT)
-    chunks, metadata = read_log(subject, task_try_number, metadata)
+    chunks, metadata = read(subject, task_try_number, metadata)
     return {"content": repr(chunks), "continuation_token": dump_token(secret, metadata)}
 
 

@@ -6,6 +6,7 @@ fetch_records failing its first try and retrying at 00:01:59)."""
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import pytest
@@ -384,3 +385,94 @@ class TestPermissions:
         assert await response.json() == problem_2_10(403, "Forbidden", detail, "PermissionDenied")
         response = await client.post(BATCH, headers=headers, json={})
         assert (await response.json())["total_entries"] == 5
+
+
+FETCH_LOG_2 = f"dag_id=flaky_api_sync/run_id={FLAKY}/task_id=fetch_records/attempt=2.log"
+FETCH_RUNNING = f"<TaskInstance: flaky_api_sync.fetch_records {FLAKY} [running]>"
+FETCH_CONTEXT = (
+    "AIRFLOW_CTX_DAG_OWNER='integrations' AIRFLOW_CTX_DAG_ID='flaky_api_sync' "
+    "AIRFLOW_CTX_TASK_ID='fetch_records' AIRFLOW_CTX_EXECUTION_DATE='2023-03-31T22:15:00+00:00' "
+    f"AIRFLOW_CTX_TRY_NUMBER='2' AIRFLOW_CTX_DAG_RUN_ID='{FLAKY}'"
+)
+
+
+class TestLogs:
+    async def test_a_succeeded_try_in_2_10s_format(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        sim.advance(150)
+        url = tis_url("flaky_api_sync", FLAKY, "/fetch_records/logs/2")
+        response = await client.get(url, headers={**ADMIN, "Accept": "text/plain"})
+        assert response.status == 200
+        lines = (await response.text()).split("\n")
+        assert lines[:5] == [
+            "worker-2",
+            " INFO - ::group::Log message source details",
+            "*** Found local files:",
+            f"***   * /opt/airflow/logs/{FETCH_LOG_2}",
+            " INFO - ::endgroup::",
+        ]
+        queued = f"<TaskInstance: flaky_api_sync.fetch_records {FLAKY} [queued]>"
+        assert lines[5:] == [
+            "[2023-04-01T00:01:59.618+0000] {local_task_job_runner.py:123} INFO - "
+            "::group::Pre task execution logs",
+            "[2023-04-01T00:01:59.618+0000] {taskinstance.py:2614} INFO - Dependencies all met "
+            f"for dep_context=non-requeueable deps ti={queued}",
+            "[2023-04-01T00:01:59.618+0000] {taskinstance.py:2614} INFO - Dependencies all met "
+            f"for dep_context=requeueable deps ti={queued}",
+            "[2023-04-01T00:01:59.618+0000] {taskinstance.py:2867} INFO - Starting attempt 2 of 4",
+            "[2023-04-01T00:01:59.619+0000] {taskinstance.py:2890} INFO - Executing "
+            "<Task(SimpleHttpOperator): fetch_records> on 2023-03-31 22:15:00+00:00",
+            "[2023-04-01T00:01:59.638+0000] {standard_task_runner.py:72} INFO - "
+            "Started process 15206 to run task",
+            "[2023-04-01T00:01:59.659+0000] {standard_task_runner.py:104} INFO - Running: "
+            "['airflow', 'tasks', 'run', 'flaky_api_sync', 'fetch_records', "
+            f"'{FLAKY}', '--job-id', '16', '--raw', '--subdir', "
+            "'DAGS_FOLDER/flaky_api_sync.py', '--cfg-path', '/tmp/tmpaegziayg']",
+            "[2023-04-01T00:01:59.660+0000] {standard_task_runner.py:105} INFO - "
+            "Job 16: Subtask fetch_records",
+            "[2023-04-01T00:01:59.768+0000] {task_command.py:467} INFO - "
+            f"Running {FETCH_RUNNING} on host worker-2",
+            "[2023-04-01T00:01:59.918+0000] {taskinstance.py:3134} INFO - "
+            f"Exporting env vars: {FETCH_CONTEXT}",
+            "[2023-04-01T00:01:59.919+0000] {taskinstance.py:732} INFO - ::endgroup::",
+            "[2023-04-01T00:02:15.065+0000] {taskinstance.py:341} INFO - "
+            "::group::Post task execution logs",
+            "[2023-04-01T00:02:15.065+0000] {taskinstance.py:353} INFO - Marking task as "
+            f"SUCCESS. dag_id=flaky_api_sync, task_id=fetch_records, run_id={FLAKY}, "
+            "execution_date=20230331T221500, start_date=20230401T000159, "
+            "end_date=20230401T000215",
+            "[2023-04-01T00:02:15.065+0000] {local_task_job_runner.py:266} INFO - "
+            "Task exited with return code 0",
+            "[2023-04-01T00:02:15.065+0000] {taskinstance.py:3901} INFO - "
+            "1 downstream tasks scheduled from follow-on schedule check",
+            "[2023-04-01T00:02:15.065+0000] {local_task_job_runner.py:245} INFO - ::endgroup::",
+            "",
+            "",
+        ]
+
+    async def test_a_failed_try_and_the_json_shape(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        sim.advance(150)
+        url = tis_url("flaky_api_sync", FLAKY, "/fetch_records/logs/1")
+        response = await client.get(url, headers={**ADMIN, "Accept": "application/json"})
+        assert response.status == 200
+        body = await response.json()
+        [(host, text)] = ast.literal_eval(body["content"])
+        assert host == "worker-2"
+        assert text.startswith(" INFO - ::group::Log message source details\n")
+        # The traceback's last line, then the lines after the task's code.
+        tail = [line.split("} ", 1)[-1] for line in text.split("\n")[-8:]]
+        assert tail == [
+            "airflow.exceptions.AirflowException: 429:Too Many Requests",
+            "INFO - Marking task as UP_FOR_RETRY. dag_id=flaky_api_sync, task_id=fetch_records, "
+            f"run_id={FLAKY}, execution_date=20230331T221500, start_date=20230401T000002, "
+            "end_date=20230401T000020",
+            "INFO - ::group::Post task execution logs",
+            "ERROR - Failed to execute job 6 for task fetch_records (429:Too Many Requests; 22655)",
+            "INFO - Task exited with return code 1",
+            "INFO - 0 downstream tasks scheduled from follow-on schedule check",
+            "INFO - ::endgroup::",
+            "",
+        ]
