@@ -23,6 +23,17 @@ def _health_status_null(doc: Document) -> None:
     doc["components"]["schemas"]["HealthStatus"]["enum"].append(None)
 
 
+def _connection_test_disabled(doc: Document) -> None:
+    responses = doc["paths"]["/connections/test"]["post"]["responses"]
+    responses["403"] = {
+        "description": "Testing connections is disabled (or permission denied).",
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Error"}},
+        },
+    }
+
+
 PENDING = [
     Quirk(
         "health-status-null",
@@ -31,6 +42,15 @@ PENDING = [
         "A component without a job (no standalone DAG processor, no triggerer) has status "
         "null (the spec's HealthStatus enum lacks null).",
         _health_status_null,
+        ONLY_2_10,
+    ),
+    Quirk(
+        "connection-test-disabled",
+        AIRFLOW,
+        ("test_connection",),
+        "Unless `[core] test_connection` is Enabled the test is refused with a 403 text/html "
+        "body (not a problem).",
+        _connection_test_disabled,
         ONLY_2_10,
     ),
 ]
