@@ -13,15 +13,13 @@ from simulator.api.params import parse_datetime
 from simulator.errors import BadRequest, NotFound, PermissionDenied
 from simulator.schemas.page import Item, Page
 from simulator.schemas.task_instance import (
-    BATCH_DATES,
     DEFERRED,
-    TiFilter,
     Triggerer,
     dump_task_instance,
     dump_task_instance_collection,
-    states_filter,
     ti_version,
 )
+from simulator.schemas.task_instance_forms import BATCH_DATES, TiFilter, states_filter
 from simulator.simulator import Simulator
 from simulator.state.dag_model import Task
 from simulator.state.entities import User

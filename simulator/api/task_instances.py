@@ -39,12 +39,8 @@ from simulator.schemas.dependency import dump_dependencies
 from simulator.schemas.log import LogSubject, dump_token, load_token, log_text, read_log
 from simulator.schemas.log_2_10 import read_log_2_10
 from simulator.schemas.page import Page
-from simulator.schemas.task_instance import (
-    dump_task_instance_reference,
-    load_batch_form,
-    load_note,
-    load_update_state,
-)
+from simulator.schemas.task_instance import dump_task_instance_reference
+from simulator.schemas.task_instance_forms import load_batch_form, load_note, load_update_state
 from simulator.schemas.task_instance_history import dump_tries, dump_try
 from simulator.simulator import Simulator
 from simulator.state.dag_model import Task
