@@ -203,7 +203,7 @@ def test_polling_sensor_reports_a_finished_run(
         # Upstream first: the events come in the order the tasks ended.
         assert keys.index(AssetKey("fx_rates")) < keys.index(AssetKey("reference_tables"))
         for event in result.asset_events:
-            assert event.metadata["Run ID"].value == run_id
+            assert event.metadata["Airflow Run ID"].value == run_id
         # Its reads: the finished runs of the window, then the run's task instances.
         [batch] = calls(control, "get_dag_runs_batch")[-1:]
         assert batch["request_body"]["dag_ids"] == [DAG_ID]
