@@ -1,12 +1,14 @@
 """The registry of every place the simulator departs from the OpenAPI spec.
 
-Real Airflow 2.5.3 wins over its own spec: where it answers differently, the
-simulator answers as Airflow does and the departure is listed here (and in
-the README, which a test keeps in step). Where Airflow 2.5.3 crashes with a
-500, the simulator answers as later 2.x releases do, also listed here.
+Real Airflow wins over its own spec: where the served release (2.5.3 or
+2.10.5) answers differently, the simulator answers as Airflow does and the
+departure is listed here (and in the README, which a test keeps in step),
+with the versions it holds in. Where Airflow 2.5.3 crashes with a 500, the
+simulator answers as later 2.x releases do, also listed here.
 
 A quirk that makes responses differ from the spec carries a patch for the
-copy of the spec that response validation uses; the served spec is untouched.
+copy of the spec that response validation uses (only for the versions the
+quirk holds in); the served spec is untouched.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from simulator.versions import V2_5, V2_10
 
 Document = dict[str, Any]
 
-AIRFLOW = "airflow"  # Airflow 2.5.3 departs from its spec; we do as Airflow does
+AIRFLOW = "airflow"  # the served Airflow departs from its spec; we do as Airflow does
 LATER = "later-release"  # Airflow 2.5.3 crashes (500); we answer as later 2.x does
 SIMULATOR = "simulator"  # a deliberate choice of the simulator
 
@@ -88,6 +90,22 @@ def _trigger_rules(doc: Document) -> None:
     _schema(doc, "TriggerRule")["enum"] += ["always", "all_skipped", "one_done"]
 
 
+def _health_status_null(doc: Document) -> None:
+    # The 2.10.5 schema is nullable already, but its enum rejects null.
+    _schema(doc, "HealthStatus")["enum"].append(None)
+
+
+def _connection_test_disabled(doc: Document) -> None:
+    responses = doc["paths"]["/connections/test"]["post"]["responses"]
+    responses["403"] = {
+        "description": "Testing connections is disabled (or permission denied).",
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Error"}},
+        },
+    }
+
+
 def _role_created_empty(doc: Document) -> None:
     # POST /roles answers {}: its 200 schema loses its required fields.
     op = doc["paths"]["/roles"]["post"]["responses"]["200"]["content"]["application/json"]
@@ -136,6 +154,42 @@ QUIRKS: list[Quirk] = [
         "second or so before, and the second tens of milliseconds after.",
     ),
     Quirk(
+        "event-log-api-rows-2-5",
+        SIMULATOR,
+        (
+            "get_event_logs",
+            "get_event_log",
+            "post_connection",
+            "patch_connection",
+            "delete_connection",
+            "post_variables",
+            "patch_variable",
+            "delete_variable",
+            "post_dag_run",
+        ),
+        "API audit rows are 2.5.3's: event names without `api.`, only connection, variable "
+        "and DAG-run writes, `extra` the repr of the query and path pairs and no body; 2.10.5 "
+        "writes `api.<action>` rows for many more endpoints, with a JSON `extra` holding the "
+        "masked body.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "event-log-filter-scan",
+        SIMULATOR,
+        ("get_event_logs",),
+        "The filters 2.10.5 adds read the whole log (they have no index of their own); "
+        "unfiltered pages stay indexed.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "event-log-try-by-time",
+        SIMULATOR,
+        ("get_event_logs", "get_event_log"),
+        "A task row's `try_number` is the try that had started by the row's time (it is kept "
+        "per try, not per row).",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
         "dag-warnings-key",
         AIRFLOW,
         ("get_dag_warnings",),
@@ -162,6 +216,7 @@ QUIRKS: list[Quirk] = [
         AIRFLOW,
         ("get_pools", "get_pool", "post_pool", "patch_pool"),
         "Pools carry occupied, running, queued, scheduled and open slots but never `used_slots`.",
+        versions=ONLY_2_5,  # the 2.10.5 spec drops used_slots
     ),
     Quirk(
         "variables-list-values",
@@ -181,7 +236,18 @@ QUIRKS: list[Quirk] = [
         SIMULATOR,
         ("test_connection",),
         "The test opens no connection: sqlite succeeds, ftp/http succeed with a host, imap "
-        "and unknown types fail with the message the real hook gives.",
+        "and unknown types fail with the message the real hook gives (in 2.10.5 once "
+        "`[core] test_connection` is Enabled).",
+    ),
+    Quirk(
+        "connection-test-disabled",
+        AIRFLOW,
+        ("test_connection",),
+        "Unless `[core] test_connection` is Enabled (scenario config) the test is refused "
+        'with a 403 `text/html; charset=utf-8` body, "Testing connections is disabled in '
+        'Airflow configuration. Contact your deployment admin to enable it.", not a problem.',
+        _connection_test_disabled,
+        ONLY_2_10,
     ),
     Quirk(
         "connection-patch-empty-id-renames",
@@ -195,14 +261,17 @@ QUIRKS: list[Quirk] = [
         LATER,
         ("patch_variable",),
         'PATCH of a missing variable is 404 "Variable not found" / "Variable does not '
-        'exist" (2.5.3 crashes with 500); update_mask errors still come first.',
+        'exist" (2.5.3 crashes with 500); update_mask errors still come first. 2.10.5 '
+        "answers this 404 itself, before checking the mask.",
+        versions=ONLY_2_5,
     ),
     Quirk(
         "variable-create-upsert",
         AIRFLOW,
         ("post_variables",),
-        "POST never answers 409: an existing key is replaced. The stored description is "
-        "dropped; the response echoes it only when it was sent.",
+        "In both versions POST never answers 409: an existing key is replaced. In 2.5.3 the "
+        "stored description is dropped and the response echoes it only when it was sent "
+        "(2.10.5 stores it).",
     ),
     Quirk(
         "variable-description-not-null",
@@ -380,24 +449,59 @@ QUIRKS: list[Quirk] = [
         'A duplicate pool is 409 "Pool: <name> already exists", which the spec does not declare.',
     ),
     Quirk(
+        "pool-include-deferred-api-only",
+        SIMULATOR,
+        ("get_pools", "get_pool", "post_pool", "patch_pool"),
+        "`include_deferred` changes the occupied and open slots answered, but the simulated "
+        "scheduler still lets deferred instances free their slot.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
         "plugin-string-lists",
         LATER,
         ("get_plugins",),
         "`macros`, `flask_blueprints` and the two extra-link lists are lists of strings "
         "(2.5.3 answers 500 for any non-empty one).",
         _plugin_string_lists,
+        ONLY_2_5,  # the 2.10.5 spec and schema use string lists
+    ),
+    Quirk(
+        "health-status-null",
+        AIRFLOW,
+        ("get_health",),
+        "A component without a job (the DAG processor: no standalone one runs) has a null "
+        "`status` and heartbeat; the spec's HealthStatus enum lacks null.",
+        _health_status_null,
+        ONLY_2_10,
     ),
     Quirk(
         "config-settings-overlay",
         SIMULATOR,
-        ("get_config",),
+        ("get_config", "get_value"),
         "`[webserver] expose_config`, the `[api]` page limits and `auth_backends` show the "
         "simulator's own settings.",
     ),
     Quirk(
+        "config-2-5-options",
+        SIMULATOR,
+        ("get_config", "get_value"),
+        "The configuration is the installation's 2.5.3 option set (fixtures/config.yaml), not "
+        "2.10.5's defaults.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "config-value-hidden",
+        AIRFLOW,
+        ("get_value",),
+        "Sensitive options (config.yml's `sensitive: true` ones and Celery's broker_url, "
+        "result_backend and flower_basic_auth) read `< hidden >`; names match "
+        "case-insensitively and are echoed as asked.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
         "dataset-event-basic-run-key",
         AIRFLOW,
-        ("get_upstream_dataset_events", "get_dataset_events"),
+        ("get_upstream_dataset_events", "get_dataset_events", "create_dataset_event"),
         "`created_dagruns` items carry `dag_run_id` (the spec's BasicDAGRun says `run_id`); "
         "events carry an `id` the spec does not list.",
     ),
@@ -465,6 +569,42 @@ QUIRKS: list[Quirk] = [
         "its PickleType column.",
     ),
     Quirk(
+        "dag-run-batch-updated-at-ignored",
+        AIRFLOW,
+        ("get_dag_runs_batch",),
+        '`updated_at_gte`/`updated_at_lte` are loaded (a bad value is "Not a valid '
+        'datetime.") but never applied.',
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dag-run-updated-at-hidden",
+        AIRFLOW,
+        ("get_dag_runs", "get_dag_run", "get_dag_runs_batch"),
+        "Runs filter and order by `updated_at`, stamped by every change of the run's row "
+        "(creation, start, each scheduling decision, end, a mark, a clear; not a note), but "
+        "DAGRun bodies never show it (`fields=updated_at` is a 400).",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "run-id-pattern-400",
+        SIMULATOR,
+        ("post_dag_run",),
+        "A run id matching neither the built-in pattern nor `[scheduler] "
+        "allowed_run_id_pattern` (`^[A-Za-z0-9_.~:+-]+$`) is a 400 with create_dagrun's text; "
+        "Airflow 2.10.5 fails with a 500 (an uncaught AirflowException).",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dag-run-trigger-data-interval",
+        AIRFLOW,
+        ("post_dag_run",),
+        "A trigger gives both `data_interval_start` and `data_interval_end` or neither "
+        "(else `{'_schema': [\"Both 'data_interval_start' and 'data_interval_end' must be "
+        'specified together"]}`, checked only when the fields load cleanly); the answer keeps '
+        "their offsets, later reads are UTC.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
         "undeclared-client-errors",
         AIRFLOW,
         ("*",),
@@ -475,7 +615,7 @@ QUIRKS: list[Quirk] = [
         "datasets-total-ignores-pattern",
         AIRFLOW,
         ("get_datasets",),
-        "`total_entries` counts every dataset and ignores `uri_pattern`.",
+        "`total_entries` counts every dataset and ignores `uri_pattern` (and in 2.10.5 `dag_ids`).",
     ),
     Quirk(
         "datasets-uri-pattern-like",
@@ -497,10 +637,65 @@ QUIRKS: list[Quirk] = [
         "dates are the dataset's `created_at`.",
     ),
     Quirk(
+        "dataset-aliases-empty",
+        AIRFLOW,
+        ("get_datasets", "get_dataset"),
+        "Datasets carry `aliases`, a field the spec does not list; it is always `[]`, as "
+        "scenarios define no dataset aliases.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dataset-event-post-no-runs",
+        AIRFLOW,
+        ("create_dataset_event",),
+        "The answer lists no `created_dagruns` even when the event triggers consumers at once: "
+        "Airflow answers before its scheduler reads the queue.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dataset-queue-unpaused-only",
+        AIRFLOW,
+        (
+            "create_dataset_event",
+            "get_dag_dataset_queued_event",
+            "get_dag_dataset_queued_events",
+            "get_dataset_queued_events",
+        ),
+        "Only unpaused consumers get a queue row: a paused consumer's events are consumed by "
+        "its next run but never trigger one (2.5.3 queues them and triggers on unpause).",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dataset-queue-delete-keeps-events",
+        SIMULATOR,
+        (
+            "delete_dag_dataset_queued_event",
+            "delete_dag_dataset_queued_events",
+            "delete_dataset_queued_events",
+        ),
+        "Deleted queue rows no longer trigger their DAG, but the events stay for its next run "
+        "to consume, as Airflow consumes events by timestamp.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dataset-default-roles-2-10",
+        AIRFLOW,
+        (
+            "create_dataset_event",
+            "delete_dag_dataset_queued_event",
+            "delete_dag_dataset_queued_events",
+            "delete_dataset_queued_events",
+        ),
+        "The default roles grant can_create on Datasets (User, Op, Admin) and can_delete on "
+        "Datasets (Op, Admin), as 2.10.5's do.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
         "dags-order-by-ignored",
         AIRFLOW,
         ("get_dags", "patch_dags"),
         "`order_by` is accepted but ignored: DAGs always come by dag_id ascending.",
+        versions=ONLY_2_5,  # 2.10.5 orders by dag_id or -dag_id
     ),
     Quirk(
         "dag-id-pattern-ilike",
@@ -522,13 +717,51 @@ QUIRKS: list[Quirk] = [
         ("get_dag_details",),
         "Details come from the parsed DAG: the DagModel-only fields (next_dagrun*, "
         "last_parsed_time, timetable_description, ...) and `template_search_path` are absent.",
+        versions=ONLY_2_5,
+    ),
+    Quirk(
+        "dag-detail-owners-empty",
+        AIRFLOW,
+        ("get_dag_details",),
+        "The details are the DagModel row with the DAG's attributes set on it: `owners` reads "
+        'an `owner` attribute neither has, so it is always `[]`, and `timezone` is `"UTC"`. '
+        "Every DAGSchema field (next_dagrun*, last_parsed_time, timetable_description, ...) is "
+        "present, and `template_searchpath` is the DAG's list as a string, or null.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dag-detail-fields-are-field-names",
+        AIRFLOW,
+        ("get_dag_details",),
+        "`fields` takes marshmallow field names: `last_loaded` answers the key `last_parsed`, "
+        'and `fields=last_parsed` is a 400 "DAGDetailSchema init error".',
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "fields-checked-when-dumped",
+        AIRFLOW,
+        ("get_dags", "get_dag_runs"),
+        "An unknown `fields` name is an error only when an item is dumped (an empty page is "
+        "200). GET /dags names every unknown one in marshmallow's words (\"DAGCollectionSchema "
+        'error", `Invalid fields for <DAGSchema(many=False)>: OrderedSet([...]).`), runs the '
+        'first (`<name> not in DAGRunSchema`, "DAGRunCollectionSchema error" or "DAGRunSchema '
+        'error").',
+        versions=ONLY_2_10,
     ),
     Quirk(
         "dag-owners-split",
         AIRFLOW,
-        ("get_dags", "get_dag", "get_dag_details"),
+        ("get_dags", "get_dag"),
         "`owners` is the comma-joined owners split on commas, so later owners keep a leading "
         'space (`["alice", " bob"]`).',
+    ),
+    Quirk(
+        "dag-details-owners-split",
+        AIRFLOW,
+        ("get_dag_details",),
+        "`owners` is the comma-joined owners split on commas, as in the DAG list (2.10.5's "
+        "details always answer `[]`).",
+        versions=ONLY_2_5,
     ),
     Quirk(
         "dag-patch-is-paused-required",
@@ -548,7 +781,17 @@ QUIRKS: list[Quirk] = [
         AIRFLOW,
         ("get_dag_source",),
         "`text/plain` and `*/*` get the raw text, `application/json` a compact "
-        '`{"content": ...}`; anything else is 406 `Not Allowed Accept Header`.',
+        '`{"content": ...}`. In 2.5.3 anything else is a 406 problem `Not Allowed Accept '
+        "Header`.",
+    ),
+    Quirk(
+        "dag-source-406-plain",
+        AIRFLOW,
+        ("get_dag_source",),
+        "An unacceptable Accept header gets a plain `text/html; charset=utf-8` 406 `Not "
+        "Allowed Accept Header`, not a problem body; the user needs can_read on every DAG of "
+        "the file (else 403).",
+        versions=ONLY_2_10,
     ),
     Quirk(
         "dag-delete-permanent",
@@ -558,11 +801,64 @@ QUIRKS: list[Quirk] = [
         "warnings and its file's import errors; audit logs are kept.",
     ),
     Quirk(
+        "dag-stats-order",
+        SIMULATOR,
+        ("get_dag_stats",),
+        "DAGs come in the order `dag_ids` first names them; Airflow lists them in a Python "
+        "set's order, which varies by process.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "dag-stats-all-states",
+        AIRFLOW,
+        ("get_dag_stats",),
+        "Every named DAG the user may read is listed, even without runs, with the four run "
+        "states in DagRunState order (queued, running, success, failed), zeros included; "
+        "unknown or unreadable ids are left out silently (200).",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "parse-dag-file-created-empty",
+        AIRFLOW,
+        ("reparse_dag_file",),
+        "Answers 201 with an empty `text/html; charset=utf-8` body, or `Duplicate request` "
+        'while an earlier request waits. A bad or unknown token is 404 "File not found" '
+        "with a null detail; the user needs edit on every DAG of the file (else 403).",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "parse-dag-file-next-loop",
+        SIMULATOR,
+        ("reparse_dag_file", "get_dags", "get_dag"),
+        "A requested file is parsed at the scheduler loop after the request (1 s beats from "
+        "the world's origin), its DAGs' new `last_parsed_time`; Airflow's DAG processor parses "
+        "it a little later, in its own loop. Pending requests are not kept in snapshots and "
+        "wait while the scheduler is down.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "max-consecutive-failed-pauses",
+        AIRFLOW,
+        ("get_dags", "get_dag"),
+        "A DAG with `max_consecutive_failed_dag_runs` above 0 is paused, whatever the served "
+        "version, when a run fails by its tasks (not as deadlocked) and its latest that many "
+        "runs by logical date all failed. No event-log row or DAG warning records it (Airflow "
+        "writes it only to the scheduler's log).",
+    ),
+    Quirk(
         "task-numbers-float",
         AIRFLOW,
         ("get_tasks", "get_task"),
         "`retries`, `pool_slots` and `priority_weight` are numbers with a fraction (`1.0`); "
         "`sub_dag` is absent.",
+    ),
+    Quirk(
+        "task-no-executor",
+        AIRFLOW,
+        ("get_tasks", "get_task"),
+        "Tasks never carry `executor`, which the spec lists but TaskSchema lacks; "
+        "`task_display_name` (the task_id when none is set) and `doc_md` are there.",
+        versions=ONLY_2_10,
     ),
     Quirk(
         "task-order-by-attribute",
@@ -576,9 +872,16 @@ QUIRKS: list[Quirk] = [
         AIRFLOW,
         ("get_tasks", "get_task"),
         "`trigger_rule` can be `always`, `all_skipped` or `one_done`, rules of 2.5.3 that "
-        "the spec's enum lacks; `dummy` and `none_failed_or_skipped` show as `always` and "
-        "`none_failed_min_one_success`, as BaseOperator renames them.",
+        "its spec's enum lacks.",
         _trigger_rules,
+        ONLY_2_5,  # the 2.10.5 spec's enum has them
+    ),
+    Quirk(
+        "task-trigger-rule-renamed",
+        AIRFLOW,
+        ("get_tasks", "get_task"),
+        "`dummy` and `none_failed_or_skipped` show as `always` and "
+        "`none_failed_min_one_success`, as BaseOperator renames them.",
     ),
     Quirk(
         "scheduler-reacts-at-once",
@@ -606,6 +909,7 @@ QUIRKS: list[Quirk] = [
         LATER,
         ("post_set_task_instances_state", "patch_task_instance", "patch_mapped_task_instance"),
         "Omitting `dry_run` (a crash in 2.5.3) is a dry run, as in 2.10.",
+        versions=ONLY_2_5,
     ),
     Quirk(
         "set-state-mapped-by-date",
@@ -651,19 +955,28 @@ QUIRKS: list[Quirk] = [
         SIMULATOR,
         ("get_mapped_task_instances",),
         'An unknown task is 404 "Task id <t> not found" (a crash in 2.5.3).',
+        versions=ONLY_2_5,  # 2.10.5 answers this 404 itself
     ),
     Quirk(
         "ti-batch-page-fields-ignored",
         AIRFLOW,
         ("get_task_instances_batch",),
-        "`page_offset`/`page_limit` are accepted and checked but not applied; duration bounds "
-        "are truncated to integers.",
+        "`page_offset`/`page_limit` are accepted and checked but not applied.",
+        versions=ONLY_2_5,
+    ),
+    Quirk(
+        "ti-batch-duration-integers",
+        AIRFLOW,
+        ("get_task_instances_batch",),
+        "`duration_gte`/`duration_lte` load as integers (1.9 becomes 1), as the form declares "
+        "them fields.Int.",
     ),
     Quirk(
         "ti-any-dag-no-filter",
         AIRFLOW,
         ("get_task_instances", "get_task_instances_batch"),
         "`~` lists every DAG's instances, whatever DAGs the user may read.",
+        versions=ONLY_2_5,
     ),
     Quirk(
         "ti-note-unmapped-route-mapped-task",
@@ -677,6 +990,89 @@ QUIRKS: list[Quirk] = [
         AIRFLOW,
         ("get_task_instance", "get_task_instances"),
         "While deferred, `try_number` is one less, as Airflow decrements it on deferral.",
+        versions=ONLY_2_5,
+    ),
+    Quirk(
+        "ti-try-number-scheduled",
+        SIMULATOR,
+        (
+            "get_task_instance",
+            "get_task_instances",
+            "get_mapped_task_instance",
+            "get_mapped_task_instances",
+            "get_task_instances_batch",
+            "set_task_instance_note",
+            "set_mapped_task_instance_note",
+            "get_task_instance_tries",
+            "get_mapped_task_instance_tries",
+            "get_task_instance_try_details",
+            "get_mapped_task_instance_try_details",
+        ),
+        "`try_number` counts a try from when it is scheduled, as 2.10 does, derived from the "
+        "tries (scheduled or queued: tries started + 1; an EmptyOperator success: 1). A mark of "
+        "a scheduled or queued instance and an empty task's reruns after clears are not counted.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "ti-tries-collection",
+        AIRFLOW,
+        ("get_task_instance_tries", "get_mapped_task_instance_tries"),
+        "The list's key is `task_instances` (the spec says `task_instances_history`) and "
+        "`limit`, `offset` and `order_by` are ignored: every try comes, history rows by try "
+        "number, then the live row. An unknown run, task or map index (or a mapped task on the "
+        "unmapped route) is 200 with an empty list, not 404.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "ti-tries-from-try-chain",
+        SIMULATOR,
+        (
+            "get_task_instance_tries",
+            "get_mapped_task_instance_tries",
+            "get_task_instance_try_details",
+            "get_mapped_task_instance_try_details",
+        ),
+        "History rows come from the engine's tries: an instance cleared before it ran has no "
+        "try-0 row (Airflow writes one), a try cleared while running ends when its job "
+        "terminates it (Airflow: at the clear), and a state a mark set before a clear is that "
+        "try's outcome (failed if none). An earlier try's `queued_when` is its start less the "
+        "executor's pickup draw.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "ti-dependencies-derived",
+        SIMULATOR,
+        ("get_task_instance_dependencies", "get_mapped_task_instance_dependencies"),
+        "Dependencies come from the engine's state: `upstream_task_ids` print sorted (Airflow "
+        'prints a set in hash order), "Not Previously Skipped" marks nothing skipped as '
+        "Airflow's GET does, the future-date check uses the virtual clock and Previous Dagrun "
+        "State reads the run before by logical date. Task Concurrency and mapped-upstream "
+        "dependencies never fail (no task sets them).",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "ti-updated-at-derived",
+        SIMULATOR,
+        ("get_task_instances", "get_mapped_task_instances"),
+        "`updated_at_gte`/`updated_at_lte` compare against the latest time the instance "
+        "records (run queued, instance queued, started, deferred, ended); a clear, a note or a "
+        "second mark leave no time of their own.",
+        versions=ONLY_2_10,
+    ),
+    Quirk(
+        "ti-rendered-map-index-null",
+        SIMULATOR,
+        (
+            "get_task_instance",
+            "get_task_instances",
+            "get_mapped_task_instance",
+            "get_mapped_task_instances",
+            "get_task_instances_batch",
+            "set_task_instance_note",
+            "set_mapped_task_instance_note",
+        ),
+        "`rendered_map_index` is always null: no scenario task sets a `map_index_template`.",
+        versions=ONLY_2_10,
     ),
     Quirk(
         "ti-patch-empty-body",
@@ -695,16 +1091,25 @@ QUIRKS: list[Quirk] = [
         "extra-links-flat-object",
         AIRFLOW,
         ("get_extra_links",),
-        'Answers a flat `{link name: url or null}` (the spec says `{"extra_links": [...]}`); '
-        "a mapped task is 404 (a crash in 2.5.3).",
+        'Answers a flat `{link name: url or null}` (the spec says `{"extra_links": [...]}`). '
+        "A mapped task is 404 in 2.5.3 (a crash there) and in 2.10.5 without `map_index`, "
+        "which selects the instance.",
         _extra_links_flat,
     ),
     Quirk(
         "xcom-value-str",
         AIRFLOW,
         ("get_xcom_entry",),
-        "`value` is Python's str() of the stored object (`{'a': 1}`); `deserialize` changes "
-        "nothing.",
+        "`value` is Python's str() of the stored object (`{'a': 1}`), in 2.10.5 with the "
+        "default `stringify=true`. In 2.5.3 `deserialize` changes nothing.",
+    ),
+    Quirk(
+        "xcom-list-order-2-10",
+        AIRFLOW,
+        ("get_xcom_entries",),
+        "Entries come by dag_id, task_id, run_id, map_index and key (2.5.3 orders them by "
+        "their run's logical date, task_id, dag_id and key).",
+        versions=ONLY_2_10,
     ),
     Quirk(
         "xcom-null-value",
@@ -718,6 +1123,7 @@ QUIRKS: list[Quirk] = [
         SIMULATOR,
         ("get_xcom_entry",),
         "When several mapped rows match (a 500 in 2.5.3) the first by map index answers.",
+        versions=ONLY_2_5,  # 2.10.5 looks up one map index, -1 by default
     ),
     Quirk(
         "log-json-shape",
@@ -737,6 +1143,16 @@ QUIRKS: list[Quirk] = [
         SIMULATOR,
         ("get_log",),
         "Logs are generated from the tries and the virtual clock in Airflow's file format.",
+    ),
+    Quirk(
+        "log-2-10-format",
+        SIMULATOR,
+        ("get_log",),
+        "Logs take 2.10's format (source-details group, pre/post execution groups, 2.10.5's "
+        "locations, one-line context export, run id in the state lines), but a try ended by a "
+        "clear or a mark keeps 2.5.3's SIGTERM lines and tracebacks keep 2.5.3's paths. The "
+        "lines the reference deployment's example listener plugin prints are absent.",
+        versions=ONLY_2_10,
     ),
 ]
 

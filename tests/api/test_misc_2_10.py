@@ -5,7 +5,6 @@ beside each resource's own tests)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,14 +14,13 @@ from simulator.config import Settings
 from simulator.engine import lifecycle
 from simulator.simulator import Simulator
 from simulator.state.entities import Plugin
-from tests.api.pending_quirks_misc import pending_quirks  # noqa: F401
 from tests.conftest import ADMIN, TEST_SETTINGS_2_10, problem_2_10
 
 T0 = "2023-04-01T00:00:00+00:00"
 
 
 @pytest.fixture
-def settings(pending_quirks: Iterator[None]) -> Settings:  # noqa: F811
+def settings() -> Settings:
     return dataclasses.replace(TEST_SETTINGS_2_10, expose_config=True)
 
 
