@@ -57,6 +57,11 @@ def _dag_warnings_key(doc: Document) -> None:
     part["dag_warnings"] = copy.deepcopy(part["import_errors"])
 
 
+def _queued_events_key(doc: Document) -> None:
+    part = _schema(doc, "QueuedEventCollection")["allOf"][0]["properties"]
+    part["queued_events"] = copy.deepcopy(part["datasets"])
+
+
 def _fail_login_count(doc: Document) -> None:
     props = _schema(doc, "UserCollectionItem")["properties"]
     props["fail_login_count"] = {"type": "integer", "nullable": True, "readOnly": True}
@@ -645,12 +650,12 @@ QUIRKS: list[Quirk] = [
         versions=ONLY_2_10,
     ),
     Quirk(
-        "dataset-event-post-no-runs",
+        "queued-events-key",
         AIRFLOW,
-        ("create_dataset_event",),
-        "The answer lists no `created_dagruns` even when the event triggers consumers at once: "
-        "Airflow answers before its scheduler reads the queue.",
-        versions=ONLY_2_10,
+        ("get_dag_dataset_queued_events", "get_dataset_queued_events"),
+        "The collection key is `queued_events` (the spec says `datasets`).",
+        _queued_events_key,
+        ONLY_2_10,
     ),
     Quirk(
         "dataset-queue-unpaused-only",
@@ -889,7 +894,8 @@ QUIRKS: list[Quirk] = [
         ("get_dag_runs", "get_dag_run", "get_task_instances", "get_task_instance"),
         "What the scheduler decides when a task ends (the next tasks scheduled, the run's "
         "state, the next run created) happens at that instant; Airflow's waits for its next "
-        "loop, about a second later. Runs the API queues do wait for the next loop.",
+        "loop, about a second later. Runs the API queues, and the dataset queue (a "
+        "consumer's run), do wait for the next loop.",
     ),
     Quirk(
         "dag-files-parsed-together",

@@ -89,14 +89,15 @@ class DatasetTriggers:
         return [dag for dag in dags if dag is not None and dag.schedule.kind == DATASETS]
 
     def updated(self, event: DatasetEvent, uri: str) -> None:
-        """Queue the event for each DAG scheduled on the dataset; trigger the
-        ones whose datasets all have a queue row."""
+        """Queue the event for each DAG scheduled on the dataset; the
+        scheduler's next loop triggers the ones whose datasets all have a
+        queue row (until then the rows can be read and deleted)."""
         for dag in self._consumers_of(uri):
             queue = self._queue.setdefault(dag.dag_id, {})
             key = uri if self.queue_paused or not dag.is_paused else HELD
             queue.setdefault(key, []).append(event.id)
             if not dag.is_paused and runnable(dag) and not self.scheduler.down:
-                self.resume(dag)  # else it triggers when the scheduler can
+                self.scheduler.wake(dag)  # else it triggers when the scheduler can
 
     def resume(self, dag: Dag) -> None:
         """Trigger the DAG when every dataset it is scheduled on has a queue

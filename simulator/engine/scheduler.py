@@ -273,8 +273,8 @@ class Scheduler:
             self.wake(dag, queued[len(due)].logical_date)
 
     def wake(self, dag: Dag, after: datetime | None = None) -> None:
-        """The scheduler looks at the DAG's queued runs in its next loop (the
-        first one at or after `after`, when given)."""
+        """The scheduler looks at the DAG's dataset queue and its queued runs
+        in its next loop (the first one at or after `after`, when given)."""
         now = self.events.now
         if after is not None and after > now:
             when = loop.beat_from(self.origin, loop.LOOP, after)
@@ -297,6 +297,7 @@ class Scheduler:
         self._waking.pop(dag_id, None)
         dag = self.store.dags.get(dag_id)
         if dag is not None:
+            self.datasets.resume(dag)  # the loop reads the dataset queue first
             self.start_queued_runs(dag)
 
     def forget(self, dag: Dag) -> None:

@@ -203,7 +203,7 @@ class TestGetDagRuns:
              [FLAKY_2, PRODUCER_2]),
             # Runs without an end date never match an end date bound.
             ({"end_date_gte": "2023-04-01T00:28:20.750719Z"}, [FLAKY_2, PRODUCER_2, CONSUMED_2]),
-            ({"end_date_lte": "2023-04-01T00:01:48.186482+00:00"}, [PRODUCER, CONSUMED_1]),
+            ({"end_date_lte": "2023-04-01T00:01:48.429692+00:00"}, [PRODUCER, CONSUMED_1]),
         ],
     )  # fmt: skip
     async def test_date_filters(
@@ -363,9 +363,10 @@ class TestGetDagRunsBatch:
             "execution_date_gte": "2023-03-31T22:15:00+00:00",
             "execution_date_lte": "2023-04-01T00:31:42.947605Z",
             "start_date_gte": T0,
-            "start_date_lte": "2023-04-01T00:31:42.947605+00:00",
+            # A consumer starts at the scheduler loop after its event.
+            "start_date_lte": "2023-04-01T00:31:43+00:00",
             "end_date_gte": "2023-04-01T00:01:14.756790+00:00",
-            "end_date_lte": "2023-04-01T00:32:16.501996+00:00",
+            "end_date_lte": "2023-04-01T00:32:16.554391+00:00",
             "order_by": "-execution_date",
             "page_offset": 1,
             "page_limit": 3,
@@ -1149,9 +1150,10 @@ class TestGetUpstreamDatasetEvents:
                             # the source run's data interval
                             "data_interval_end": "2023-03-31T23:30:00+00:00",
                             "data_interval_start": "2023-03-31T22:30:00+00:00",
-                            "end_date": "2023-04-01T00:01:48.186482+00:00",
+                            "end_date": "2023-04-01T00:01:48.429692+00:00",
                             "logical_date": when,
-                            "start_date": when,
+                            # the scheduler loop after the event
+                            "start_date": "2023-04-01T00:01:15+00:00",
                             "state": "success",
                         }
                     ],

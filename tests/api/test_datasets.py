@@ -470,7 +470,8 @@ class TestGetDatasetEvents:
                     "data_interval_start": consumer.data_interval_start.isoformat(),
                     "end_date": consumer.end_date.isoformat(),
                     "logical_date": stamp,
-                    "start_date": stamp,
+                    # The scheduler's next loop (a whole second) reads the queue.
+                    "start_date": consumer.start_date.isoformat(),
                     "state": "success",
                 }
             ],
@@ -485,6 +486,8 @@ class TestGetDatasetEvents:
             "timestamp": stamp,
         }
         assert T0 < stamp < "2023-04-01T00:10:00+00:00"
+        assert consumer.start_date is not None and consumer.start_date.microsecond == 0
+        assert 0 < (consumer.start_date - consumer.logical_date).total_seconds() <= 1
 
     @pytest.mark.parametrize(
         ("params", "expected"),

@@ -68,7 +68,11 @@ class TestCreateDatasetEvent:
         }
 
     async def test_triggers_the_consumer(self, client: TestClient, sim: Simulator) -> None:
-        await post_event(client, ORDERS)
+        answer = await post_event(client, ORDERS)
+        # The answer comes before the scheduler's next loop reads the queue.
+        assert answer["created_dagruns"] == []
+        assert sim.store.runs_of("orders_dataset_consumer") == []
+        sim.advance(1)
         run = sim.store.dag_runs.require(
             ("orders_dataset_consumer", "dataset_triggered__2023-04-01T00:00:00+00:00")
         )
@@ -158,9 +162,12 @@ class TestQueuedEvents:
 
     async def test_triggered_runs_leave_no_row(self, client: TestClient, sim: Simulator) -> None:
         await post_event(client, ORDERS)
-        response = await client.get(
-            "/api/v1/dags/orders_dataset_consumer/datasets/queuedEvent", headers=ADMIN
-        )
+        url = "/api/v1/dags/orders_dataset_consumer/datasets/queuedEvent"
+        # Queued until the scheduler's next loop, which triggers the run.
+        response = await client.get(url, headers=ADMIN)
+        assert (await response.json())["total_entries"] == 1
+        sim.advance(1)
+        response = await client.get(url, headers=ADMIN)
         assert response.status == 404
 
     async def test_paused_consumer_gets_no_row(self, client: TestClient, lake: Simulator) -> None:
@@ -186,10 +193,12 @@ class TestQueuedEvents:
         await post_event(client, SALES)
         assert (await client.delete(READER, headers=ADMIN)).status == 204
         await post_event(client, ORDERS)
+        lake.advance(1)
         assert lake.store.runs_of("lake_reader") == []
         # A new event makes a new row; the run consumes the deleted row's event too.
         lake.advance(60)
         await post_event(client, SALES)
+        lake.advance(1)
         (run,) = lake.store.runs_of("lake_reader")
         assert len(run.consumed_events) == 3
 

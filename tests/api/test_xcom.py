@@ -85,7 +85,7 @@ ALL = [
     item("etl_orders", "extract_customers", ETL_DATE, "2023-04-01T00:00:32.266607+00:00"),
     item("etl_orders", "extract_orders", ETL_DATE, "2023-04-01T00:00:31.824184+00:00"),
     item("orders_dataset_consumer", "refresh_dashboard", CONSUMER_DATE,
-         "2023-04-01T00:01:48.186482+00:00"),
+         "2023-04-01T00:01:48.429692+00:00"),
 ]  # fmt: skip
 
 

@@ -244,7 +244,8 @@ def test_variables(api: client.ApiClient) -> None:
     # Without update_mask: Airflow 2.10 checks a mask against the loaded
     # fields, where the value is `val`, so update_mask=value is a 400.
     patched = variables.patch_variable("batch_size", Variable(key="batch_size", value="800"))
-    assert (patched.value, patched.description) == ("800", None)
+    # A body without a description leaves the stored one.
+    assert (patched.value, patched.description) == ("800", "rows per batch")
     assert variables.get_variable("batch_size").value == "800"
     keys = [v.key for v in variables.get_variables(limit=100).variables]
     assert "batch_size" in keys
@@ -588,19 +589,21 @@ def test_datasets(api: client.ApiClient, control: SimulatorClient) -> None:
     dataset = datasets.get_dataset(DATASET)
     assert [d.dag_id for d in dataset.consuming_dags] == ["orders_dataset_consumer"]
     assert [t.dag_id for t in dataset.producing_tasks] == ["orders_dataset_producer"]
-    DAGApi(api).patch_dag("orders_dataset_consumer", DAG(is_paused=True), update_mask=["is_paused"])
     event = datasets.create_dataset_event(
         CreateDatasetEvent(dataset_uri=DATASET, extra={"rows": 12})
     )
     assert (event.dataset_uri, event.extra) == (DATASET, {"rows": 12, "from_rest_api": True})
     events = datasets.get_dataset_events(dataset_id=dataset.id)
     assert [e.id for e in events.dataset_events] == [event.id]
-    # The consumer is paused: its queue rows stay (the scheduler only creates
-    # runs for active DAGs), so the queue can be read and emptied.
+    # The consumer is unpaused (2.10 queues no paused DAG) and the clock is
+    # frozen: its queue row waits for the next scheduler loop, so the queue
+    # can be read and emptied.
     queued = datasets.get_dag_dataset_queued_event("orders_dataset_consumer", DATASET)
     assert (queued.uri, queued.dag_id) == (DATASET, "orders_dataset_consumer")
     per_dag = datasets.get_dag_dataset_queued_events("orders_dataset_consumer")
-    assert [(q.uri, q.dag_id) for q in per_dag.queued_events] == [
+    # Airflow's key is `queued_events`, not the spec's `datasets`: the client
+    # keeps it as the plain JSON it received.
+    assert [(q["uri"], q["dag_id"]) for q in per_dag.queued_events] == [
         (DATASET, "orders_dataset_consumer")
     ]
     per_uri = datasets.get_dataset_queued_events(DATASET)
