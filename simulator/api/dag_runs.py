@@ -312,7 +312,7 @@ def update_dag_run_state(
     )
     state = load_state_form(body)
     before = replace(run)
-    sim.actions.set_run_state(run, state)
+    sim.actions.set_run_state(run, state, skip_unset=sim.version.at_least("2.10"))
     if state == DagRunState.QUEUED:
         # Re-queuing stamps end_date; start date and last decision stay.
         return dump_dag_run(replace(before, state=DagRunState.QUEUED, end_date=sim.engine.now))

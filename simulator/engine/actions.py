@@ -48,8 +48,10 @@ class Actions:
 
     # -- runs -------------------------------------------------------------
 
-    def set_run_state(self, run: DagRun, state: str) -> None:
-        """PATCH dagRun state: success, failed or queued, with Airflow's side effects."""
+    def set_run_state(self, run: DagRun, state: str, *, skip_unset: bool = False) -> None:
+        """PATCH dagRun state: success, failed or queued, with Airflow's side
+        effects; `skip_unset`: a failed run's instances with no state are
+        skipped too (Airflow 2.10's query keeps them; 2.5.3's drops them)."""
         dag = self.store.dags.require(run.dag_id)
         if state == lc.SUCCESS:
             for ti in self.store.tis_of(run):
@@ -65,8 +67,7 @@ class Actions:
                 if ti.task_id in running:
                     if ti.state != lc.FAILED:
                         self._mark(ti, lc.FAILED)
-                # 2.5.3's filter drops instances with no state: they stay null.
-                elif ti.state is not None and ti.state not in lc.FINISHED:
+                elif (ti.state is not None or skip_unset) and ti.state not in lc.FINISHED:
                     self._mark(ti, lc.SKIPPED)
         if state == lc.QUEUED:
             # Airflow stamps end_date even when re-queuing a run.

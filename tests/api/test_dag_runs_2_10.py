@@ -155,3 +155,22 @@ class TestTrigger:
             "'^(?:manual|scheduled|dataset_triggered)__(?:\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}"
             ":\\d{2}\\+00:00)$'",
         )
+
+
+async def test_failing_a_run_skips_its_instances_without_state(
+    client: TestClient, sim: Simulator
+) -> None:
+    """2.10's query keeps the instances with no state (2.5.3's drops them)."""
+    sim.advance(30)
+    [run] = sim.store.runs_of("etl_orders")
+    url = f"/api/v1/dags/etl_orders/dagRuns/{run.run_id}"
+    response = await client.patch(url, headers=ADMIN, json={"state": "failed"})
+    assert response.status == 200
+    states = [(ti.task_id, ti.state) for ti in sim.store.tis_of(run)]
+    assert states == [
+        ("extract_orders", "failed"),
+        ("extract_customers", "failed"),
+        ("transform", "skipped"),
+        ("load_warehouse", "skipped"),
+        ("notify", "skipped"),
+    ]
