@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 from typing import Any
 
 from simulator.api.params import check_limit, ordering, parse_datetime
@@ -10,6 +11,8 @@ from simulator.schemas.event_log import dump_event_log, dump_event_log_collectio
 from simulator.schemas.page import Page
 from simulator.simulator import Simulator
 from simulator.state.entities import EventLog
+from simulator.state.event_log_query import Criteria, LogQuery
+from simulator.state.event_logs import EventLogs
 from simulator.state.queries import top
 
 # API name -> column, as Airflow's allow-list and alias map
@@ -51,13 +54,11 @@ def get_event_logs(
     limit = check_limit(sim.settings, limit)
     table = sim.store.event_logs
     start = offset or 0
-    wanted = _filters(dag_id, task_id, run_id, map_index, try_number, event, owner,
-                      before, after, included_events, excluded_events)  # fmt: skip
+    wanted = _criteria(dag_id, task_id, run_id, map_index, try_number, event, owner,
+                       before, after, included_events, excluded_events)  # fmt: skip
     if sim.version.at_least("2.10") and (wanted or order_by in ("run_id", "-run_id")):
-        rows = [row for row in table if all(test(row) for test in wanted)]
-        order = ordering(order_by, ORDER_BY_2_10, "event_log_id")
-        found = top(rows, order, _event_log_id, start + limit)[start:]
-        return dump_event_log_collection(found, len(rows), table, sim.version)
+        found, total = _filtered(table, wanted, order_by, start, limit)
+        return dump_event_log_collection(found, total, table, sim.version)
     if order_by in (None, "event_log_id", "-event_log_id") or (
         order_by == "when" and table.in_time_order
     ):
@@ -77,35 +78,44 @@ def _event_log_id(row: EventLog) -> int:
     return row.id
 
 
-def _equals(name: str, value: object) -> Callable[[EventLog], bool]:
-    return lambda row: getattr(row, name, None) == value
+def _filtered(
+    table: EventLogs, wanted: Criteria, order_by: str | None, start: int, limit: int
+) -> tuple[list[EventLog], int]:
+    """A page of the rows `wanted` keeps, and their count: rows are built
+    for the page only while the order is the log's own (ids, or times while
+    rows are in time order); another order builds the rows kept."""
+    order = ordering(order_by, ORDER_BY_2_10, "event_log_id")
+    query = LogQuery(table, wanted)
+    total, end = query.count(), start + limit
+    if order.name == "event_log_id" or (order.name == "when" and table.in_time_order):
+        if order.name == "when" and order.descending:
+            return query.rows(query.newest_first(end)[start:end]), total
+        return query.rows(islice(query.matches(reverse=order.descending), start, end)), total
+    rows = query.rows(query.matches())
+    return top(rows, order, _event_log_id, end)[start:], total
 
 
-def _filters(
+def _criteria(
     dag_id: str | None, task_id: str | None, run_id: str | None, map_index: int | None,
     try_number: int | None, event: str | None, owner: str | None, before: str | None,
     after: str | None, included: str | None, excluded: str | None,
-) -> list[Callable[[EventLog], bool]]:  # fmt: skip
+) -> Criteria:  # fmt: skip
     """Airflow 2.10's where clauses: each applies only when its value is
     truthy (map_index=0 filters nothing); exact, case-sensitive matches;
     event lists split on commas; `when` strictly before / after."""
-    tests: list[Callable[[EventLog], bool]] = []
-    for name, value in (("dag_id", dag_id), ("task_id", task_id), ("run_id", run_id),
-                        ("map_index", map_index), ("try_number", try_number),
-                        ("owner", owner), ("event", event)):  # fmt: skip
-        if value:
-            tests.append(_equals(name, value))
-    if included:
-        names = set(included.split(","))
-        tests.append(lambda row: row.event in names)
-    if excluded:
-        left_out = set(excluded.split(","))
-        tests.append(lambda row: row.event not in left_out)
-    if before and (end := parse_datetime(before)) is not None:
-        tests.append(lambda row: row.when is not None and row.when < end)
-    if after and (begin := parse_datetime(after)) is not None:
-        tests.append(lambda row: row.when is not None and row.when > begin)
-    return tests
+    return Criteria(
+        dag_id=dag_id or None,
+        task_id=task_id or None,
+        run_id=run_id or None,
+        map_index=map_index or None,
+        try_number=try_number or None,
+        owner=owner or None,
+        event=event or None,
+        included=frozenset(included.split(",")) if included else None,
+        excluded=frozenset(excluded.split(",")) if excluded else None,
+        after=parse_datetime(after) if after else None,
+        before=parse_datetime(before) if before else None,
+    )
 
 
 def get_event_log(sim: Simulator, *, event_log_id: int) -> dict[str, Any]:

@@ -17,14 +17,20 @@ the deployment (state/deployment.py); reading builds an EventLog equal to
 the one written. When a run is deleted, the context of its instances' rows
 is pinned first, so that they read the same afterwards; a pin goes once
 every row written before it was pinned is gone.
+
+Filtered reads (state/event_log_query.py) test these columns before building
+any row. They find a DAG's entries in a per-DAG index of entry numbers (the
+position plus the positions given back before it: numbers stay valid when
+positions are given back, and the index drops the numbers below them then),
+kept on write, on `add` into a hole, and rebuilt by `load`.
 """
 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from simulator.errors import AlreadyExists, ApiError, NotFound
@@ -78,6 +84,11 @@ class EventLogs:
         self._next_id = 1
         self._count = 0
         self._head = 0  # positions before it were dropped (None until given back)
+        self._base = 0  # positions given back so far: an entry's number is base + position
+        # dag_id -> the numbers of its entries, ascending (4 bytes an entry).
+        self._by_dag: dict[str, array[int]] = {}
+        # Deleted task entries still in the log: a hole keeps its code.
+        self.task_holes = 0
         self._context = context
         self._pinned: dict[int, Pin] = {}  # id(ti) -> pin, in the order pinned
         # Whether rows by id are rows by time too (the engine and the API
@@ -142,6 +153,8 @@ class EventLogs:
     def _push(self, subject: Subject, when: datetime | None, code: int) -> None:
         if not len(self._subjects) % BLOCK:
             self._starts.append(self._next_id)
+        if subject is not None and subject.dag_id:
+            self._index(subject.dag_id).append(self._base + len(self._subjects))
         self._subjects.append(subject)
         self._whens.append(when)
         self._codes.append(code)
@@ -167,7 +180,11 @@ class EventLogs:
             if self._widths[self._codes[position]] != 1:  # a try's deleted start
                 raise AlreadyExists(detail=f"{row.id} already exists")
             self._subjects[position] = row
+            if self._codes[position] != OTHER:
+                self.task_holes -= 1
             self._codes[position] = OTHER
+            if row.dag_id:
+                insort(self._index(row.dag_id), self._base + position)
             self._written(row.when, last=False)
         else:
             while row.id > self._next_id:  # a gap up to its id
@@ -177,6 +194,12 @@ class EventLogs:
             self._written(row.when, last=True)
         self._count += 1
         return row
+
+    def _index(self, dag_id: str) -> array[int]:
+        numbers = self._by_dag.get(dag_id)
+        if numbers is None:
+            numbers = self._by_dag[dag_id] = array("I")
+        return numbers
 
     # -- ids and positions ----------------------------------------------------
 
@@ -224,6 +247,8 @@ class EventLogs:
         position = found[0]
         self._subjects[position] = None
         self._count -= self._widths[self._codes[position]]
+        if self._codes[position] != OTHER:
+            self.task_holes += 1
         return row
 
     def _read(self, position: int, part: int, key: int) -> EventLog | None:
@@ -240,6 +265,11 @@ class EventLogs:
     def context(self, ti: TaskInstance) -> Context:
         pin = self._pinned.get(id(ti))
         return pin[1] if pin is not None and pin[0] is ti else self._context(ti)
+
+    def is_pinned(self, ti: TaskInstance) -> bool:
+        """Whether the instance's rows read a pinned context (its run is gone)."""
+        pin = self._pinned.get(id(ti))
+        return pin is not None and pin[0] is ti
 
     def _when(self, position: int) -> datetime | None:
         """The time of the entry at `position` (None: no row)."""
@@ -325,6 +355,63 @@ class EventLogs:
         read = self._read
         return [read(*entry) for entry in order[offset:wanted]]  # type: ignore[misc]
 
+    # -- filtered reads (state/event_log_query.py) ----------------------------
+
+    def window(self, after: datetime | None, before: datetime | None) -> tuple[int, int]:
+        """Positions [lo, hi) of the entries written strictly after `after`
+        and strictly before `before` (None: unbounded), found by bisection
+        while `in_time_order`; else every entry's."""
+        lo, hi = self._head, len(self._subjects)
+        if not self.in_time_order:
+            return lo, hi
+        if after is not None:
+            lo = bisect_right(range(hi), after, lo, hi, key=self._time_key)
+        if before is not None:
+            hi = bisect_left(range(hi), before, lo, hi, key=self._time_key)
+        return lo, hi
+
+    def _time_key(self, position: int) -> datetime:
+        """The time of an entry for bisection: a hole's as written, a gap's
+        the next entry's (the log's are in time order)."""
+        subjects, whens, size = self._subjects, self._whens, len(self._subjects)
+        while position < size:
+            subject = subjects[position]
+            if type(subject) is EventLog:
+                return subject.when
+            when = whens[position]
+            if when is not None:
+                return when
+            position += 1
+        return datetime.max.replace(tzinfo=UTC)
+
+    def dag_positions(self, dag_id: str, lo: int, hi: int) -> range | list[int]:
+        """Positions in [lo, hi) of the entries whose rows are the DAG's,
+        ascending (and those of rows deleted since)."""
+        numbers = self._by_dag.get(dag_id)
+        if numbers is None:
+            return range(0)
+        base = self._base
+        first, last = bisect_left(numbers, base + lo), bisect_left(numbers, base + hi)
+        return [number - base for number in numbers[first:last]]
+
+    def entry_columns(self) -> tuple[list[Subject], list[datetime | None], bytearray]:
+        """Subjects, times and codes by position, to read, never write."""
+        return self._subjects, self._whens, self._codes
+
+    def labels(self) -> list[tuple[Part, ...]]:
+        """The rows of each code's entries (code -> parts)."""
+        return self._parts
+
+    def id_at(self, position: int) -> int:
+        """The id of the first row of the entry at `position`."""
+        return self._id_at(position)
+
+    def read(self, position: int, part: int, key: int) -> EventLog:
+        """Row `part` (id `key`) of the entry at `position`, not a hole."""
+        row = self._read(position, part, key)
+        assert row is not None
+        return row
+
     # -- snapshots, pins, retention -------------------------------------------
 
     def columns(self) -> Columns:
@@ -347,15 +434,27 @@ class EventLogs:
         for position, subject in enumerate(subjects):
             if type(subject) is not TaskInstance:
                 self._codes[position] = OTHER
-        self._head = 0
+        self._head = self._base = 0
         self._rebuild(first_id)
         self._count = sum(self._widths[self._codes[p]] for p, s in enumerate(subjects) if s)
+        self._reindex()
         self.generation += 1
         bound = self.next_id
         self._pinned = {id(ti): (ti, context, bound) for ti, context in pinned}
         self.in_time_order, self._latest = True, None
         for position in range(len(subjects)):
             self._written(self._when(position), last=True)
+
+    def _reindex(self) -> None:
+        """The per-DAG index and the count of task holes, from the columns."""
+        self._by_dag, self.task_holes = {}, 0
+        codes = self._codes
+        for position, subject in enumerate(self._subjects):
+            if subject is not None:
+                if subject.dag_id:
+                    self._index(subject.dag_id).append(position)
+            elif codes[position] != OTHER:
+                self.task_holes += 1
 
     def _rebuild(self, first_id: int) -> None:
         """The kept ids, the entry at position 0 starting at `first_id`."""
@@ -405,6 +504,8 @@ class EventLogs:
                     break
                 subjects[head] = whens[head] = None
                 dropped += widths[codes[head]]
+            elif codes[head] != OTHER:
+                self.task_holes -= 1
             head += 1
         self._head = head
         self._count -= dropped
@@ -429,7 +530,13 @@ class EventLogs:
             first = self.first_id
             del self._subjects[:head], self._whens[:head], self._codes[:head]
             self._head = 0
+            self._base += head
             self._rebuild(first)
+            base, by_dag = self._base, self._by_dag
+            for dag_id, numbers in list(by_dag.items()):
+                del numbers[: bisect_left(numbers, base)]
+                if not numbers:
+                    del by_dag[dag_id]
 
 
 def _field(read: Callable[[TaskEventLog], Any]) -> Any:
@@ -470,9 +577,14 @@ class TaskEventLog(EventLog):
     try_number = _field(lambda row: None if row._extra() is not None else row._try_number())
 
     def _try_number(self) -> int:
-        attempt = self._ti.last_try
-        while attempt is not None:
-            if self._at is None or attempt.start_date <= self._at or attempt.previous is None:
-                return attempt.try_number
-            attempt = attempt.previous
-        return self._ti.try_number
+        return try_at(self._ti, self._at)
+
+
+def try_at(ti: TaskInstance, when: datetime | None) -> int:
+    """The instance's try that had started by `when` (its first try if none)."""
+    attempt = ti.last_try
+    while attempt is not None:
+        if when is None or attempt.start_date <= when or attempt.previous is None:
+            return attempt.try_number
+        attempt = attempt.previous
+    return ti.try_number
