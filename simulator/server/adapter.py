@@ -93,7 +93,7 @@ def make_endpoint(operation: Operation, handler: Callable[..., Any]) -> Endpoint
         if "accept" in context:
             kwargs["accept"] = request.headers.get("Accept")
         result = handler(sim, **kwargs)
-        audit.record(sim, operation.operation_id, user, request.query.items(), path)
+        audit.record(sim, operation.operation_id, user, request, path, kwargs.get("body"))
         return to_response(result)
 
     endpoint.__name__ = operation.operation_id

@@ -5,7 +5,8 @@ task instance's id as `subject`, its time (`when`, an anchor column: rows
 are written in time order) and the `code` of its label in `events` (an
 event, or `running@<host>`: a try's start, three rows; state/event_logs.py);
 the other rows (subject 0, one row each: the API's and the components') are
-listed whole under `audit`, and the instances whose run was deleted under
+listed whole under `audit` (its `run_id` column only when a row names a
+run: Airflow 2.10's API rows), and the instances whose run was deleted under
 `orphans`, with the owner and execution date their rows show.
 """
 
@@ -49,9 +50,18 @@ def dump_logs(store: Store, live: dict[int, TaskInstance]) -> dict[str, Any]:
             "when": pack(dump_times(whens)[0]),
             "code": pack(list(codes)),
         },
-        "audit": {"columns": [n for n, _ in columns(EventLog)], "rows": dump_rows(audit, EventLog)},
+        "audit": _dump_audit(audit),
         "orphans": [_orphan(ti, logs.context(ti)) for ti in orphans.values()],
     }
+
+
+def _dump_audit(audit: list[EventLog]) -> dict[str, Any]:
+    """The rows whole; the `run_id` column only when a row has one."""
+    names = [name for name, _ in columns(EventLog)]
+    rows = dump_rows(audit, EventLog)
+    if all(row.run_id is None for row in audit):
+        names, rows = names[:-1], [row[:-1] for row in rows]
+    return {"columns": names, "rows": rows}
 
 
 def _orphan(ti: TaskInstance, context: Context) -> list[Any]:
@@ -124,11 +134,16 @@ def _audit(node: object, path: str, firsts: list[int], instants: Instants) -> di
     """Position -> row (an entry's id: `firsts`)."""
     spec = mapping(node, path, ("columns", "rows"))
     expected = [name for name, _ in columns(EventLog)]
-    if spec["columns"] != expected:
+    rows = spec["rows"]
+    if spec["columns"] == expected[:-1]:  # no `run_id` column: no row has one
+        rows = [
+            [*row, None] if type(row) is list else row for row in array(rows, join(path, "rows"))
+        ]
+    elif spec["columns"] != expected:
         raise SnapshotError(join(path, "columns"), f"expected {expected}")
     positions = {key: position for position, key in enumerate(firsts)}
     found: dict[int, EventLog] = {}
-    for index, row in enumerate(load_rows(spec["rows"], join(path, "rows"), EventLog, instants)):
+    for index, row in enumerate(load_rows(rows, join(path, "rows"), EventLog, instants)):
         position = positions.get(row.id)
         if position is None or position in found:
             raise SnapshotError(join(join(path, "rows"), index), "expected a new id of the log")

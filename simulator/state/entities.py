@@ -79,6 +79,8 @@ class EventLog:
     task_id: str | None = None
     execution_date: datetime | None = None
     extra: str | None = None
+    # Airflow 2.10's column: the run an API call named (its audit rows).
+    run_id: str | None = None
 
 
 @dataclass(slots=True, kw_only=True)
