@@ -148,6 +148,45 @@ QUIRKS: list[Quirk] = [
         "Airflow writes the audit (event log) row before the handler runs, so failed "
         "requests are logged too; the simulator logs only requests that succeed, because a "
         "failed request changes no state.",
+        versions=ONLY_2_5,
+    ),
+    Quirk(
+        "audit-log-on-success-only-2-10",
+        SIMULATOR,
+        (
+            "post_connection",
+            "patch_connection",
+            "delete_connection",
+            "post_variables",
+            "patch_variable",
+            "delete_variable",
+            "patch_dag",
+            "patch_dags",
+            "delete_dag",
+            "post_dag_run",
+            "delete_dag_run",
+            "update_dag_run_state",
+            "clear_dag_run",
+            "set_dag_run_note",
+            "create_dataset_event",
+            "delete_dag_dataset_queued_event",
+            "delete_dag_dataset_queued_events",
+            "delete_dataset_queued_events",
+            "post_pool",
+            "patch_pool",
+            "delete_pool",
+            "post_clear_task_instances",
+            "post_set_task_instances_state",
+            "patch_task_instance",
+            "patch_mapped_task_instance",
+            "set_task_instance_note",
+            "set_mapped_task_instance_note",
+        ),
+        "Airflow 2.10.5 writes its `api.<event>` audit row before the handler runs, so failed "
+        "requests are logged too; the simulator logs only requests that succeed. Secrets in "
+        "`extra` are masked by their names (Airflow also masks values its process has seen "
+        "as secrets).",
+        versions=ONLY_2_10,
     ),
     Quirk(
         "task-run-rows-at-the-start",
@@ -157,34 +196,6 @@ QUIRKS: list[Quirk] = [
         "forked `--raw` task's) carry the try's start instant, as its `running` row does, in "
         "Airflow's order; Airflow writes the first while the worker parses the DAG file, a "
         "second or so before, and the second tens of milliseconds after.",
-    ),
-    Quirk(
-        "event-log-api-rows-2-5",
-        SIMULATOR,
-        (
-            "get_event_logs",
-            "get_event_log",
-            "post_connection",
-            "patch_connection",
-            "delete_connection",
-            "post_variables",
-            "patch_variable",
-            "delete_variable",
-            "post_dag_run",
-        ),
-        "API audit rows are 2.5.3's: event names without `api.`, only connection, variable "
-        "and DAG-run writes, `extra` the repr of the query and path pairs and no body; 2.10.5 "
-        "writes `api.<action>` rows for many more endpoints, with a JSON `extra` holding the "
-        "masked body.",
-        versions=ONLY_2_10,
-    ),
-    Quirk(
-        "event-log-filter-scan",
-        SIMULATOR,
-        ("get_event_logs",),
-        "The filters 2.10.5 adds read the whole log (they have no index of their own); "
-        "unfiltered pages stay indexed.",
-        versions=ONLY_2_10,
     ),
     Quirk(
         "event-log-try-by-time",
