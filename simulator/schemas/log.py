@@ -17,7 +17,7 @@ the DAG processor, whose task logger has no file).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,14 +137,24 @@ def _missing_file(ti: TaskInstance, path: str) -> str:
     return text + f"*** Failed to fetch log file from worker. {reason}\n"
 
 
-def try_lines(subject: LogSubject, try_number: int) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class TryParts:
+    """The parts of a try's file whose lines differ between Airflow releases."""
+
+    start: Callable[..., Iterator[Line]]  # (subject, position, attempt, *, resumed)
+    deferral: Callable[[LogSubject, int, TaskTry], Iterator[Line]]
+    end: Callable[[LogSubject, int, TaskTry, str], Iterator[Line]]
+
+
+def try_lines(subject: LogSubject, try_number: int, parts: TryParts | None = None) -> list[str]:
     """The lines of attempt `try_number`'s file written by now (a deferred try
-    and its resumption share one file)."""
+    and its resumption share one file), 2.5.3's unless other `parts` are given."""
+    parts = parts or PARTS
     lines: list[Line] = []
     for position, attempt in enumerate(subject.ti.tries):
         if attempt.try_number == try_number:
             resumed = position > 0 and subject.ti.tries[position - 1].outcome == DEFERRED
-            lines.extend(_attempt_lines(subject, position, attempt, resumed=resumed))
+            lines.extend(_attempt_lines(subject, position, attempt, parts, resumed=resumed))
     return [_format(line) for line in lines if line[0] <= subject.now]
 
 
@@ -155,18 +165,18 @@ def _format(line: Line) -> str:
 
 
 def _attempt_lines(
-    subject: LogSubject, position: int, attempt: TaskTry, *, resumed: bool
+    subject: LogSubject, position: int, attempt: TaskTry, parts: TryParts, *, resumed: bool
 ) -> Iterator[Line]:
-    yield from _start_lines(subject, position, attempt, resumed=resumed)
+    yield from parts.start(subject, position, attempt, resumed=resumed)
     outcome = attempt.outcome
     if attempt.effect == STUCK:
         return  # its worker stopped writing
     if attempt.cleared and attempt.end_date is not None:
         yield from _killed_lines(subject, position, attempt)
     elif outcome == DEFERRED:
-        yield from _deferral_lines(subject, position, attempt)
+        yield from parts.deferral(subject, position, attempt)
     elif outcome is not None and attempt.end_date is not None:
-        yield from _end_lines(subject, position, attempt, outcome)
+        yield from parts.end(subject, position, attempt, outcome)
     elif position < len(subject.ti.tries) - 1 or subject.ti.state not in LIVE:
         yield from _stopped_lines(subject, position, attempt)
 
@@ -418,3 +428,6 @@ def _reaped(attempt: TaskTry, when: datetime, code: int) -> Line:
     )
     reaped = f"Process {process} ({pid}) terminated with exit code {code}"
     return when, "process_utils.py:79", "INFO", reaped
+
+
+PARTS = TryParts(_start_lines, _deferral_lines, _end_lines)

@@ -17,27 +17,23 @@ from datetime import datetime
 from typing import Any
 
 from simulator.engine import history
-from simulator.engine.effects import STUCK
 from simulator.schemas.log import (
     ACTIVE,
-    DEFERRED,
-    LIVE,
     LOG_FOLDER,
     Chunks,
     Line,
     LogSubject,
+    TryParts,
     _command,
     _compact,
     _follow_on,
-    _format,
-    _killed_lines,
     _missing_file,
     _ms,
-    _stopped_lines,
     _try_start,
     log_path,
     printed_max_tries,
     ti_repr,
+    try_lines,
 )
 from simulator.schemas.task_instance import deferred_at, rendered_value
 from simulator.schemas.tracebacks import failure_traceback
@@ -73,30 +69,7 @@ def read_log_2_10(
 
 
 def try_lines_2_10(subject: LogSubject, try_number: int) -> list[str]:
-    lines: list[Line] = []
-    tries = subject.ti.tries
-    for position, attempt in enumerate(tries):
-        if attempt.try_number == try_number:
-            resumed = position > 0 and tries[position - 1].outcome == DEFERRED
-            lines.extend(_attempt_lines(subject, position, attempt, resumed=resumed))
-    return [_format(line) for line in lines if line[0] <= subject.now]
-
-
-def _attempt_lines(
-    subject: LogSubject, position: int, attempt: TaskTry, *, resumed: bool
-) -> Iterator[Line]:
-    yield from _start_lines(subject, position, attempt, resumed=resumed)
-    outcome = attempt.outcome
-    if attempt.effect == STUCK:
-        return  # its worker stopped writing
-    if attempt.cleared and attempt.end_date is not None:
-        yield from _killed_lines(subject, position, attempt)
-    elif outcome == DEFERRED:
-        yield from _deferral_lines(subject, position, attempt)
-    elif outcome is not None and attempt.end_date is not None:
-        yield from _end_lines(subject, position, attempt, outcome)
-    elif position < len(subject.ti.tries) - 1 or subject.ti.state not in LIVE:
-        yield from _stopped_lines(subject, position, attempt)
+    return try_lines(subject, try_number, PARTS_2_10)
 
 
 def _start_lines(
@@ -217,3 +190,6 @@ def _deferral_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Ite
     yield when, f"{TI}:341", "INFO", "::group::Post task execution logs"
     yield when, f"{RUNNER}:260", "INFO", "Task exited with return code 100 (task deferral)"
     yield when, f"{RUNNER}:245", "INFO", "::endgroup::"
+
+
+PARTS_2_10 = TryParts(_start_lines, _deferral_lines, _end_lines)
