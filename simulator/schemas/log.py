@@ -89,20 +89,24 @@ def load_token(secret_key: str, token: str | None) -> dict[str, Any]:
 
 
 def read_log(
-    subject: LogSubject, try_number: int, metadata: Mapping[str, Any]
+    subject: LogSubject,
+    try_number: int,
+    metadata: Mapping[str, Any],
+    parts: TryParts | None = None,
 ) -> tuple[Chunks, dict[str, Any]]:
-    """FileTaskHandler.read for one try: [(host, text)] and the new metadata."""
+    """FileTaskHandler.read for one try: [(host, text)] and the new metadata,
+    in 2.5.3's format unless other `parts` are given."""
+    parts = parts or PARTS
     ti = subject.ti
     if try_number < 1:
         message = f"Error fetching the logs. Try number {try_number} is invalid."
         return [("default_host", message)], {"end_of_log": True}
     path = log_path(ti, try_number)
-    lines = try_lines(subject, try_number)
+    lines = try_lines(subject, try_number, parts)
     if not lines:
         return [(ti.hostname, _missing_file(ti, path))], {"end_of_log": True}
-    text = f"*** Reading local file: {LOG_FOLDER}/{path}\n" + "".join(f"{ln}\n" for ln in lines)
-    # TaskInstance.try_number is the stored counter while running, one more otherwise.
-    current = airflow_try_number(ti) + (0 if ti.state == "running" else 1)
+    text = parts.source(path) + "".join(f"{ln}\n" for ln in lines)
+    current = parts.current_try(subject)
     end_of_log = current != try_number or ti.state not in ACTIVE
     position = len(text)
     if "log_pos" in metadata:
@@ -139,8 +143,11 @@ def _missing_file(ti: TaskInstance, path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TryParts:
-    """The parts of a try's file whose lines differ between Airflow releases."""
+    """What differs between Airflow releases: the lines a read opens with,
+    the instance's current try, and parts of a try's file."""
 
+    source: Callable[[str], str]  # the log file's path -> the opening lines
+    current_try: Callable[[LogSubject], int]
     start: Callable[..., Iterator[Line]]  # (subject, position, attempt, *, resumed)
     deferral: Callable[[LogSubject, int, TaskTry], Iterator[Line]]
     end: Callable[[LogSubject, int, TaskTry, str], Iterator[Line]]
@@ -430,4 +437,14 @@ def _reaped(attempt: TaskTry, when: datetime, code: int) -> Line:
     return when, "process_utils.py:79", "INFO", reaped
 
 
-PARTS = TryParts(_start_lines, _deferral_lines, _end_lines)
+def _source(path: str) -> str:
+    return f"*** Reading local file: {LOG_FOLDER}/{path}\n"
+
+
+def _current_try(subject: LogSubject) -> int:
+    # TaskInstance.try_number is the stored counter while running, one more otherwise.
+    ti = subject.ti
+    return airflow_try_number(ti) + (0 if ti.state == "running" else 1)
+
+
+PARTS = TryParts(_source, _current_try, _start_lines, _deferral_lines, _end_lines)

@@ -18,7 +18,6 @@ from typing import Any
 
 from simulator.engine import history
 from simulator.schemas.log import (
-    ACTIVE,
     LOG_FOLDER,
     Chunks,
     Line,
@@ -27,13 +26,11 @@ from simulator.schemas.log import (
     _command,
     _compact,
     _follow_on,
-    _missing_file,
     _ms,
     _try_start,
-    log_path,
     printed_max_tries,
+    read_log,
     ti_repr,
-    try_lines,
 )
 from simulator.schemas.task_instance import deferred_at, rendered_value
 from simulator.schemas.tracebacks import failure_traceback
@@ -46,30 +43,19 @@ RUNNER = "local_task_job_runner.py"
 def read_log_2_10(
     subject: LogSubject, try_number: int, metadata: Mapping[str, Any]
 ) -> tuple[Chunks, dict[str, Any]]:
-    """FileTaskHandler.read for one try: [(host, text)] and the new metadata."""
-    ti = subject.ti
-    if try_number < 1:
-        message = f"Error fetching the logs. Try number {try_number} is invalid."
-        return [("default_host", message)], {"end_of_log": True}
-    path = log_path(ti, try_number)
-    lines = try_lines_2_10(subject, try_number)
-    if not lines:
-        return [(ti.hostname, _missing_file(ti, path))], {"end_of_log": True}
-    source = (
+    """FileTaskHandler.read for one try, in 2.10's format."""
+    return read_log(subject, try_number, metadata, PARTS_2_10)
+
+
+def _source(path: str) -> str:
+    return (
         " INFO - ::group::Log message source details\n*** Found local files:\n"
         f"***   * {LOG_FOLDER}/{path}\n INFO - ::endgroup::\n"
     )
-    text = source + "".join(f"{line}\n" for line in lines)
-    current = history.try_number(ti, subject.task)
-    end_of_log = current != try_number or ti.state not in ACTIVE
-    position = len(text)
-    if "log_pos" in metadata:
-        text = text[int(metadata["log_pos"]) :]
-    return [(ti.hostname, text)], {"end_of_log": end_of_log, "log_pos": position}
 
 
-def try_lines_2_10(subject: LogSubject, try_number: int) -> list[str]:
-    return try_lines(subject, try_number, PARTS_2_10)
+def _current_try(subject: LogSubject) -> int:
+    return history.try_number(subject.ti, subject.task)
 
 
 def _start_lines(
@@ -192,4 +178,4 @@ def _deferral_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Ite
     yield when, f"{RUNNER}:245", "INFO", "::endgroup::"
 
 
-PARTS_2_10 = TryParts(_start_lines, _deferral_lines, _end_lines)
+PARTS_2_10 = TryParts(_source, _current_try, _start_lines, _deferral_lines, _end_lines)
