@@ -1,5 +1,5 @@
-"""The world a simulator starts from: Airflow 2.5.3 as installed (fixtures/:
-security model, providers, plugins, configuration) with its components
+"""The world a simulator starts from: the served Airflow release as installed
+(fixtures/: security model, providers, plugins, configuration) with its components
 started (their `cli_*` audit rows), then what the scenario adds to it
 (roles, pools, connections, variables, import errors, DAG warnings,
 configuration, plugins, providers). DAGs and users are the simulator's own
@@ -33,15 +33,25 @@ from simulator.state.store import DEFAULT_POOL, Store
 from simulator.versions import V2_5, AirflowVersion
 
 FIXTURES = ("security", "providers", "plugins", "config")
+# The fixtures each release installs its own way: fixtures/<name>-<release>.yaml
+# for every release but 2.5.3, whose files are fixtures/<name>.yaml.
+PER_RELEASE = frozenset({"providers", "config"})
+
+
+def fixture_file(name: str, release: str = V2_5.name) -> str:
+    """The file of installation fixture `name` for Airflow `release`."""
+    if name in PER_RELEASE and release != V2_5.name:
+        return f"{name}-{release}.yaml"
+    return f"{name}.yaml"
 
 
 @functools.cache
-def installation() -> dict[str, Any]:
-    """fixtures/<name>.yaml for each installation fixture, read once."""
+def installation(release: str = V2_5.name) -> dict[str, Any]:
+    """Each installation fixture of Airflow `release`, read once."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = {}
     for name in FIXTURES:
-        with (bundled_dir("fixtures") / f"{name}.yaml").open("rb") as fh:
+        with (bundled_dir("fixtures") / fixture_file(name, release)).open("rb") as fh:
             data[name] = yaml.load(fh, Loader=loader)
     return data
 
@@ -59,7 +69,7 @@ GRANTS_2_10: dict[str, list[tuple[str, str]]] = {
 def seed_installation(store: Store, scenario: Scenario, version: AirflowVersion = V2_5) -> None:
     """What a fresh `airflow db init` leaves behind (minus users), with the
     scenario's roles, plugins, providers and configuration on top."""
-    fixtures = installation()
+    fixtures = installation(version.name)
     security = fixtures["security"]
     store.actions = list(security["actions"])
     store.resources = list(security["resources"])
