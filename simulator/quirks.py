@@ -498,14 +498,6 @@ QUIRKS: list[Quirk] = [
         "simulator's own settings.",
     ),
     Quirk(
-        "config-2-5-options",
-        SIMULATOR,
-        ("get_config", "get_value"),
-        "The configuration is the installation's 2.5.3 option set (fixtures/config.yaml), not "
-        "2.10.5's defaults.",
-        versions=ONLY_2_10,
-    ),
-    Quirk(
         "config-value-hidden",
         AIRFLOW,
         ("get_value",),

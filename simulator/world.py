@@ -109,12 +109,11 @@ def seed_resources(store: Store, scenario: Scenario, parsed_at: datetime) -> Non
     """Pools, connections, variables, import errors and DAG warnings."""
     for pool in scenario.pools:
         existing = store.pools.get(pool["name"])
-        if existing is not None:  # default_pool: the scenario sets its size
-            existing.slots, existing.description = pool["slots"], pool.get("description")
-        else:
-            store.pools.add(
-                Pool(pool=pool["name"], slots=pool["slots"], description=pool.get("description"))
-            )
+        if existing is None:
+            existing = store.pools.add(Pool(pool=pool["name"], slots=pool["slots"]))
+        # default_pool: the scenario sets its size too
+        existing.slots, existing.description = pool["slots"], pool.get("description")
+        existing.include_deferred = pool.get("include_deferred", False)
     for conn in scenario.connections:
         extra = conn.get("extra")
         fields = {**conn, "extra": json.dumps(extra) if isinstance(extra, dict) else extra}

@@ -138,9 +138,12 @@ def dump_rows(rows: Any, cls: type) -> list[list[Any]]:
     return [[write(getattr(row, name)) for name, write in writers] for row in rows]
 
 
-def load_rows(node: object, path: str, cls: type, instants: Instants) -> list[Any]:
-    """The entities of `rows` (each an array of the columns' values)."""
-    spec = columns(cls)
+def load_rows(
+    node: object, path: str, cls: type, instants: Instants, width: int | None = None
+) -> list[Any]:
+    """The entities of `rows` (each an array of the first `width` columns'
+    values; the others keep their defaults)."""
+    spec = columns(cls)[:width]
     readers = [(name, KINDS[kind][1]) for name, kind in spec]
     entities = []
     for index, row in enumerate(array(node, path)):
@@ -152,6 +155,15 @@ def load_rows(node: object, path: str, cls: type, instants: Instants) -> list[An
         }
         entities.append(cls(**fields))
     return entities
+
+
+def _defaulted(cls: type, names: list[str]) -> bool:
+    fields = {field.name: field for field in dataclasses.fields(cls)}
+    missing = dataclasses.MISSING
+    return all(
+        fields[name].default is not missing or fields[name].default_factory is not missing
+        for name in names
+    )
 
 
 def dump_table(table: Table[Any, Any], cls: type) -> dict[str, Any]:
@@ -167,9 +179,13 @@ def load_table(
 ) -> None:
     spec = mapping(node, path, ("next_id", "columns", "rows"))
     expected = [name for name, _ in columns(cls)]
-    if spec["columns"] != expected:
+    given = spec["columns"]
+    # A snapshot from before a column was added lacks it (new columns come
+    # last and have defaults).
+    added = expected[len(given) :] if isinstance(given, list) else []
+    if given != expected[: len(expected) - len(added)] or not _defaulted(cls, added):
         raise SnapshotError(join(path, "columns"), f"expected {expected}")
-    rows = load_rows(spec["rows"], join(path, "rows"), cls, instants)
+    rows = load_rows(spec["rows"], join(path, "rows"), cls, instants, len(given))
     ids: set[int] = set()
     for index, row in enumerate(rows):
         if row.id in ids:

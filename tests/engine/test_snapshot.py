@@ -505,3 +505,21 @@ def test_one_id_column_without_the_other_is_refused() -> None:
     del document["task_tries"]["columns"]["trigger_id"]
     with pytest.raises(ValueError, match=r"task_tries\.columns\.trigger_id"):
         Simulator(SETTINGS).restore(document)
+
+
+def test_a_table_from_before_a_column_was_added_restores_with_its_default() -> None:
+    sim = Simulator(SETTINGS)
+    sim.store.pools.require("default_pool").include_deferred = True
+    document = orjson.loads(encoded(sim))
+    pools = document["tables"]["pools"]
+    assert pools["columns"][-1] == "include_deferred"
+    pools["columns"].pop()
+    for row in pools["rows"]:
+        row.pop()
+    copy = Simulator(SETTINGS)
+    copy.restore(document)
+    assert copy.store.pools.require("default_pool").include_deferred is False
+    # A column missing in the middle is no older snapshot.
+    pools["columns"].remove("slots")
+    with pytest.raises(ValueError, match=r"tables\.pools\.columns"):
+        Simulator(SETTINGS).restore(document)

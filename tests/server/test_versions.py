@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.problems import ScenarioError
+from simulator.server.app import create_app
 from simulator.simulator import Simulator
 from tests.conftest import ADMIN, NO_DAGS, NO_DAGS_2_10, problem, problem_2_10
 
@@ -118,3 +119,48 @@ async def test_query_errors_are_worded_by_the_versions_jsonschema(
         "'notadate' is not a 'date-time'\n\nFailed validating 'format' in schema:\n"
         f"    {schema}\n\nOn instance:\n    'notadate'"
     )
+
+
+NEWER_FIELDS = {
+    "name": "newer_fields",
+    "clock": {"start": "2023-04-01T00:00:00Z", "mode": "frozen"},
+    "pools": [{"name": "gpu", "slots": 2, "include_deferred": True}],
+    "dags": [
+        {
+            "dag_id": "nightly",
+            "dag_display_name": "Nightly load",
+            "max_consecutive_failed_dag_runs": 3,
+            "schedule": None,
+            "start_date": "2023-01-01T00:00:00Z",
+            "tasks": [
+                {"task_id": "load", "task_display_name": "Load it", "executor": "KubeExec"},
+            ],
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize("version", ["2.5.3", "2.10.5"])
+async def test_a_2_5_server_leaves_the_newer_scenario_fields_off_the_wire(
+    aiohttp_client: Any, version: str
+) -> None:
+    settings = dataclasses.replace(NO_DAGS, scenario=NEWER_FIELDS, airflow_version=version)
+    client = await aiohttp_client(create_app(settings))
+    dag = await (await client.get("/api/v1/dags/nightly", headers=ADMIN)).json()
+    task = await (await client.get("/api/v1/dags/nightly/tasks/load", headers=ADMIN)).json()
+    pool = await (await client.get("/api/v1/pools/gpu", headers=ADMIN)).json()
+    newer = {
+        "dag": {"dag_display_name": "Nightly load", "max_consecutive_failed_dag_runs": 3},
+        "task": {"task_display_name": "Load it"},
+        "pool": {"include_deferred": True},
+    }
+    for name, body in (("dag", dag), ("task", task), ("pool", pool)):
+        shown = {key: body[key] for key in newer[name] if key in body}
+        assert shown == (newer[name] if version == "2.10.5" else {})
+    run = await client.post("/api/v1/dags/nightly/dagRuns", json={}, headers=ADMIN)
+    run_id = (await run.json())["dag_run_id"]
+    await client.post("/_sim/clock/advance", json={"seconds": 5})
+    url = f"/api/v1/dags/nightly/dagRuns/{run_id}/taskInstances/load"
+    ti = await (await client.get(url, headers=ADMIN)).json()
+    expected = {"executor": "KubeExec", "task_display_name": "Load it"}
+    assert {k: ti[k] for k in expected if k in ti} == (expected if version == "2.10.5" else {})
