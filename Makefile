@@ -63,6 +63,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python bench/control.py
 	$(BIN)/python bench/snapshot.py
 	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/versions.py
 
 # Ten minutes of the demo world at 3,600x under load (bench/soak.py).
 soak: $(TEST_STAMP)
