@@ -467,9 +467,17 @@ QUIRKS: list[Quirk] = [
     Quirk(
         "pool-include-deferred-api-only",
         SIMULATOR,
-        ("get_pools", "get_pool", "post_pool", "patch_pool"),
+        (
+            "get_pools",
+            "get_pool",
+            "post_pool",
+            "patch_pool",
+            "get_task_instance_dependencies",
+            "get_mapped_task_instance_dependencies",
+        ),
         "`include_deferred` changes the occupied and open slots answered, but the simulated "
-        "scheduler still lets deferred instances free their slot.",
+        "scheduler (and the Pool Slots Available dependency) still lets deferred instances "
+        "free their slot.",
         versions=ONLY_2_10,
     ),
     Quirk(
@@ -848,10 +856,11 @@ QUIRKS: list[Quirk] = [
         "max-consecutive-failed-pauses",
         AIRFLOW,
         ("get_dags", "get_dag"),
-        "A DAG with `max_consecutive_failed_dag_runs` above 0 is paused, whatever the served "
-        "version, when a run fails by its tasks (not as deadlocked) and its latest that many "
-        "runs by logical date all failed. No event-log row or DAG warning records it (Airflow "
-        "writes it only to the scheduler's log).",
+        "A DAG with `max_consecutive_failed_dag_runs` above 0 is paused when a run fails by "
+        "its tasks (not as deadlocked) and its latest that many runs by logical date all "
+        "failed. No event-log row or DAG warning records it (Airflow writes it only to the "
+        "scheduler's log). The engine does it under either API: Airflow 2.5.3 has no such "
+        "setting, so a scenario that sets it asks for 2.9+'s behaviour.",
     ),
     Quirk(
         "task-numbers-float",

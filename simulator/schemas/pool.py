@@ -51,7 +51,7 @@ def dump_pool(pool: Pool, tally: SlotTally, version: AirflowVersion = V2_5) -> d
     queued = tally.get((pool.pool, TaskInstanceState.QUEUED), 0)
     deferred = tally.get((pool.pool, TaskInstanceState.DEFERRED), 0)
     occupied = running + queued  # deferred tasks hold no slot in 2.5.3
-    if pool.include_deferred:
+    if pool.include_deferred and version.at_least("2.10"):  # a 2.7+ column
         occupied += deferred
     # Airflow 2.5.3 computes float("inf") for an infinite pool, which its own
     # response validation rejects (500); later 2.x releases answer -1.

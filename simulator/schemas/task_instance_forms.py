@@ -21,6 +21,7 @@ from simulator.versions import V2_5, AirflowVersion
 
 NOTE_MAX_LENGTH = 1000
 NOT_INTEGER = "Not a valid integer."
+TOO_LARGE = "Number too large."
 BATCH_DATES = (
     "execution_date_gte",
     "execution_date_lte",
@@ -159,9 +160,11 @@ def load_batch_form(body: Mapping[str, Any], version: AirflowVersion = V2_5) -> 
     declares the page fields (so accepts and checks them) but never pages;
     2.10 pages (100 by default) and filters by runs, tasks and executors."""
     errors: dict[str, list[str]] = {}
-    for name, minimum in (("page_offset", 0), ("page_limit", 1)):
+    checked = (("page_offset", 0, False), ("page_limit", 1, False),
+               ("duration_gte", None, True), ("duration_lte", None, True))  # fmt: skip
+    for name, minimum, allow_none in checked:
         if name in body:
-            error = _integer_error(body[name], allow_none=False, minimum=minimum)
+            error = _integer_error(body[name], allow_none=allow_none, minimum=minimum)
             if error:
                 errors[name] = [error]
     later = version.at_least("2.10")
@@ -206,8 +209,10 @@ def _integer_error(value: Any, *, allow_none: bool, minimum: int | None = None) 
         return NOT_INTEGER
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError):  # NaN too
         return NOT_INTEGER
+    except OverflowError:  # an infinity: JSON's 1e400
+        return TOO_LARGE
     if minimum is not None and number < minimum:
         return f"Must be greater than or equal to {minimum}."
     return None

@@ -13,8 +13,11 @@ from aiohttp.test_utils import TestClient
 from simulator.config import Settings
 from simulator.scenario.loader import load_scenario
 from simulator.scenario.problems import ScenarioError
+from simulator.schemas.pool import dump_pool
 from simulator.server.app import create_app
 from simulator.simulator import Simulator
+from simulator.state.entities import Pool
+from simulator.versions import V2_5, V2_10
 from tests.conftest import ADMIN, NO_DAGS, NO_DAGS_2_10, problem, problem_2_10
 
 V2_10_ONLY = "/api/v1/dagStats?dag_ids=x"
@@ -164,3 +167,37 @@ async def test_a_2_5_server_leaves_the_newer_scenario_fields_off_the_wire(
     ti = await (await client.get(url, headers=ADMIN)).json()
     expected = {"executor": "KubeExec", "task_display_name": "Load it"}
     assert {k: ti[k] for k in expected if k in ti} == (expected if version == "2.10.5" else {})
+
+
+@pytest.mark.parametrize(
+    ("raw", "details"),
+    [
+        (b'{"duration_gte": 1e400}', ["{'duration_gte': ['Number too large.']}"] * 2),
+        (b'{"duration_lte": NaN}', ["{'duration_lte': ['Not a valid integer.']}"] * 2),
+        # Only 2.10.5's spec declares page_limit: there connexion refuses it first.
+        (
+            b'{"page_limit": -Infinity}',
+            [
+                "{'page_limit': ['Number too large.']}",
+                "-inf is not of type 'integer' - 'page_limit'",
+            ],
+        ),
+    ],
+)
+async def test_the_batch_form_refuses_numbers_no_integer_holds(
+    client: TestClient, sim: Simulator, raw: bytes, details: list[str]
+) -> None:
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    url = "/api/v1/dags/~/dagRuns/~/taskInstances/list"
+    answer = await client.post(url, data=raw, headers=headers)
+    assert answer.status == 400
+    assert (await answer.json())["detail"] == details[sim.version.at_least("2.10")]
+
+
+def test_deferred_instances_hold_pool_slots_only_in_the_newer_api() -> None:
+    pool = Pool(pool="gpu", slots=2, include_deferred=True)
+    tally = {("gpu", "deferred"): 1, ("gpu", "running"): 0}
+    older, newer = dump_pool(pool, tally, V2_5), dump_pool(pool, tally, V2_10)
+    # 2.5.3 has no include_deferred column: its deferred instances hold nothing.
+    assert (older["occupied_slots"], older["open_slots"]) == (0, 2)
+    assert (newer["occupied_slots"], newer["open_slots"], newer["deferred_slots"]) == (1, 1, 1)
