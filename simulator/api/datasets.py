@@ -240,6 +240,5 @@ def create_dataset_event(sim: Simulator, *, body: dict[str, Any]) -> dict[str, A
         raise NotFound("Dataset not found", detail=f"Dataset with uri: '{uri}' not found")
     extra = {**(form.get("extra") or {}), "from_rest_api": True}
     event = sim.actions.add_dataset_event(dataset, extra)
-    # Airflow answers before its scheduler reads the queue: no run yet (the
-    # simulator's scheduler has triggered the consumers already).
+    # The answer comes before the scheduler's next loop reads the queue: no run yet.
     return {**dump_dataset_event(sim.store, event), "created_dagruns": []}
