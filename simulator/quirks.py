@@ -848,8 +848,8 @@ QUIRKS: list[Quirk] = [
         ("reparse_dag_file", "get_dags", "get_dag"),
         "A requested file is parsed at the scheduler loop after the request (1 s beats from "
         "the world's origin), its DAGs' new `last_parsed_time`; Airflow's DAG processor parses "
-        "it a little later, in its own loop. Pending requests are not kept in snapshots and "
-        "wait while the scheduler is down.",
+        "it a little later, in its own loop. Pending requests wait while the scheduler is "
+        "down.",
         versions=ONLY_2_10,
     ),
     Quirk(

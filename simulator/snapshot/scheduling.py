@@ -254,6 +254,10 @@ def dump_scheduler(scheduler: Scheduler, live: dict[int, TaskInstance]) -> dict[
         },
         "dataset_after": dict(scheduler.datasets.after),
     }
+    if scheduler.files.requests:  # PUT /parseDagFile's files, waiting for a loop
+        document["parse_requests"] = {
+            fileloc: dump_instant(asked) for fileloc, asked in scheduler.files.requests.items()
+        }
     outage = scheduler.outage
     if outage.down:
         document["outage"] = {
@@ -284,7 +288,7 @@ def load_scheduler(
     instants: Instants | None = None,
 ) -> None:
     keys = ("next_seq", "waiting", "parked", "released", "dataset_queue")
-    spec = mapping(node, path, keys, ("outage", "dataset_after"))
+    spec = mapping(node, path, keys, ("outage", "dataset_after", "parse_requests"))
     next_seq = integer(spec["next_seq"], join(path, "next_seq"), 0)
     entries = _Entries(scheduler.store, live, next_seq)
     waiting: dict[str, list[Waiting]] = {}
@@ -323,6 +327,12 @@ def load_scheduler(
     waking = {e[4]: (e[0], e[2]) for e in pending if e[3] == loop.WAKE}
     scheduler.load(waiting, parked, next_seq, creation, waking)
     scheduler.files.load({e[4]: e[2] for e in pending if e[3] == DEACTIVATE})
+    where = join(path, "parse_requests")
+    for fileloc, asked in _object(spec.get("parse_requests", {}), where).items():
+        moment = (instants or Instants()).read(asked, join(where, fileloc))
+        if moment > scheduler.events.now:
+            raise SnapshotError(join(where, fileloc), "expected an instant up to the engine's now")
+        scheduler.files.requests[fileloc] = moment
     if "outage" in spec:
         where = join(path, "outage")
         _load_outage(spec["outage"], where, scheduler, instants or Instants())

@@ -294,6 +294,19 @@ class TestReparseDagFile:
         assert response.status == 201
         assert await response.text() == "Duplicate request"
 
+    async def test_a_waiting_request_is_kept_in_snapshots(
+        self, client: TestClient, sim: Simulator
+    ) -> None:
+        sim.advance(5.5)
+        url = f"/api/v1/parseDagFile/{token('etl_orders')}"
+        assert (await client.put(url, headers=ADMIN)).status == 201
+        sim.restore(sim.snapshot())
+        response = await client.put(url, headers=ADMIN)
+        assert await response.text() == "Duplicate request"
+        sim.advance(0.5)
+        parsed = sim.store.dags.require("etl_orders").last_parsed_time
+        assert parsed.isoformat() == "2023-04-01T00:00:06+00:00"
+
     @pytest.mark.parametrize(
         "file_token",
         [
