@@ -221,23 +221,33 @@ def _start_lines(
     )
     yield start, "taskinstance.py:1290", "INFO", RULE
     executing = f"Executing <Task({ti.operator}): {ti.task_id}> on {subject.run.logical_date}"
-    yield _ms(start, 1), "taskinstance.py:1309", "INFO", executing
-    yield _ms(start, 20), "standard_task_runner.py:55", "INFO", f"Started process {pid} to run task"
-    command = _command(subject, attempt, job)
-    yield _ms(start, 41), "standard_task_runner.py:82", "INFO", f"Running: {command!r}"
-    yield _ms(start, 42), "standard_task_runner.py:83", "INFO", f"Job {job}: Subtask {ti.task_id}"
+    yield plus_ms(start, 1), "taskinstance.py:1309", "INFO", executing
+    yield (
+        plus_ms(start, 20),
+        "standard_task_runner.py:55",
+        "INFO",
+        f"Started process {pid} to run task",
+    )
+    command = task_command(subject, attempt, job)
+    yield plus_ms(start, 41), "standard_task_runner.py:82", "INFO", f"Running: {command!r}"
+    yield (
+        plus_ms(start, 42),
+        "standard_task_runner.py:83",
+        "INFO",
+        f"Job {job}: Subtask {ti.task_id}",
+    )
     running = f"Running {ti_repr(ti, 'running')} on host {attempt.hostname}"
-    yield _ms(start, 150), "task_command.py:389", "INFO", running
+    yield plus_ms(start, 150), "task_command.py:389", "INFO", running
     if not resumed:  # a resumed task does not export its context again
-        yield _ms(start, 300), "taskinstance.py:1518", "INFO", _exported(subject, attempt)
-        yield from _operator_start(subject, _ms(start, 310))
+        yield plus_ms(start, 300), "taskinstance.py:1518", "INFO", _exported(subject, attempt)
+        yield from _operator_start(subject, plus_ms(start, 310))
 
 
-def _ms(moment: datetime, milliseconds: int) -> datetime:
+def plus_ms(moment: datetime, milliseconds: int) -> datetime:
     return moment + timedelta(milliseconds=milliseconds)
 
 
-def _command(subject: LogSubject, attempt: TaskTry, job: int) -> list[str]:
+def task_command(subject: LogSubject, attempt: TaskTry, job: int) -> list[str]:
     ti = subject.ti
     fileloc = subject.dag.fileloc if subject.dag else f"{ti.dag_id}.py"
     digest = hashlib.sha256(f"{ti.key}/{attempt.start_date}".encode()).digest()
@@ -278,20 +288,27 @@ def _operator_start(subject: LogSubject, when: datetime) -> Iterator[Line]:
     if subject.ti.operator == "BashOperator":
         yield when, "subprocess.py:63", "INFO", "Tmp dir root location: \n /tmp"
         command = ["/usr/bin/bash", "-c", _bash_command(subject)]
-        yield _ms(when, 1), "subprocess.py:75", "INFO", f"Running command: {command!r}"
-        yield _ms(when, 2), "subprocess.py:86", "INFO", "Output:"
+        yield plus_ms(when, 1), "subprocess.py:75", "INFO", f"Running command: {command!r}"
+        yield plus_ms(when, 2), "subprocess.py:86", "INFO", "Output:"
 
 
-def _operator_end(subject: LogSubject, when: datetime, outcome: str) -> Iterator[Line]:
+# Where the operators' closing lines are written: the output, the exit code, the
+# returned value (2.5.3's sources; schemas/log_2_10.py has 2.10.5's).
+END_LOCATIONS = ("subprocess.py:93", "subprocess.py:97", "python.py:177")
+
+
+def operator_end(
+    subject: LogSubject, when: datetime, outcome: str, where: tuple[str, ...] = END_LOCATIONS
+) -> Iterator[Line]:
     ti = subject.ti
     if ti.operator == "BashOperator":
         if outcome == "success":
             output = subject.returned if subject.returned is not None else ""
-            yield when, "subprocess.py:93", "INFO", str(output)
+            yield when, where[0], "INFO", str(output)
         code = 0 if outcome == "success" else 1
-        yield when, "subprocess.py:97", "INFO", f"Command exited with return code {code}"
+        yield when, where[1], "INFO", f"Command exited with return code {code}"
     elif ti.operator == "PythonOperator" and outcome == "success":
-        yield when, "python.py:177", "INFO", f"Done. Returned value was: {subject.returned}"
+        yield when, where[2], "INFO", f"Done. Returned value was: {subject.returned}"
 
 
 def _end_lines(
@@ -299,8 +316,8 @@ def _end_lines(
 ) -> Iterator[Line]:
     ti, end = subject.ti, attempt.end_date
     assert end is not None
-    yield from _operator_end(subject, end, outcome)
-    marking = _marking(subject, outcome.upper(), _try_start(subject, position), end)
+    yield from operator_end(subject, end, outcome)
+    marking = _marking(subject, outcome.upper(), try_start(subject, position), end)
     if outcome == "success":
         yield end, "taskinstance.py:1332", "INFO", marking
     else:
@@ -313,10 +330,10 @@ def _end_lines(
         yield end, "standard_task_runner.py:104", "ERROR", failed
     code = 0 if outcome == "success" else 1
     yield end, "local_task_job.py:212", "INFO", f"Task exited with return code {code}"
-    yield end, "taskinstance.py:2596", "INFO", _follow_on(subject, end, outcome)
+    yield end, "taskinstance.py:2596", "INFO", follow_on(subject, end, outcome)
 
 
-def _try_start(subject: LogSubject, position: int) -> datetime:
+def try_start(subject: LogSubject, position: int) -> datetime:
     """The try's start date: a resumed deferral keeps the one it first ran with."""
     tries = subject.ti.tries
     while position > 0 and tries[position - 1].outcome == DEFERRED:
@@ -329,16 +346,16 @@ def _marking(subject: LogSubject, state: str, started: datetime, end: datetime) 
     mapped = f"map_index={ti.map_index}, " if ti.map_index >= 0 else ""
     return (
         f"Marking task as {state}. dag_id={ti.dag_id}, task_id={ti.task_id}, {mapped}"
-        f"execution_date={_compact(subject.run.logical_date)}, "
-        f"start_date={_compact(started)}, end_date={_compact(end)}"
+        f"execution_date={compact_instant(subject.run.logical_date)}, "
+        f"start_date={compact_instant(started)}, end_date={compact_instant(end)}"
     )
 
 
-def _compact(moment: datetime | None) -> str:
+def compact_instant(moment: datetime | None) -> str:
     return moment.strftime("%Y%m%dT%H%M%S") if moment else ""
 
 
-def _follow_on(subject: LogSubject, when: datetime, outcome: str) -> str:
+def follow_on(subject: LogSubject, when: datetime, outcome: str) -> str:
     """The mini scheduler after a success: downstream instances (but empty
     operators) whose upstream instances have all succeeded by then."""
     count = 0
@@ -368,12 +385,12 @@ def _deferral_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Ite
     when = deferred_at(attempt)
     pausing = (
         f"Pausing task as DEFERRED. dag_id={ti.dag_id}, task_id={ti.task_id}, "
-        f"execution_date={_compact(subject.run.logical_date)}, "
-        f"start_date={_compact(_try_start(subject, position))}"
+        f"execution_date={compact_instant(subject.run.logical_date)}, "
+        f"start_date={compact_instant(try_start(subject, position))}"
     )
     yield when, "taskinstance.py:1397", "INFO", pausing
     yield when, "local_task_job.py:212", "INFO", "Task exited with return code 0"
-    yield when, "taskinstance.py:2596", "INFO", _follow_on(subject, when, DEFERRED)
+    yield when, "taskinstance.py:2596", "INFO", follow_on(subject, when, DEFERRED)
 
 
 def _stopped_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Iterator[Line]:
@@ -398,7 +415,7 @@ def _killed_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Itera
     yield from _sigterm_lines(subject, attempt, end, "restarting")
     error = sigterm_traceback(ti.operator)
     yield end, "taskinstance.py:1776", "ERROR", "Task failed with exception\n" + error
-    marking = _marking(subject, "UP_FOR_RETRY", _try_start(subject, position), end)
+    marking = _marking(subject, "UP_FOR_RETRY", try_start(subject, position), end)
     yield end, "taskinstance.py:1332", "INFO", marking
     job = subject.job_ids.get(position, 0)
     failed = f"Failed to execute job {job} for task {ti.task_id} ({SIGTERM_ERROR}; {attempt.pid})"
@@ -427,7 +444,7 @@ def _reaped(attempt: TaskTry, when: datetime, code: int) -> Line:
     """psutil.wait_procs's callback once the task's process (forked as the
     try started) has exited; psutil shows its start as a time of day, with
     the date once a day old."""
-    pid, created = attempt.pid, _ms(attempt.start_date, 20)
+    pid, created = attempt.pid, plus_ms(attempt.start_date, 20)
     recent = (when - created).total_seconds() < 86400
     started = created.strftime("%H:%M:%S" if recent else "%Y-%m-%d %H:%M:%S")
     process = (

@@ -23,14 +23,15 @@ from simulator.schemas.log import (
     Line,
     LogSubject,
     TryParts,
-    _command,
-    _compact,
-    _follow_on,
-    _ms,
-    _try_start,
+    compact_instant,
+    follow_on,
+    operator_end,
+    plus_ms,
     printed_max_tries,
     read_log,
+    task_command,
     ti_repr,
+    try_start,
 )
 from simulator.schemas.task_instance import deferred_at, rendered_value
 from simulator.schemas.tracebacks import failure_traceback
@@ -71,20 +72,20 @@ def _start_lines(
     starting = f"Starting attempt {attempt.try_number} of {attempts}"
     yield start, f"{TI}:2867", "INFO", starting
     executing = f"Executing <Task({ti.operator}): {ti.task_id}> on {subject.run.logical_date}"
-    yield _ms(start, 1), f"{TI}:2890", "INFO", executing
+    yield plus_ms(start, 1), f"{TI}:2890", "INFO", executing
     started = f"Started process {attempt.pid} to run task"
-    yield _ms(start, 20), "standard_task_runner.py:72", "INFO", started
-    command = _command(subject, attempt, job)
-    yield _ms(start, 41), "standard_task_runner.py:104", "INFO", f"Running: {command!r}"
+    yield plus_ms(start, 20), "standard_task_runner.py:72", "INFO", started
+    command = task_command(subject, attempt, job)
+    yield plus_ms(start, 41), "standard_task_runner.py:104", "INFO", f"Running: {command!r}"
     subtask = f"Job {job}: Subtask {ti.task_id}"
-    yield _ms(start, 42), "standard_task_runner.py:105", "INFO", subtask
+    yield plus_ms(start, 42), "standard_task_runner.py:105", "INFO", subtask
     running = f"Running {ti_repr(ti, 'running')} on host {attempt.hostname}"
-    yield _ms(start, 150), "task_command.py:467", "INFO", running
+    yield plus_ms(start, 150), "task_command.py:467", "INFO", running
     if not resumed:  # a resumed task does not export its context again
-        yield _ms(start, 300), f"{TI}:3134", "INFO", _exported(subject, attempt)
-    yield _ms(start, 301), f"{TI}:732", "INFO", "::endgroup::"
+        yield plus_ms(start, 300), f"{TI}:3134", "INFO", _exported(subject, attempt)
+    yield plus_ms(start, 301), f"{TI}:732", "INFO", "::endgroup::"
     if not resumed:
-        yield from _operator_start(subject, _ms(start, 310))
+        yield from _operator_start(subject, plus_ms(start, 310))
 
 
 def _operator_start(subject: LogSubject, when: datetime) -> Iterator[Line]:
@@ -99,8 +100,8 @@ def _operator_start(subject: LogSubject, when: datetime) -> Iterator[Line]:
             "-c",
             str(rendered_value("bash_command", subject.ti, subject.run)),
         ]
-        yield _ms(when, 1), "subprocess.py:88", "INFO", f"Running command: {command!r}"
-        yield _ms(when, 2), "subprocess.py:99", "INFO", "Output:"
+        yield plus_ms(when, 1), "subprocess.py:88", "INFO", f"Running command: {command!r}"
+        yield plus_ms(when, 2), "subprocess.py:99", "INFO", "Output:"
 
 
 def _exported(subject: LogSubject, attempt: TaskTry) -> str:
@@ -116,16 +117,8 @@ def _exported(subject: LogSubject, attempt: TaskTry) -> str:
     return "Exporting env vars: " + " ".join(f"{k}='{v}'" for k, v in variables.items())
 
 
-def _operator_end(subject: LogSubject, when: datetime, outcome: str) -> Iterator[Line]:
-    ti = subject.ti
-    if ti.operator == "BashOperator":
-        if outcome == "success":
-            output = subject.returned if subject.returned is not None else ""
-            yield when, "subprocess.py:106", "INFO", str(output)
-        code = 0 if outcome == "success" else 1
-        yield when, "subprocess.py:110", "INFO", f"Command exited with return code {code}"
-    elif ti.operator == "PythonOperator" and outcome == "success":
-        yield when, "python.py:240", "INFO", f"Done. Returned value was: {subject.returned}"
+# 2.10.5's sources: where the operators' closing lines are written.
+END_LOCATIONS = ("subprocess.py:106", "subprocess.py:110", "python.py:240")
 
 
 def _marking(subject: LogSubject, state: str, started: datetime, end: datetime) -> str:
@@ -133,8 +126,8 @@ def _marking(subject: LogSubject, state: str, started: datetime, end: datetime) 
     mapped = f"map_index={ti.map_index}, " if ti.map_index >= 0 else ""
     return (
         f"Marking task as {state}. dag_id={ti.dag_id}, task_id={ti.task_id}, "
-        f"run_id={ti.run_id}, {mapped}execution_date={_compact(subject.run.logical_date)}, "
-        f"start_date={_compact(started)}, end_date={_compact(end)}"
+        f"run_id={ti.run_id}, {mapped}execution_date={compact_instant(subject.run.logical_date)}, "
+        f"start_date={compact_instant(started)}, end_date={compact_instant(end)}"
     )
 
 
@@ -143,8 +136,8 @@ def _end_lines(
 ) -> Iterator[Line]:
     ti, end = subject.ti, attempt.end_date
     assert end is not None
-    yield from _operator_end(subject, end, outcome)
-    marking = _marking(subject, outcome.upper(), _try_start(subject, position), end)
+    yield from operator_end(subject, end, outcome, END_LOCATIONS)
+    marking = _marking(subject, outcome.upper(), try_start(subject, position), end)
     post = (end, f"{TI}:341", "INFO", "::group::Post task execution logs")
     if outcome == "success":
         yield post
@@ -160,7 +153,7 @@ def _end_lines(
         yield end, "standard_task_runner.py:124", "ERROR", failed
     code = 0 if outcome == "success" else 1
     yield end, f"{RUNNER}:266", "INFO", f"Task exited with return code {code}"
-    yield end, f"{TI}:3901", "INFO", _follow_on(subject, end, outcome)
+    yield end, f"{TI}:3901", "INFO", follow_on(subject, end, outcome)
     yield end, f"{RUNNER}:245", "INFO", "::endgroup::"
 
 
@@ -169,8 +162,8 @@ def _deferral_lines(subject: LogSubject, position: int, attempt: TaskTry) -> Ite
     when = deferred_at(attempt)
     pausing = (
         f"Pausing task as DEFERRED. dag_id={ti.dag_id}, task_id={ti.task_id}, "
-        f"run_id={ti.run_id}, execution_date={_compact(subject.run.logical_date)}, "
-        f"start_date={_compact(_try_start(subject, position))}"
+        f"run_id={ti.run_id}, execution_date={compact_instant(subject.run.logical_date)}, "
+        f"start_date={compact_instant(try_start(subject, position))}"
     )
     yield when, f"{TI}:289", "INFO", pausing
     yield when, f"{TI}:341", "INFO", "::group::Post task execution logs"
