@@ -8,7 +8,8 @@ run that no longer exists: deleting a run deletes its XComs.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from itertools import groupby, islice
 from operator import attrgetter
 from typing import Any
@@ -50,9 +51,9 @@ def get_xcom_entries(
         dag_ids = readable_scope(store, user)
     start = offset or 0
     if sim.version.at_least("2.10"):
-        found = _listed_2_10(sim, dag_ids, dag_run_id, task_id, map_index, xcom_key)
-        page = found[start : start + limit]
-        return dump_xcom_collection(page, len(found), sim.version)
+        page, total = _page_2_10(sim, dag_ids, dag_run_id, task_id, map_index, xcom_key,
+                                 start, limit)  # fmt: skip
+        return dump_xcom_collection(page, total, sim.version)
     if dag_run_id == ANY and task_id == ANY and not store.xcoms.loose:
         # Every entry of the scope's runs matches: count them, read one page.
         per_dag = store.xcoms.per_dag
@@ -156,35 +157,78 @@ def _with_loose(
     yield from rows
 
 
-def _listed_2_10(
+def _page_2_10(
     sim: Simulator,
     dag_ids: set[str] | None,
     run_id: str,
     task_id: str,
     map_index: int | None,
     key: str | None,
-) -> list[tuple[XCom, DagRun]]:
-    """Every matching entry of the scope's runs, in 2.10's index order."""
+    start: int,
+    limit: int,
+) -> tuple[list[tuple[XCom, DagRun]], int]:
+    """One page of the matching entries of the scope's runs in 2.10's index
+    order (dag_id, task_id, run_id, map_index, key), and how many match.
+
+    A DAG's entries all sort before the next DAG's: DAGs are walked by id,
+    and only those the page overlaps have their entries sorted (the first
+    ones only). A DAG's count is its counter's (every entry), the sum of
+    its (task, map index, key) shapes' counts the filters match, or its one
+    run's matching entries."""
+    if start < 0:  # a slice from the end: every row first
+        rows, total = _page_2_10(
+            sim, dag_ids, run_id, task_id, map_index, key, 0, len(sim.store.xcoms)
+        )
+        return rows[start : start + limit], total
     store = sim.store
-    if dag_ids is not None and len(dag_ids) == 1 and run_id != ANY:
-        found = store.dag_runs.get((next(iter(dag_ids)), run_id))
-        runs = [found] if found is not None else []
-    elif dag_ids is not None:
-        runs = [run for dag_id in sorted(dag_ids) for run in store.runs_of(dag_id)]
-    else:
-        runs = list(store.dag_runs)
-    rows = [
-        (xcom, run)
-        for run in runs
-        if run_id in (ANY, run.run_id)
-        for xcom in store.xcoms.of_run(run)
-        if task_id in (ANY, xcom.task_id)
-        and (map_index is None or xcom.map_index == map_index)
-        and (key is None or xcom.key == key)
-    ]
-    rows.sort(key=lambda row: (row[0].dag_id, row[0].task_id, row[0].run_id,
-                               row[0].map_index, row[0].key))  # fmt: skip
-    return rows
+    by_dag, xcoms, per_dag = store.runs_by_dag, store.xcoms, store.xcoms.per_dag
+    end = start + limit
+    filtered = task_id != ANY or map_index is not None or key is not None
+    page: list[tuple[XCom, DagRun]] = []
+    total = 0
+
+    def wanted(xcom: XCom) -> bool:
+        return (
+            task_id in (ANY, xcom.task_id)
+            and (map_index is None or xcom.map_index == map_index)
+            and (key is None or xcom.key == key)
+        )
+
+    for dag_id in sorted(by_dag if dag_ids is None else dag_ids):
+        runs_by_id = by_dag.get(dag_id)
+        if not runs_by_id:
+            continue
+        if run_id == ANY:
+            runs: Iterable[DagRun] = runs_by_id.values()
+        elif (one := runs_by_id.get(run_id)) is not None:
+            runs = (one,)
+        else:
+            continue
+        matches: list[XCom] | None = None
+        if filtered and run_id != ANY:
+            matches = [xcom for run in runs for xcom in xcoms.of_run(run) if wanted(xcom)]
+            count = len(matches)
+        elif filtered:
+            shapes = xcoms.shapes.get(dag_id) or Counter()
+            count = sum(n for (task, index, name), n in shapes.items()
+                        if task_id in (ANY, task) and map_index in (None, index)
+                        and key in (None, name))  # fmt: skip
+        elif run_id == ANY:
+            count = per_dag[dag_id]
+        else:
+            count = sum(len(xcoms.of_run(run)) for run in runs)
+        if count and total < end and total + count > start:
+            if matches is None:
+                matches = [xcom for run in runs for xcom in xcoms.of_run(run)
+                           if not filtered or wanted(xcom)]  # fmt: skip
+            first = heapq.nsmallest(end - total, matches, key=DAG_ORDER)
+            page.extend((xcom, runs_by_id[xcom.run_id]) for xcom in first[max(start - total, 0) :])
+        total += count
+    return page, total
+
+
+# Entries of one DAG in 2.10's order (their DAG is the same).
+DAG_ORDER = attrgetter("task_id", "run_id", "map_index", "key")
 
 
 def get_xcom_entry(

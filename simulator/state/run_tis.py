@@ -181,6 +181,9 @@ class XComs:
         self._loose: dict[XComKey, XCom] = {}
         self._count = 0
         self.per_dag: Counter[str] = Counter()  # the runs' entries (not the loose ones)
+        # The runs' entries per DAG and (task_id, map_index, key): a filtered
+        # count reads these, not the entries (as many as the DAGs' shapes).
+        self.shapes: dict[str, Counter[tuple[str, int, str]]] = {}
         self.not_found: Callable[[XComKey], ApiError] = lambda k: NotFound("XCom entry not found")
         self.exists: Callable[[XComKey], ApiError] = lambda k: AlreadyExists(
             detail=f"{k} already exists"
@@ -198,9 +201,26 @@ class XComs:
         """A run's XComs (of its instances, in the order they were pushed)."""
         change = len(xcoms) - len(tis.xcoms or ())
         self._count += change
-        if tis.tis:
-            self.per_dag[tis.tis[0].dag_id] += change
+        either = xcoms or tis.xcoms  # the run's DAG, with or without instances
+        if change and either:
+            self.per_dag[either[0].dag_id] += change
+        self._tally(tis.xcoms or (), -1)
+        self._tally(xcoms, 1)
         tis.xcoms = xcoms or None
+
+    def _tally(self, rows: Sequence[XCom], sign: int) -> None:
+        for row in rows:
+            self._shape(row.dag_id, (row.task_id, row.map_index, row.key), sign)
+
+    def _shape(self, dag_id: str, shape: tuple[str, int, str], sign: int) -> None:
+        shapes = self.shapes.get(dag_id)
+        if shapes is None:
+            shapes = self.shapes[dag_id] = Counter()
+        left = shapes[shape] + sign
+        if left:
+            shapes[shape] = left
+        else:
+            del shapes[shape]
 
     def __iter__(self) -> Iterator[XCom]:
         for run in self._runs.values():
@@ -268,6 +288,7 @@ class XComs:
         xcoms.append(row)
         self._count += 1
         self.per_dag[row.dag_id] += 1
+        self._shape(row.dag_id, (row.task_id, row.map_index, row.key), 1)
         return row
 
     def delete(self, key: XComKey) -> XCom:
@@ -277,12 +298,14 @@ class XComs:
         xcoms, position = found
         self._count -= 1
         self.per_dag[key[0]] -= 1
+        self._shape(key[0], (key[2], key[3], key[4]), -1)
         return xcoms.pop(position)
 
     def drop_run(self, run: DagRun, tis: RunTis) -> None:
         """A deleted run's XComs (Airflow's cascade)."""
         self._count -= len(tis.xcoms or ())
         self.per_dag[run.dag_id] -= len(tis.xcoms or ())
+        self._tally(tis.xcoms or (), -1)
         tis.xcoms = None
         for key in [k for k in self._loose if (k[0], k[1]) == run.key]:
             del self._loose[key]
