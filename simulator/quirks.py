@@ -574,8 +574,8 @@ QUIRKS: list[Quirk] = [
         "dag-run-form-missing-field",
         SIMULATOR,
         ("update_dag_run_state", "set_dag_run_note"),
-        "A body `{}` crashes 2.5.3; the simulator answers 400 \"{'state': ['Missing data for "
-        "required field.']}\" (resp. 'note').",
+        "A body `{}` crashes Airflow (2.5.3 and 2.10.5); the simulator answers 400 "
+        "\"{'state': ['Missing data for required field.']}\" (resp. 'note').",
     ),
     Quirk(
         "dag-run-order-by-conf",
@@ -783,7 +783,8 @@ QUIRKS: list[Quirk] = [
         "dag-patch-is-paused-required",
         SIMULATOR,
         ("patch_dag", "patch_dags"),
-        "A body without `is_paused` (a crash in 2.5.3) or with it null is a 400 field error.",
+        "A body without `is_paused` (a crash in Airflow, 2.10.5 too) or with it null is a "
+        "400 field error.",
     ),
     Quirk(
         "dag-source-generated",
@@ -933,7 +934,8 @@ QUIRKS: list[Quirk] = [
         "set-state-mapped-by-date",
         SIMULATOR,
         ("post_set_task_instances_state",),
-        "A mapped task named by `execution_date` (a crash in 2.5.3) selects every map index.",
+        "A mapped task named by `execution_date` (a crash in Airflow, 2.10.5 too) selects "
+        "every map index.",
     ),
     Quirk(
         "set-state-past-future-timetable",
