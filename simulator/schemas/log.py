@@ -260,9 +260,10 @@ def task_command(subject: LogSubject, attempt: TaskTry, job: int) -> list[str]:
     return command
 
 
-def _exported(subject: LogSubject, attempt: TaskTry) -> str:
+def context_variables(subject: LogSubject, attempt: TaskTry) -> dict[str, str]:
+    """The AIRFLOW_CTX_* variables a try exports before its task runs."""
     ti, task = subject.ti, subject.task
-    variables = {
+    return {
         "AIRFLOW_CTX_DAG_OWNER": task.owner if task else "airflow",
         "AIRFLOW_CTX_DAG_ID": ti.dag_id,
         "AIRFLOW_CTX_TASK_ID": ti.task_id,
@@ -270,6 +271,10 @@ def _exported(subject: LogSubject, attempt: TaskTry) -> str:
         "AIRFLOW_CTX_TRY_NUMBER": str(attempt.try_number),
         "AIRFLOW_CTX_DAG_RUN_ID": ti.run_id,
     }
+
+
+def _exported(subject: LogSubject, attempt: TaskTry) -> str:
+    variables = context_variables(subject, attempt)
     return "Exporting the following env vars:\n" + "\n".join(
         f"{k}={v}" for k, v in variables.items()
     )

@@ -24,6 +24,7 @@ from simulator.schemas.log import (
     LogSubject,
     TryParts,
     compact_instant,
+    context_variables,
     follow_on,
     operator_end,
     plus_ms,
@@ -105,15 +106,7 @@ def _operator_start(subject: LogSubject, when: datetime) -> Iterator[Line]:
 
 
 def _exported(subject: LogSubject, attempt: TaskTry) -> str:
-    ti, task = subject.ti, subject.task
-    variables = {
-        "AIRFLOW_CTX_DAG_OWNER": task.owner if task else "airflow",
-        "AIRFLOW_CTX_DAG_ID": ti.dag_id,
-        "AIRFLOW_CTX_TASK_ID": ti.task_id,
-        "AIRFLOW_CTX_EXECUTION_DATE": subject.run.logical_date.isoformat(),
-        "AIRFLOW_CTX_TRY_NUMBER": str(attempt.try_number),
-        "AIRFLOW_CTX_DAG_RUN_ID": ti.run_id,
-    }
+    variables = context_variables(subject, attempt)
     return "Exporting env vars: " + " ".join(f"{k}='{v}'" for k, v in variables.items())
 
 
