@@ -14,6 +14,7 @@ from typing import Any
 
 from simulator.engine import history
 from simulator.errors import BadRequest
+from simulator.schemas.dag_run import BATCH_DATES  # the run and instance forms share them
 from simulator.schemas.loading import MISSING, NULL, UNKNOWN
 from simulator.state.queries import TiQuery
 from simulator.state.run_model import DagRun, TaskInstance
@@ -22,14 +23,6 @@ from simulator.versions import V2_5, AirflowVersion
 NOTE_MAX_LENGTH = 1000
 NOT_INTEGER = "Not a valid integer."
 TOO_LARGE = "Number too large."
-BATCH_DATES = (
-    "execution_date_gte",
-    "execution_date_lte",
-    "start_date_gte",
-    "start_date_lte",
-    "end_date_gte",
-    "end_date_lte",
-)
 
 
 def load_update_state(body: Mapping[str, Any]) -> tuple[bool, str]:
